@@ -1,0 +1,1 @@
+"""Synthetic-data factory: Chinese text rendered onto backgrounds with exact annotations."""
