@@ -1,0 +1,5 @@
+import sys
+
+from glyphgen.cli import main
+
+sys.exit(main())

@@ -1,0 +1,45 @@
+"""The ``glyphgen`` command: one sub-command per job. Parsing only; each job lives in its part.
+
+    glyphgen synth   make a synthetic text dataset          (glyphgen.synth.cli)
+    glyphgen fonts   list fonts and their verified coverage  (glyphgen.synth.cli)
+    glyphgen eval    OCR-check images against their text     (glyphgen.eval.cli)
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Each module exposes ``register(subparsers)``; a registered parser sets ``func(args) -> int``.
+_JOB_MODULES = ("glyphgen.synth.cli", "glyphgen.eval.cli")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="glyphgen",
+        description="Exact Chinese text in images: synthesize data, render, evaluate.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _JOB_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # a real missing dependency inside the module: say so
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
