@@ -1,8 +1,8 @@
 """The ``glyphgen`` command: one sub-command per job. Parsing only; each job lives in its part.
 
-    glyphgen synth   make a synthetic text dataset          (glyphgen.synth.cli)
-    glyphgen fonts   list fonts and their verified coverage  (glyphgen.synth.cli)
-    glyphgen eval    OCR-check images against their text     (glyphgen.eval.cli)
+glyphgen synth   make a synthetic text dataset          (glyphgen.synth.cli)
+glyphgen fonts   list fonts and their verified coverage  (glyphgen.synth.cli)
+glyphgen eval    OCR-check images against their text     (glyphgen.eval.cli)
 """
 
 from __future__ import annotations

@@ -57,7 +57,10 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(args) != len(value):
                 raise ConfigError(f"{where}: expected {len(args)} values, got {list(value)!r}")
-            return tuple(_convert(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(args, value)))
+            return tuple(
+                _convert(v, a, f"{where}[{i}]")
+                for i, (a, v) in enumerate(zip(args, value, strict=True))
+            )
         item_tp = args[0] if args else Any
         items = [_convert(v, item_tp, f"{where}[{i}]") for i, v in enumerate(value)]
         return tuple(items) if origin is tuple else items
@@ -119,7 +122,9 @@ def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 def parse_override(text: str) -> dict[str, Any]:
     """``"render.height=48"`` -> ``{"render": {"height": 48}}``; the value is parsed as YAML."""
     if "=" not in text:
-        raise ConfigError(f"override {text!r} must look like section.key=value (e.g. line.height=48)")
+        raise ConfigError(
+            f"override {text!r} must look like section.key=value (e.g. line.height=48)"
+        )
     path, raw = text.split("=", 1)
     value = yaml.safe_load(raw) if raw.strip() else ""
     node: dict[str, Any] = {}
