@@ -1,0 +1,101 @@
+"""Backgrounds: procedural ones (no assets needed) and random crops of user image folders."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from glyphgen.synth.choices import Choices
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+PROCEDURAL = ("solid", "gradient", "noise", "texture")
+
+
+def list_images(dirs: list[str]) -> list[Path]:
+    """Image files under ``dirs``, sorted so every worker sees the same list."""
+    files: list[Path] = []
+    for name in dirs:
+        folder = Path(name)
+        if not folder.is_dir():
+            raise ValueError(f"background.image_dirs: {folder} is not a folder")
+        files.extend(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if dirs and not files:
+        raise ValueError(f"background.image_dirs {dirs} hold no images ({sorted(IMAGE_SUFFIXES)})")
+    return sorted(files)
+
+
+def _colour(rng: np.random.Generator) -> list[int]:
+    return [int(v) for v in rng.integers(0, 256, size=3)]
+
+
+def make_background(
+    ch: Choices, width: int, height: int, kinds: dict[str, float], images: list[Path]
+) -> tuple[np.ndarray, str]:
+    """An RGB uint8 (height, width, 3) background and the kind used."""
+    weights = dict(kinds)
+    if not images:
+        weights.pop("image", None)
+    kind = ch.pick("kind", weights)
+    if kind == "solid":
+        return np.full((height, width, 3), ch.get("colour", _colour), np.uint8), kind
+    if kind == "gradient":
+        a = np.array(ch.get("colour_a", _colour), np.float32)
+        b = np.array(ch.get("colour_b", _colour), np.float32)
+        angle = np.radians(ch.uniform("angle", (0.0, 360.0)))
+        yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+        t = xx * np.cos(angle) + yy * np.sin(angle)
+        t = (t - t.min()) / max(float(t.max() - t.min()), 1.0)
+        return (a + (b - a) * t[..., None]).astype(np.uint8), kind
+    if kind == "noise":
+        # trdg's "gaussian noise" background: light grey with per-pixel gaussian noise.
+        mean = ch.uniform("mean", (200.0, 245.0))
+        std = ch.uniform("std", (5.0, 20.0))
+        rng = np.random.default_rng(ch.seed("noise_seed"))
+        grey = rng.normal(mean, std, size=(height, width)).clip(0, 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=2), kind
+    if kind == "texture":
+        return _texture(ch, width, height), kind
+    if kind == "image":
+        return _image_crop(ch, width, height, images), kind
+    raise ValueError(f"unknown background kind {kind!r}; use {[*PROCEDURAL, 'image']}")
+
+
+def _texture(ch: Choices, width: int, height: int) -> np.ndarray:
+    """Two colours blended by smooth value noise (a few octaves), like paper or plaster."""
+    a = np.array(ch.get("colour_a", _colour), np.float32)
+    b = np.array(ch.get("colour_b", _colour), np.float32)
+    rng = np.random.default_rng(ch.seed("noise_seed"))
+    field = np.zeros((height, width), np.float32)
+    for octave, cells in enumerate((4, 16, 64)):
+        grid = rng.random((cells, cells)).astype(np.float32)
+        field += cv2.resize(grid, (width, height), interpolation=cv2.INTER_CUBIC) / (2**octave)
+    field = (field - field.min()) / max(float(field.max() - field.min()), 1e-6)
+    return (a + (b - a) * field[..., None]).clip(0, 255).astype(np.uint8)
+
+
+def _image_crop(ch: Choices, width: int, height: int, images: list[Path]) -> np.ndarray:
+    # An unreadable file is reported and another one is drawn; bounded, never an endless loop.
+    for attempt in range(8):
+        index = int(ch.get(f"image_{attempt}", lambda r: r.integers(len(images))))
+        path = images[index]
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if img is None:
+            log.warning("background image %s is unreadable; skipped (delete or fix it)", path)
+            ch.meta.setdefault("unreadable", []).append(str(path))
+            continue
+        ch.meta["image"] = str(path)
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        h, w = img.shape[:2]
+        scale = max(width / w, height / h) * ch.uniform("zoom", (1.0, 1.5))
+        img = cv2.resize(img, (max(width, round(w * scale)), max(height, round(h * scale))))
+        h, w = img.shape[:2]
+        x = round(ch.uniform("x_frac", (0.0, 1.0)) * (w - width))
+        y = round(ch.uniform("y_frac", (0.0, 1.0)) * (h - height))
+        return np.ascontiguousarray(img[y : y + height, x : x + width])
+    ch.meta["fallback"] = "noise"
+    return np.full((height, width, 3), 235, np.uint8)

@@ -1,0 +1,164 @@
+"""The factory's typed config. YAML sections are named after these dataclasses' fields.
+
+Every range is an inclusive ``[low, high]`` drawn uniformly per sample unless a comment
+says otherwise; probabilities are per sample (or per region in scenes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from glyphgen import configio
+from glyphgen.synth.text import TextConfig
+
+PRESETS_DIR = Path(__file__).resolve().parents[2] / "synth_data" / "configs"
+
+
+@dataclass
+class FontsConfig:
+    dirs: list[str] = field(default_factory=list)  # extra font folders (scanned recursively)
+    bundled: bool = True  # include the fonts shipped in fonts/
+    split: str = "train"  # which bundled split to sample from ("train" or "heldout")
+    styles: list[str] = field(default_factory=list)  # keep only these styles; empty = all
+    # A text no single font covers: "fallback" draws each character with the first font that
+    # has it (recorded per character); then, if some character is in no font at all:
+    # "skip" draws another text, "replace" swaps those characters for covered ones,
+    # "error" stops the run.
+    fallback: bool = True
+    on_missing: Literal["skip", "replace", "error"] = "skip"
+
+
+@dataclass
+class LineConfig:
+    """Recognition crops: one text line per image, fixed height, width follows the text."""
+
+    height: int = 48  # output height in pixels
+    fill: tuple[float, float] = (0.65, 0.85)  # font em size as a fraction of the height
+    margin: tuple[float, float] = (0.02, 0.25)  # horizontal margin, as a fraction of height
+
+
+@dataclass
+class SceneConfig:
+    """Full images with several text regions, for detection and diffusion training."""
+
+    width: int = 512
+    height: int = 512
+    regions: tuple[int, int] = (1, 4)  # text regions per image
+    font_size: tuple[int, int] = (20, 72)  # em size in pixels
+    max_tries: int = 30  # placement attempts per region before shrinking, then dropping it
+    glyph_image: bool = True  # write the glyph control image (canonical font, same geometry)
+    position_mask: bool = True  # write the position mask (text-line polygons filled)
+
+
+@dataclass
+class LayoutConfig:
+    vertical: float = 0.0  # probability of top-to-bottom columns
+    spacing: tuple[float, float] = (0.0, 0.1)  # extra gap between characters, in em
+    lines: tuple[int, int] = (1, 1)  # lines per region (scenes only)
+    line_gap: tuple[float, float] = (0.2, 0.6)  # gap between lines, in em
+    angle_prob: float = 0.0  # probability of a rotated region
+    angle: tuple[float, float] = (-10.0, 10.0)  # rotation in degrees, counter-clockwise
+    perspective_prob: float = 0.0
+    perspective: float = 0.08  # corner jitter, as a fraction of the block's shorter side
+    curve_prob: float = 0.0  # probability of an arc (horizontal single lines)
+    curve: tuple[float, float] = (30.0, 120.0)  # arc span in degrees; the sign is drawn too
+
+
+@dataclass
+class StyleConfig:
+    color: Literal["contrast", "random"] = "contrast"
+    min_contrast: float = 3.0  # WCAG contrast ratio against the background under the text
+    stroke_prob: float = 0.0
+    stroke_width: tuple[float, float] = (0.03, 0.08)  # in em
+    shadow_prob: float = 0.0
+    shadow_offset: tuple[float, float] = (0.03, 0.08)  # in em, direction drawn
+    shadow_blur: tuple[float, float] = (0.5, 3.0)  # gaussian sigma in pixels
+    shadow_opacity: tuple[float, float] = (0.4, 0.8)
+
+
+@dataclass
+class EffectsConfig:
+    blur_prob: float = 0.0
+    blur: tuple[float, float] = (0.3, 1.2)  # gaussian sigma in pixels
+    noise_prob: float = 0.0
+    noise: tuple[float, float] = (2.0, 10.0)  # gaussian std in grey levels
+    light_prob: float = 0.0
+    light: tuple[float, float] = (0.1, 0.4)  # strength of a linear lighting gradient
+    jpeg_prob: float = 0.0  # JPEG artefacts (png output: encode/decode; jpg: the quality)
+    jpeg_quality: tuple[int, int] = (40, 90)
+
+
+@dataclass
+class BackgroundConfig:
+    # Relative weights of the background kinds; "image" needs image_dirs.
+    kinds: dict[str, float] = field(
+        default_factory=lambda: {"solid": 1.0, "gradient": 1.0, "noise": 1.0, "texture": 1.0}
+    )
+    image_dirs: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OutputConfig:
+    formats: list[str] = field(default_factory=lambda: ["jsonl"])
+    image_format: Literal["jpg", "png"] = "jpg"
+    jpeg_quality: int = 95  # when no JPEG effect draws a quality
+    shard_size: int = 1000  # samples per shard; a shard is the unit of resume
+
+
+@dataclass
+class SynthConfig:
+    kind: Literal["line", "scene"] = "line"
+    seed: int = 0
+    num: int = 100  # samples; in text.source=coverage, 0 means "as many as coverage needs"
+    text: TextConfig = field(default_factory=TextConfig)
+    fonts: FontsConfig = field(default_factory=FontsConfig)
+    line: LineConfig = field(default_factory=LineConfig)
+    scene: SceneConfig = field(default_factory=SceneConfig)
+    layout: LayoutConfig = field(default_factory=LayoutConfig)
+    style: StyleConfig = field(default_factory=StyleConfig)
+    effects: EffectsConfig = field(default_factory=EffectsConfig)
+    background: BackgroundConfig = field(default_factory=BackgroundConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+    def __post_init__(self) -> None:
+        if self.num < 0:
+            raise ValueError("num must be >= 0")
+        if self.output.shard_size < 1:
+            raise ValueError("output.shard_size must be >= 1")
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+
+
+def load_config(
+    path: Path | None = None,
+    preset: str | None = None,
+    overrides: list[str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> SynthConfig:
+    """Preset, then config file, then ``extra`` (CLI flags), then ``--set`` overrides."""
+    data: dict[str, Any] = {}
+    if preset:
+        preset_file = PRESETS_DIR / f"{preset}.yaml"
+        if not preset_file.exists():
+            raise configio.ConfigError(
+                f"unknown preset {preset!r}; available presets: {preset_names()}"
+            )
+        data = configio.load_yaml(preset_file)
+    if path:
+        data = configio.deep_merge(data, configio.load_yaml(path))
+    if extra:
+        data = configio.deep_merge(data, extra)
+    for text in overrides or []:
+        data = configio.deep_merge(data, configio.parse_override(text))
+    return configio.from_dict(SynthConfig, data)
+
+
+def fingerprint_dict(cfg: SynthConfig) -> dict[str, Any]:
+    """The parts of the config that decide sample bytes (not how many, nor where, nor how fast)."""
+    data = configio.to_dict(cfg)
+    data.pop("num")
+    return data
