@@ -120,16 +120,28 @@ def layout_line(
     spacing: float,
     glyphs: GlyphCache,
     origin: tuple[int, int] = (0, 0),
+    advance_faces: list[str] | None = None,
 ) -> Line:
-    """One straight line (or column) starting at ``origin``; ``faces`` gives a face per char."""
+    """One straight line (or column) starting at ``origin``; ``faces`` gives a face per char.
+
+    ``advance_faces`` (default: ``faces``) decides the cells: drawing the same text in another
+    font with the first font's cells gives the glyph-control image its exact geometry.
+    """
     placements = []
     pen = 0
     gap = round(spacing * size)
-    for char, face in zip(text, faces, strict=True):
+    for char, face, adv_face in zip(text, faces, advance_faces or faces, strict=True):
         glyph = glyphs.get(face, size, char)
         cell_origin = (origin[0], origin[1] + pen) if vertical else (origin[0] + pen, origin[1])
-        placements.append(place_glyph(char, glyph, face, cell_origin, size, vertical))
-        pen += cell_extent(char, glyph, size, vertical) + gap
+        placement = place_glyph(char, glyph, face, cell_origin, size, vertical)
+        advance = glyph if adv_face == face else glyphs.get(adv_face, size, char)
+        if adv_face != face:  # the cell is the advance font's; only the drawing differs
+            placement.cell = place_glyph(char, advance, adv_face, cell_origin, size, vertical).cell
+            placement.quad = _union_quad(
+                placement.cell, _ink_quad(Glyph(placement.bitmap, 0, 0, 0), placement.to_layout)
+            )
+        placements.append(placement)
+        pen += cell_extent(char, advance, size, vertical) + gap
     quads = np.vstack([p.quad for p in placements])
     x0, y0, x1, y1 = geo.bounds(quads)
     return Line(
@@ -146,7 +158,8 @@ def bend_line(line: Line, arc_degrees: float) -> Line:
     """
     if line.direction != "horizontal":
         raise ValueError("only horizontal lines can be curved")
-    x0, y0, x1, y1 = geo.bounds(line.polygon)
+    # Cells, not ink, fix the arc: the same text in another font bends identically.
+    x0, y0, x1, y1 = geo.bounds(np.vstack([p.cell for p in line.placements]))
     width = max(x1 - x0, 1.0)
     sign = 1.0 if arc_degrees > 0 else -1.0
     radius = width / math.radians(abs(arc_degrees))
@@ -187,19 +200,27 @@ def layout_block(
     align: str,
     glyphs: GlyphCache,
     arc_degrees: float = 0.0,
+    like: Block | None = None,
 ) -> Block:
-    """Lines stacked top to bottom (horizontal) or columns right to left (vertical)."""
+    """Lines stacked top to bottom (horizontal) or columns right to left (vertical).
+
+    With ``like`` (a block of the same texts), cells, shift and canvas are taken from it, so
+    the new block's glyphs land exactly where ``like``'s do, whatever font draws them.
+    """
+    advance_faces = [[p.face_id for p in ln.placements] for ln in like.lines] if like else faces
     if align not in ("start", "center"):
         raise ValueError(f"unknown align {align!r}; use 'start' or 'center'")
     pitch = round(size * (1.0 + line_gap))
     lines = []
     for k, (text, line_faces) in enumerate(zip(texts, faces, strict=True)):
         origin = (-k * pitch, 0) if vertical else (0, k * pitch)
-        lines.append(layout_line(text, line_faces, size, vertical, spacing, glyphs, origin))
+        lines.append(
+            layout_line(text, line_faces, size, vertical, spacing, glyphs, origin, advance_faces[k])
+        )
     if align == "center" and len(lines) > 1:
         # Centre each line on the longest one, along the reading direction.
         axis = 1 if vertical else 0
-        lengths = [geo.bounds(ln.polygon)[axis + 2] - geo.bounds(ln.polygon)[axis] for ln in lines]
+        lengths = [_cells_length(ln, axis) for ln in lines]
         centred = []
         for ln, length in zip(lines, lengths, strict=True):
             d = round((max(lengths) - length) / 2)
@@ -208,7 +229,17 @@ def layout_block(
     if arc_degrees and not vertical:
         lines = [bend_line(ln, arc_degrees) for ln in lines]
     block = Block(lines, size, straight=not (arc_degrees and not vertical))
+    if like is not None:
+        dx, dy = like.meta["shift"]
+        block.lines = [_shift_line(ln, dx, dy) for ln in block.lines]
+        block.width, block.height, block.meta["shift"] = like.width, like.height, (dx, dy)
+        return block
     return _normalise(block, margin=2)
+
+
+def _cells_length(line: Line, axis: int) -> float:
+    x0y0x1y1 = geo.bounds(np.vstack([p.cell for p in line.placements]))
+    return x0y0x1y1[axis + 2] - x0y0x1y1[axis]
 
 
 def _shift_line(line: Line, dx: float, dy: float) -> Line:
@@ -236,6 +267,7 @@ def _normalise(block: Block, margin: int) -> Block:
     block.lines = [_shift_line(ln, dx, dy) for ln in block.lines]
     block.width = math.ceil(x1) + dx + margin
     block.height = math.ceil(y1) + dy + margin
+    block.meta["shift"] = (dx, dy)
     return block
 
 

@@ -69,13 +69,14 @@ def load_corpus(paths: list[str], base_dir: Path | None = None) -> list[str]:
 class TextSource:
     """Draws the text of sample ``index``; all randomness comes from the caller's rng."""
 
-    def __init__(self, cfg: TextConfig, seed: int, charset: str, corpus: list[str]):
+    def __init__(self, cfg: TextConfig, seed: int, charset: str, corpus: list[str], slots: int = 1):
         if not charset and cfg.source in ("random", "coverage", "mixed"):
             raise ValueError("the charset is empty after removing characters no font covers")
         self.cfg = cfg
         self.seed = seed
         self.charset = charset
         self.corpus = corpus
+        self.slots = slots  # texts per sample (scenes: regions x lines), each its own stream slot
         self._chars = np.array(list(charset)) if charset else np.array([], dtype="<U1")
 
     # -- coverage ------------------------------------------------------------------------
@@ -94,9 +95,9 @@ class TextSource:
         rng = np.random.default_rng([self.seed, 0xC0FE, epoch])
         return rng.permutation(len(self.charset))
 
-    def _coverage_text(self, index: int, length: int) -> str:
+    def _coverage_text(self, slot: int, length: int) -> str:
         n = len(self.charset)
-        start = index * self.cfg.length[0]
+        start = slot * self.cfg.length[0]
         out = []
         for pos in range(start, start + length):
             out.append(self._chars[self._epoch(pos // n)[pos % n]])
@@ -127,14 +128,15 @@ class TextSource:
             text = _splice(text, mark, int(rng.integers(1, len(text) + 1)))
         return text
 
-    def sample(self, index: int, rng: np.random.Generator) -> str:
+    def sample(self, index: int, rng: np.random.Generator, slot: int = 0) -> str:
+        """Text for slot ``slot`` (0 <= slot < slots) of sample ``index``."""
         lo, hi = self.cfg.length
         length = int(rng.integers(lo, hi + 1))
         source = self.cfg.source
         if source == "mixed":
             source = "corpus" if rng.random() < 0.5 else "random"
         if source == "coverage":
-            text = self._coverage_text(index, length)
+            text = self._coverage_text(index * self.slots + slot, length)
         elif source == "random":
             text = self._random_text(rng, length)
         elif source == "corpus":
