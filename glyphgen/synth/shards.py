@@ -1,0 +1,168 @@
+"""Shards: the factory's unit of work, of output, and of resume.
+
+Shard ``k`` holds samples ``[k*size, min((k+1)*size, num))``. It is written into
+``shards/.tmp-<name>-<nonce>/`` and renamed to ``shards/<name>/`` only once complete, with a
+``_SHARD.json`` listing every file, its size and its sha256. A re-run skips a shard whose
+manifest matches the run's fingerprint and whose files are all there with those sizes
+(``verify="hash"`` re-hashes them too); anything else is redone. Temporary folders left by a
+killed run are swept away, so a half-written shard is never counted as done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SHARD_MANIFEST = "_SHARD.json"
+RUN_MANIFEST = "glyphgen_run.json"
+
+
+@dataclass(frozen=True)
+class ShardPlan:
+    shard: int
+    start: int  # first sample index
+    stop: int  # one past the last sample index
+
+    @property
+    def name(self) -> str:
+        return f"{self.shard:05d}"
+
+    @property
+    def rel(self) -> str:
+        return f"shards/{self.name}"
+
+
+def plan_shards(num: int, shard_size: int) -> list[ShardPlan]:
+    return [
+        ShardPlan(k, start, min(start + shard_size, num))
+        for k, start in enumerate(range(0, num, shard_size))
+    ]
+
+
+def fingerprint(config: dict[str, Any]) -> str:
+    """Stable hash of the config parts that decide sample bytes."""
+    blob = json.dumps(config, sort_keys=True, ensure_ascii=False).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def temp_dir(out: Path, plan: ShardPlan) -> Path:
+    path = out / "shards" / f".tmp-{plan.name}-{uuid.uuid4().hex[:8]}"
+    path.mkdir(parents=True)
+    return path
+
+
+def seal(tmp: Path, out: Path, plan: ShardPlan, fp: str, info: dict[str, Any]) -> Path:
+    """Write the shard manifest (files, sizes, hashes) and move the shard into place."""
+    files = {}
+    for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
+        rel = path.relative_to(tmp).as_posix()
+        if rel.endswith("lock.mdb"):  # LMDB's lock file changes on every open
+            continue
+        files[rel] = {"size": path.stat().st_size, "sha256": sha256_file(path)}
+    manifest = {
+        "fingerprint": fp,
+        "shard": plan.shard,
+        "start": plan.start,
+        "stop": plan.stop,
+        "files": files,
+        **info,
+    }
+    with open(tmp / SHARD_MANIFEST, "w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, ensure_ascii=False, indent=1)
+        fh.flush()
+        os.fsync(fh.fileno())
+    final = out / plan.rel
+    if final.exists():  # an invalid older copy: replaced only now that the new one is whole
+        shutil.rmtree(final)
+    os.rename(tmp, final)
+    return final
+
+
+def read_manifest(shard_dir: Path) -> dict[str, Any] | None:
+    try:
+        with open(shard_dir / SHARD_MANIFEST, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def is_complete(out: Path, plan: ShardPlan, fp: str, verify: str = "size") -> bool:
+    """True when the shard on disk is finished, from this config, and intact."""
+    if verify not in ("size", "hash"):
+        raise ValueError(f"unknown verify mode {verify!r}; use 'size' or 'hash'")
+    shard_dir = out / plan.rel
+    manifest = read_manifest(shard_dir)
+    if manifest is None or manifest.get("fingerprint") != fp:
+        return False
+    if (manifest.get("start"), manifest.get("stop")) != (plan.start, plan.stop):
+        return False
+    for rel, entry in manifest.get("files", {}).items():
+        path = shard_dir / rel
+        try:
+            if path.stat().st_size != entry["size"]:
+                return False
+        except OSError:
+            return False
+        if verify == "hash" and sha256_file(path) != entry["sha256"]:
+            return False
+    return True
+
+
+def sweep_temporaries(out: Path) -> int:
+    """Remove half-written shards left by a killed run; returns how many."""
+    root = out / "shards"
+    if not root.is_dir():
+        return 0
+    stale = [p for p in root.iterdir() if p.name.startswith(".tmp-")]
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return len(stale)
+
+
+class OutputMismatchError(ValueError):
+    """The output folder holds shards of a different config."""
+
+
+def check_run_manifest(out: Path, fp: str, config: dict[str, Any], overwrite: bool) -> None:
+    """Refuse to mix two configs' shards in one folder (unless ``overwrite``)."""
+    path = out / RUN_MANIFEST
+    if path.exists():
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            old = {}
+        if old.get("fingerprint") != fp:
+            if not overwrite:
+                raise OutputMismatchError(
+                    f"{out} holds shards of a different config (fingerprint "
+                    f"{old.get('fingerprint')} vs this run's {fp}). Use a new --out folder, "
+                    "or pass --overwrite to delete those shards and start again."
+                )
+            shutil.rmtree(out / "shards", ignore_errors=True)
+    elif (out / "shards").exists() and not overwrite:
+        raise OutputMismatchError(
+            f"{out}/shards exists but {RUN_MANIFEST} does not: not a glyphgen output folder, "
+            "or a damaged one. Use a new --out folder, or pass --overwrite."
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(
+        json.dumps({"fingerprint": fp, "config": config}, ensure_ascii=False, indent=1),
+        encoding="utf-8",
+    )
+    os.replace(tmp, path)
