@@ -10,6 +10,8 @@ import functools
 from collections.abc import Iterable
 from pathlib import Path
 
+from glyphgen.paths import resolve_data_path
+
 # Unicode blocks of CJK ideographs (Unicode 15.1). Extension A is what GBK/GB18030 add
 # beyond the URO most often; B..I are supplementary-plane and need fonts that carry them.
 CJK_BLOCKS: dict[str, tuple[int, int]] = {
@@ -142,9 +144,7 @@ def resolve_charset(spec: str | list[str], base_dir: Path | None = None) -> str:
         return _NAMED[spec]()
     if spec in CJK_BLOCKS:
         return unicode_block(spec)
-    path = Path(spec)
-    if base_dir is not None and not path.is_absolute() and not path.exists():
-        path = base_dir / path
+    path = resolve_data_path(spec, base_dir)
     if path.suffix or path.exists():
         return load_charset_file(path)
     raise ValueError(

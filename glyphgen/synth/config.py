@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from glyphgen import configio
+from glyphgen.paths import REPO_ROOT
 from glyphgen.synth.text import TextConfig
 
-PRESETS_DIR = Path(__file__).resolve().parents[2] / "synth_data" / "configs"
+PRESETS_DIR = REPO_ROOT / "synth_data" / "configs"
 
 
 @dataclass

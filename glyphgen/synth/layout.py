@@ -229,10 +229,14 @@ def layout_block(
     if arc_degrees and not vertical:
         lines = [bend_line(ln, arc_degrees) for ln in lines]
     block = Block(lines, size, straight=not (arc_degrees and not vertical))
+    block.meta["arc"] = arc_degrees if not vertical else 0.0
     if like is not None:
-        dx, dy = like.meta["shift"]
-        block.lines = [_shift_line(ln, dx, dy) for ln in block.lines]
-        block.width, block.height, block.meta["shift"] = like.width, like.height, (dx, dy)
+        # Same cells as ``like``: move each line so its first cell lands on like's.
+        block.lines = [
+            _shift_line(ln, *(ref.placements[0].cell[0] - ln.placements[0].cell[0]))
+            for ln, ref in zip(block.lines, like.lines, strict=True)
+        ]
+        block.width, block.height = like.width, like.height
         return block
     return _normalise(block, margin=2)
 
@@ -267,7 +271,6 @@ def _normalise(block: Block, margin: int) -> Block:
     block.lines = [_shift_line(ln, dx, dy) for ln in block.lines]
     block.width = math.ceil(x1) + dx + margin
     block.height = math.ceil(y1) + dy + margin
-    block.meta["shift"] = (dx, dy)
     return block
 
 

@@ -355,7 +355,7 @@ class Renderer:
                 line_gap=0.0,
                 align="start",
                 glyphs=self.glyphs,
-                arc_degrees=0.0,
+                arc_degrees=reg.block.meta["arc"],
                 like=reg.block,
             )
             np.maximum(canvas, paint(twin, reg.h, out_size), out=canvas)

@@ -13,6 +13,7 @@ from typing import Literal
 
 import numpy as np
 
+from glyphgen.paths import resolve_data_path
 from glyphgen.synth import charsets
 
 
@@ -51,9 +52,7 @@ def load_corpus(paths: list[str], base_dir: Path | None = None) -> list[str]:
     """Non-empty stripped lines of every corpus file, in file order."""
     lines: list[str] = []
     for name in paths:
-        path = Path(name)
-        if base_dir is not None and not path.is_absolute() and not path.exists():
-            path = base_dir / path
+        path = resolve_data_path(name, base_dir)
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError as exc:
