@@ -229,7 +229,7 @@ def layout_block(
     if arc_degrees and not vertical:
         lines = [bend_line(ln, arc_degrees) for ln in lines]
     block = Block(lines, size, straight=not (arc_degrees and not vertical))
-    block.meta["arc"] = arc_degrees if not vertical else 0.0
+    block.meta.update(arc=arc_degrees if not vertical else 0.0, spacing=spacing, line_gap=line_gap)
     if like is not None:
         # Same cells as ``like``: move each line so its first cell lands on like's.
         block.lines = [
