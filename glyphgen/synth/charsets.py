@@ -7,7 +7,7 @@ level-2 hanzi (sorted by radical). Row r, cell c is encoded as bytes (0xA0 + r, 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from glyphgen.paths import resolve_data_path
@@ -120,7 +120,7 @@ def unique(chars: Iterable[str]) -> str:
 
 
 # Named charsets for configs: ``charset: gb2312`` or ``charset: [gb2312-l1, digits]``.
-_NAMED = {
+_NAMED: dict[str, Callable[[], str]] = {
     "gb2312": gb2312_hanzi,
     "gb2312-l1": gb2312_level1,
     "gb2312-l2": gb2312_level2,

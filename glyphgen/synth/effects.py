@@ -55,4 +55,7 @@ def encode(img: np.ndarray, fmt: str, jpeg_quality: int) -> bytes:
 def jpeg_roundtrip(img: np.ndarray, quality: int) -> np.ndarray:
     """JPEG artefacts for outputs stored losslessly."""
     data = np.frombuffer(encode(img, "jpg", quality), np.uint8)
-    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if decoded is None:
+        raise RuntimeError("JPEG round trip failed to decode its own output")
+    return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)

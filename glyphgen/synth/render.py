@@ -205,7 +205,7 @@ class Renderer:
             offset = geo.translation(m_along - x0, m_across - y0)
             out_w, out_h = max(1, round((along + 2 * m_along) * k)), cfg.height
         h = geo.scaling(k) @ offset @ shape
-        return self._compose(ch.child("bg"), ch, index, (out_w, out_h), [(block, h, faces)])
+        return self._compose(ch.child("bg"), ch, index, (out_w, out_h), [(block, h, [faces])])
 
     def _render_scene(self, ch: Choices, index: int) -> Sample | None:
         sc = self.cfg.scene
@@ -375,7 +375,7 @@ class Renderer:
                     chars=chars,
                     font=ln.placements[0].face_id,
                     size=block.size,
-                    color=tuple(style["color"]),  # type: ignore[arg-type]
+                    color=(style["color"][0], style["color"][1], style["color"][2]),
                     angle=angle,
                     direction=ln.direction,
                     language=language_of(ln.text),

@@ -69,7 +69,7 @@ def _blend(img: np.ndarray, alpha: np.ndarray, colour: list[int], opacity: float
 def composite(img: np.ndarray, coverage: np.ndarray, style: dict) -> None:
     """Shadow, then stroke, then fill of one region's coverage layer, onto float32 ``img``."""
     if "shadow_dx" in style:
-        m = np.float32([[1, 0, style["shadow_dx"]], [0, 1, style["shadow_dy"]]])
+        m = np.array([[1, 0, style["shadow_dx"]], [0, 1, style["shadow_dy"]]], np.float32)
         shadow = cv2.warpAffine(coverage, m, (coverage.shape[1], coverage.shape[0]))
         if style["shadow_blur"] > 0:
             shadow = cv2.GaussianBlur(shadow, (0, 0), style["shadow_blur"])
