@@ -296,6 +296,7 @@ class Renderer:
         bg, bg_kind = make_background(
             bg_ch, out_w, out_h, self.cfg.background.kinds, self.backgrounds
         )
+        self.stats["backgrounds_unreadable"] += len(bg_ch.meta.get("unreadable", []))
         img = bg.astype(np.float32)
         lines: list[TextLine] = []
         drawn: list[_Region] = []
