@@ -49,8 +49,9 @@ class FormatWriter(abc.ABC):
     def close(self) -> int:
         """Finish the shard's files; returns how many samples were written."""
 
+    @abc.abstractmethod
     def abort(self) -> None:
-        """Release open files after a failure; the runner deletes the folder afterwards."""
+        """Release open files after a failure, unfinished; the runner deletes the folder."""
 
     @classmethod
     def merge(cls, out_root: Path, shard_rels: list[str]) -> Path | None:
@@ -111,8 +112,12 @@ def sample_paths(sample: Sample, shard_rel: str) -> SamplePaths:
     base = PurePosixPath(shard_rel)
     return SamplePaths(
         image=str(base / IMAGES_DIR / f"{sample.key}.{sample.image_ext}"),
-        glyph=str(base / GLYPH_DIR / f"{sample.key}.png") if sample.glyph_image else None,
-        mask=str(base / MASK_DIR / f"{sample.key}.png") if sample.position_mask else None,
+        glyph=str(base / GLYPH_DIR / f"{sample.key}.png")
+        if sample.glyph_image is not None
+        else None,
+        mask=str(base / MASK_DIR / f"{sample.key}.png")
+        if sample.position_mask is not None
+        else None,
     )
 
 
