@@ -1,0 +1,75 @@
+"""The backend registry, the default judge's dictionary, and PaddleOCR's guards."""
+
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from glyphgen.eval.backends import (
+    BackendUnavailable,
+    Reading,
+    Recognizer,
+    backend_names,
+    create_backend,
+    register_backend,
+    unregister_backend,
+)
+from glyphgen.synth.charsets import gb2312_level1, gb2312_level2
+
+
+def test_registry_by_name():
+    assert {"rapidocr", "paddleocr"} <= set(backend_names())
+    with pytest.raises(ValueError, match=r"unknown OCR backend 'tesseract'; available: \["):
+        create_backend("tesseract")
+
+    class Echo(Recognizer):
+        name = "echo"
+
+        def recognize(self, crops):
+            return [Reading("x", 1.0) for _ in crops]
+
+        def charset(self):
+            return None
+
+    register_backend("echo", lambda **options: Echo())
+    try:
+        assert isinstance(create_backend("echo"), Echo)
+        with pytest.raises(ValueError, match="already registered"):
+            register_backend("echo", lambda **options: Echo())
+    finally:
+        unregister_backend("echo")
+    with pytest.raises(ValueError, match="does not take that option"):
+        create_backend("rapidocr", batch=4)
+
+
+def test_default_judge_dictionary_comes_from_the_model(judge):
+    # Read from the ONNX model's metadata (plus the space the CTC decoder appends).
+    charset = judge.charset()
+    assert len(charset - {" "}) == 6623
+    level1, level2 = set(gb2312_level1()), set(gb2312_level2())
+    assert len(level1 & charset) == 3747  # of 3,755
+    assert len(level2 & charset) == 1732  # of 3,008
+
+
+def test_default_judge_reads_a_batch_in_order(judge):
+    blank = np.full((48, 200, 3), 255, np.uint8)
+    readings = judge.recognize([blank] * 7)
+    assert len(readings) == 7 and all(r.text == "" for r in readings)
+    assert judge.recognize([]) == []
+
+
+def test_paddleocr_missing_models_are_named_not_downloaded(monkeypatch, tmp_path):
+    """With paddleocr importable but no model on disk, the backend refuses before PaddleOCR
+    could start a download, and says where it looked and what to pass."""
+    fake = types.ModuleType("paddleocr")
+    fake.__version__ = "3.1.0"  # type: ignore[attr-defined]
+
+    def must_not_be_called(*args, **kwargs):
+        raise AssertionError("PaddleOCR was constructed although its model is missing")
+
+    fake.TextRecognition = must_not_be_called  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "paddleocr", fake)
+    with pytest.raises(BackendUnavailable, match="model_dir=PATH") as err:
+        create_backend("paddleocr", model_dir=str(tmp_path / "nothing"))
+    assert "does not download" in str(err.value)

@@ -1,0 +1,110 @@
+"""``glyphgen eval``: exit codes (0 pass, 1 gate failed, 2 could not evaluate) and outputs."""
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+from eval_helpers import colour_dataset
+
+from glyphgen.cli import main
+from glyphgen.eval.backends import register_backend, unregister_backend
+
+ITEMS = [
+    ("北京大学", "北京大学"),
+    ("欢迎光临", "欢迎光临"),
+    ("全场八折", "全场八拆"),
+    ("出口", "出口"),
+]
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    """Labels, plus the stand-in judge registered as backend "colour" for the CLI to use."""
+    labels, judge = colour_dataset(tmp_path / "data", ITEMS)
+    register_backend("colour", lambda **options: judge)
+    yield labels
+    unregister_backend("colour")
+
+
+def run(*argv):
+    return main(["eval", "--backend", "colour", "--quiet", *map(str, argv)])
+
+
+def test_pass_writes_every_output(dataset, tmp_path):
+    out = tmp_path / "report"
+    assert run("--annotations", dataset, "--out", out, "--min-sentence-acc", "0.75") == 0
+    assert {p.name for p in out.iterdir()} == {
+        "report.json",
+        "report.md",
+        "report.html",
+        "junit.xml",
+    }
+    data = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert data["summary"]["sentence_acc"] == 0.75 and data["gates"][0]["passed"]
+    assert "| sentence accuracy | 0.7500 (3/4) |" in (out / "report.md").read_text(encoding="utf-8")
+    assert ET.parse(out / "junit.xml").getroot().find("testsuite").get("failures") == "0"
+
+
+def test_gate_failure_exits_1(dataset, tmp_path, capsys):
+    code = run("--annotations", dataset, "--min-ned", "0.99", "--junit", tmp_path / "j.xml")
+    assert code == 1
+    assert "FAIL: ned 0.9375 < 0.99" in capsys.readouterr().err
+    suite = ET.parse(tmp_path / "j.xml").getroot().find("testsuite")
+    assert suite.get("failures") == "1"
+    assert run("--annotations", dataset, "--min-ratio", "0.9") == 0  # ratio 0.9375
+    assert run("--annotations", dataset, "--min-sentence-acc", "0.8") == 1
+
+
+def test_could_not_evaluate_exits_2(dataset, tmp_path, capsys):
+    assert run("--annotations", tmp_path / "missing.jsonl", "--junit", tmp_path / "j.xml") == 2
+    assert "does not exist" in capsys.readouterr().err
+    error = ET.parse(tmp_path / "j.xml").getroot().find("testsuite/testcase/error")
+    assert error is not None and "does not exist" in error.get("message")
+    # a data problem under --strict
+    (dataset.parent / "images" / "000.png").unlink()
+    assert run("--annotations", dataset) == 0  # recorded, the run goes on
+    assert run("--annotations", dataset, "--strict") == 2
+    assert run("--annotations", dataset, "--max-problems", "0") == 1  # a gate on problems
+    # a backend that cannot load
+    assert main(["eval", "--quiet", "--annotations", str(dataset), "--backend", "nope"]) == 2
+    assert "unknown OCR backend 'nope'" in capsys.readouterr().err
+    # a bad config value
+    assert run("--annotations", dataset, "--set", "crop.vertical=sideways") == 2
+
+
+def test_usage_errors_also_exit_2(dataset):
+    with pytest.raises(SystemExit) as err:
+        main(["eval", "--annotations", str(dataset), "--min-ned", "high"])
+    assert err.value.code == 2
+    assert run("--min-ned", "0.5") == 2  # no --annotations
+    assert run("--annotations", dataset, "--min-ned", "1.5") == 2  # outside [0, 1]
+
+
+def test_ceiling_report_from_an_earlier_run(dataset, tmp_path):
+    assert run("--annotations", dataset, "--json", tmp_path / "gt.json") == 0
+    assert (
+        run(
+            "--annotations",
+            dataset,
+            "--ceiling-report",
+            tmp_path / "gt.json",
+            "--json",
+            tmp_path / "m.json",
+        )
+        == 0
+    )
+    data = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    assert data["ceiling"]["summary"]["sentence_acc"] == 0.75
+    assert [r["ceiling_exact"] for r in data["regions"]] == [True, True, False, True]
+
+
+def test_paddleocr_backend_says_how_to_get_it(dataset, capsys):
+    pytest.importorskip("glyphgen.eval.backends.paddleocr")
+    try:
+        import paddleocr  # noqa: F401
+    except ImportError:
+        code = main(["eval", "--quiet", "--annotations", str(dataset), "--backend", "paddleocr"])
+        assert code == 2
+        assert "pip install paddleocr" in capsys.readouterr().err
+    else:
+        pytest.skip("paddleocr is installed here")
