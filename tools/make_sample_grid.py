@@ -65,7 +65,9 @@ def main() -> None:
         canvas_rows.append(band)
 
     scene_cfg = load_config(
-        preset="scenes-diffusion", overrides=["layout.curve_prob=0.3"], extra={"seed": args.seed}
+        preset="scenes-diffusion",
+        overrides=["layout.curve_prob=0.3", "layout.vertical=0.5"],
+        extra={"seed": args.seed},
     )
     det_cfg = load_config(preset="scenes-det", extra={"seed": args.seed})
     for cfg, index in ((scene_cfg, 1), (det_cfg, 2)):
