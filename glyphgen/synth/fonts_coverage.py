@@ -37,6 +37,8 @@ from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFont, features
 from tqdm import tqdm
 
+from glyphgen.hashing import sha256_file
+
 CACHE_FORMAT = 1
 CHECK_SIZE = 32  # px; big enough that distinct glyphs rasterize differently
 MAX_SHARED = 10  # more code points than this on one bitmap: a placeholder glyph
@@ -96,14 +98,6 @@ def from_ranges(runs: Iterable[int | list[int]]) -> frozenset[int]:
 
 
 # -- files -------------------------------------------------------------------------------------
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def face_count(path: Path) -> int:
     """Faces in the file: the collection header's count for .ttc/.otc, else 1.
 

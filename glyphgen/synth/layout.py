@@ -37,6 +37,18 @@ class Placement:
     quad: np.ndarray  # 4x2 character box in the layout frame: contains the cell and the ink
     rule: str  # "upright" | "rotated" | "top-right": how the glyph sits in its cell
 
+    def transformed(self, m: np.ndarray) -> Placement:
+        """The same glyph moved by the 3x3 matrix ``m`` (layout frame to layout frame)."""
+        return Placement(
+            self.char,
+            self.face_id,
+            self.bitmap,
+            m @ self.to_layout,
+            geo.apply(m, self.cell),
+            geo.apply(m, self.quad),
+            self.rule,
+        )
+
 
 @dataclass
 class Line:
@@ -174,17 +186,7 @@ def bend_line(line: Line, arc_degrees: float) -> Line:
         new_cy = centre[1] - sign * r * math.cos(theta)
         m = geo.translation(new_cx, new_cy) @ geo.rotation_about(0, 0, -sign * math.degrees(theta))
         m = m @ geo.translation(-cx, -cy)
-        bent.append(
-            Placement(
-                p.char,
-                p.face_id,
-                p.bitmap,
-                m @ p.to_layout,
-                geo.apply(m, p.cell),
-                geo.apply(m, p.quad),
-                p.rule,
-            )
-        )
+        bent.append(p.transformed(m))
     top = [pt for p in bent for pt in (p.quad[0], p.quad[1])]
     bottom = [pt for p in reversed(bent) for pt in (p.quad[2], p.quad[3])]
     return Line(line.text, "horizontal", bent, np.array(top + bottom))
@@ -248,18 +250,7 @@ def _cells_length(line: Line, axis: int) -> float:
 
 def _shift_line(line: Line, dx: float, dy: float) -> Line:
     m = geo.translation(dx, dy)
-    moved = [
-        Placement(
-            p.char,
-            p.face_id,
-            p.bitmap,
-            m @ p.to_layout,
-            geo.apply(m, p.cell),
-            geo.apply(m, p.quad),
-            p.rule,
-        )
-        for p in line.placements
-    ]
+    moved = [p.transformed(m) for p in line.placements]
     return Line(line.text, line.direction, moved, geo.apply(m, line.polygon))
 
 

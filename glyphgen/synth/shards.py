@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from glyphgen.hashing import sha256_file
+
 SHARD_MANIFEST = "_SHARD.json"
 RUN_MANIFEST = "glyphgen_run.json"
 
@@ -49,14 +51,6 @@ def fingerprint(config: dict[str, Any]) -> str:
     """Stable hash of the config parts that decide sample bytes."""
     blob = json.dumps(config, sort_keys=True, ensure_ascii=False).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def temp_dir(out: Path, plan: ShardPlan) -> Path:
