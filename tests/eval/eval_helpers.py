@@ -109,3 +109,20 @@ def colour_dataset(
             {"image": f"images/{i:03d}.png", "width": 200, "height": 80, "texts": [region]}
         )
     return write_jsonl(root / "labels.jsonl", records), ColourJudge(texts)
+
+
+def factory(
+    out: Path,
+    *,
+    config: Path | None = None,
+    preset: str | None = None,
+    overrides: Sequence[str] = (),
+) -> Path:
+    """Run the factory (``glyphgen synth``) into ``out``; returns ``out``. One worker: the
+    bytes do not depend on it, and tests stay light on a 2-core machine."""
+    from glyphgen.synth.config import load_config
+    from glyphgen.synth.runner import run
+
+    cfg = load_config(config, preset=preset, overrides=list(overrides))
+    run(cfg, out, workers=1, progress=False)
+    return out

@@ -73,3 +73,38 @@ def test_paddleocr_missing_models_are_named_not_downloaded(monkeypatch, tmp_path
     with pytest.raises(BackendUnavailable, match="model_dir=PATH") as err:
         create_backend("paddleocr", model_dir=str(tmp_path / "nothing"))
     assert "does not download" in str(err.value)
+
+
+def test_folded_graph_reads_like_the_shipped_one(tmp_path):
+    """ppocr_graph.py's rewrite computes the same function: same text, same confidence."""
+    pytest.importorskip("onnx")
+    from eval_helpers import factory
+
+    from glyphgen.eval.annotations import read_annotations
+    from glyphgen.eval.crops import crop_region, load_image
+
+    out = factory(
+        tmp_path,
+        preset="scenes-det",
+        overrides=["num=3", "seed=3", "layout.curve_prob=0.4"],
+    )
+    ann = read_annotations(out / "labels.jsonl")
+    crops = []
+    for sample in ann.samples:
+        image = load_image(ann.images_root / sample.image)
+        crops += [crop_region(image, region) for region in sample.regions]
+    assert len(crops) >= 15
+    shipped = create_backend("rapidocr", fuse=False)
+    folded = create_backend("rapidocr", fuse=True)
+    assert shipped.info()["graph"] == "as shipped"
+    assert folded.info()["graph"].startswith("fused")
+    a, b = shipped.recognize(crops), folded.recognize(crops)
+    assert [r.text for r in a] == [r.text for r in b]
+    assert [r.score for r in a] == pytest.approx([r.score for r in b], abs=1e-4)
+
+
+def test_fuse_true_without_onnx_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx -> ImportError
+    with pytest.raises(BackendUnavailable, match="pip install onnx"):
+        create_backend("rapidocr", fuse=True)
+    assert create_backend("rapidocr").info()["graph"] == "as shipped"  # fuse=None falls back
