@@ -10,10 +10,9 @@ called the way ``evaluate()`` calls it (``EvalConfig.chunk`` crops per call). Tw
 split the difference into its parts (the folded graph alone, batching alone), and one runs
 the whole ``evaluate()`` (PNG decoding, cropping, scoring) over the same crops as files.
 
-Crops: factory lines of common phrases (eval/ceiling_lines.yaml: 4-6 characters, 48 px
-high, solid backgrounds) padded to exactly 320 px wide with their own background. Every
-path runs once per repeat, in rotating order, so a busy moment on the machine hits all of
-them alike; the median of the repeats is reported.
+Crops: factory lines (eval/ceiling_lines.yaml with 7-8 random GB2312 level-1 hanzi, 48 px
+high) resized to exactly 320 px wide. Every path runs once per repeat, in rotating order, so
+a busy moment on the machine hits all of them alike; the median of the repeats is reported.
 """
 
 from __future__ import annotations
@@ -48,8 +47,10 @@ def make_crops(num: int, tmp: Path) -> tuple[list[np.ndarray], list[str]]:
     cfg = load_config(
         ROOT / "eval" / "ceiling_lines.yaml",
         overrides=[
-            "text.length=[4, 6]",
-            "background.kinds={solid: 1, gradient: 0}",
+            "text.source=random",
+            "text.charset=gb2312-l1",
+            "text.length=[7, 8]",
+            "text.mix={digits: 0, latin: 0, punct: 0}",
             f"num={num}",
             "seed=11",
         ],
@@ -59,12 +60,8 @@ def make_crops(num: int, tmp: Path) -> tuple[list[np.ndarray], list[str]]:
     for line in (tmp / "lines" / "labels.jsonl").read_text(encoding="utf-8").splitlines():
         rec = json.loads(line)
         image = np.asarray(Image.open(tmp / "lines" / rec["image"]).convert("RGB"))
-        w = image.shape[1]
-        if w >= 320:  # squeeze wide lines, pad narrow ones with their own right edge
-            image = cv2.resize(image, (320, 48), interpolation=cv2.INTER_AREA)
-        else:
-            image = cv2.copyMakeBorder(image, 0, 0, 0, 320 - w, cv2.BORDER_REPLICATE)
-        crops.append(np.ascontiguousarray(image))
+        # 7-8 characters at 48 px are 250-360 px wide: resized to exactly 320
+        crops.append(cv2.resize(image, (320, 48), interpolation=cv2.INTER_AREA))
         texts.append(rec["texts"][0]["text"])
     return crops, texts
 
@@ -277,7 +274,16 @@ def markdown(res: dict) -> str:
         f"products (counted from onnxruntime's profile). The naive loop sustains "
         f"{res['gflop_per_s']['naive']:.0f} GFLOP/s, the batched path "
         f"{res['gflop_per_s']['batched']:.0f} GFLOP/s; {t['ratio']:.0f}x the naive loop would "
-        f"take {t['ratio'] * res['gflop_per_s']['naive']:.0f} GFLOP/s from {res['cores']} cores.",
+        f"take {t['ratio'] * res['gflop_per_s']['naive']:.0f} GFLOP/s from {res['cores']} cores. "
+        "Batching alone does not get there: the recognizer is compute-bound even one crop at "
+        "a time, and what is left after folding the graph is mostly the convolutions' own "
+        "matrix products. Lower precision (int8, bf16) would change what the judge reads, "
+        "so it is not used.",
+        "",
+        '"read exactly": crops whose normalized reading equals the target. The crops are '
+        "random level-1 hanzi (no language context to lean on), so this is lower than on real "
+        "phrases; it is the same for every path, and every path reads the same text as the "
+        "naive loop.",
         "",
     ]
     return "\n".join(lines)

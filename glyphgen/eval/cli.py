@@ -250,11 +250,25 @@ def _output_paths(args: argparse.Namespace) -> dict[str, Path]:
 
 def _list_backends() -> int:
     from glyphgen.eval.backends import BackendUnavailable, backend_names, create_backend
+    from glyphgen.eval.coverage import gb2312_coverage
 
     for name in backend_names():
         try:
-            info = create_backend(name).info()
-            print(f"{name}: available {info}")
+            backend = create_backend(name)
         except (BackendUnavailable, ValueError) as exc:
             print(f"{name}: unavailable: {exc}")
+            continue
+        print(f"{name}: available {backend.info()}")
+        charset = backend.charset()
+        if charset is None:
+            print("  dictionary: not known (uncovered targets cannot be flagged)")
+            continue
+        print(f"  dictionary: {len(charset - {' '})} characters")
+        for level, c in gb2312_coverage(charset).items():
+            missing = str(c["missing"])
+            shown = missing if len(missing) <= 12 else missing[:12] + "..."
+            print(
+                f"  {level}: {c['covered']} of {c['total']} covered"
+                + (f", missing {shown}" if missing else "")
+            )
     return EXIT_PASS

@@ -102,7 +102,7 @@ def evaluate(
             "annotations": str(ann.source),
             "images": str(ann.images_root),
             "format": ann.format,
-            "backend": recognizer.info(),
+            "backend": _backend_info(recognizer),
             "config": configio.to_dict(cfg),
             "timing": {
                 "seconds": round(seconds, 3),
@@ -160,6 +160,17 @@ def _backend(backend: str | Recognizer | None, cfg: EvalConfig) -> Recognizer:
         return create_backend(name, **options)
     except (BackendUnavailable, ValueError) as exc:
         raise CouldNotEvaluate(str(exc)) from exc
+
+
+def _backend_info(recognizer: Recognizer) -> dict[str, Any]:
+    """The backend's own facts, plus its GB2312 coverage when it can say what it outputs."""
+    from glyphgen.eval.coverage import coverage_summary
+
+    info = dict(recognizer.info())
+    charset = recognizer.charset()
+    if charset is not None:
+        info["coverage"] = coverage_summary(charset)
+    return info
 
 
 def _kinds(problems: list[Problem]) -> dict[str, int]:

@@ -13,7 +13,7 @@ Steps, in this order (each switchable in ``NormalizeConfig``):
 5. Whitespace: "remove" (default) deletes all of it, "collapse" turns runs into one space
    and strips the ends, "keep" leaves it.
 
-No step drops a letter or an ideograph; ``tests/eval/test_normalize.py`` checks every
+No step drops a letter or an ideograph; ``tests/eval/test_eval_normalize.py`` checks every
 GB2312 hanzi and every character the judge can output.
 """
 

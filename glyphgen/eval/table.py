@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from glyphgen.eval.metrics import Aggregate
 from glyphgen.eval.report import Report
 
@@ -104,11 +106,15 @@ def _metric(agg: Aggregate, key: str) -> str:
 
 
 def _backend(info: dict[str, object]) -> str:
-    extra = ", ".join(f"{k} {v}" for k, v in info.items() if k != "name" and v is not None)
+    extra = ", ".join(
+        f"{k} {_kv(v) if isinstance(v, dict) else v}"
+        for k, v in info.items()
+        if k != "name" and v is not None
+    )
     return f"{info.get('name')}" + (f" ({extra})" if extra else "")
 
 
-def _kv(counts: dict[str, int]) -> str:
+def _kv(counts: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in counts.items())
 
 

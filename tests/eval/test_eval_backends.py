@@ -15,6 +15,7 @@ from glyphgen.eval.backends import (
     register_backend,
     unregister_backend,
 )
+from glyphgen.eval.coverage import coverage_summary, gb2312_coverage
 from glyphgen.synth.charsets import gb2312_level1, gb2312_level2
 
 
@@ -50,6 +51,10 @@ def test_default_judge_dictionary_comes_from_the_model(judge):
     level1, level2 = set(gb2312_level1()), set(gb2312_level2())
     assert len(level1 & charset) == 3747  # of 3,755
     assert len(level2 & charset) == 1732  # of 3,008
+    # what --list-backends prints, reports record and docs/eval.md quotes
+    coverage = gb2312_coverage(charset)
+    assert coverage["gb2312-l1"] == {"covered": 3747, "total": 3755, "missing": "毖恫刽豢耪誊檄诌"}
+    assert coverage_summary(charset) == {"gb2312-l1": "3747/3755", "gb2312-l2": "1732/3008"}
 
 
 def test_default_judge_reads_a_batch_in_order(judge):

@@ -108,3 +108,11 @@ def test_paddleocr_backend_says_how_to_get_it(dataset, capsys):
         assert "pip install paddleocr" in capsys.readouterr().err
     else:
         pytest.skip("paddleocr is installed here")
+
+
+def test_list_backends_prints_dictionary_coverage(capsys):
+    assert main(["eval", "--list-backends"]) == 0
+    out = capsys.readouterr().out
+    assert "rapidocr: available" in out
+    assert "gb2312-l1: 3747 of 3755 covered, missing 毖恫刽豢耪誊檄诌" in out
+    assert "gb2312-l2: 1732 of 3008 covered" in out
