@@ -92,6 +92,11 @@ def read_annotations(
     path: Path | str, images: Path | str | None = None, fmt: str = "auto"
 ) -> AnnotationSet:
     path = Path(path)
+    if path.is_dir():
+        raise AnnotationError(
+            f"{path} is a folder; pass the annotation file in it (labels.jsonl, an AnyWord "
+            "JSON or a PaddleOCR label file) to --annotations, and the folder to --images"
+        )
     if not path.is_file():
         raise AnnotationError(f"annotation file {path} does not exist")
     try:
@@ -170,7 +175,7 @@ _LineResult = tuple[str, list[Region], tuple[int, int] | None, Counter[str]]
 
 def _jsonl_line(line: str) -> _LineResult:
     rec = _json_object(line)
-    image = _require_str(rec, "image")
+    image = _image_path(_require_str(rec, "image"))
     size = None
     if isinstance(rec.get("width"), int) and isinstance(rec.get("height"), int):
         size = (rec["width"], rec["height"])
@@ -230,14 +235,14 @@ def _paddle_det_line(line: str) -> _LineResult:
         if "points" not in item:
             raise _BadLine(f"region {k} has no 'points'")
         regions.append(Region(text=text, polygon=_points(item["points"], f"region {k} points")))
-    return image.strip(), regions, None, skipped
+    return _image_path(image.strip()), regions, None, skipped
 
 
 def _paddle_rec_line(line: str) -> _LineResult:
     image, sep, label = line.partition("\t")
     if not sep:
         raise _BadLine("expected 'path<TAB>label'")
-    return image.strip(), [Region(text=label, polygon=None)], None, Counter()
+    return _image_path(image.strip()), [Region(text=label, polygon=None)], None, Counter()
 
 
 def _read_anyword(path: Path, text: str, images: Path | None) -> AnnotationSet:
@@ -256,7 +261,7 @@ def _read_anyword(path: Path, text: str, images: Path | None) -> AnnotationSet:
         try:
             if not isinstance(item, dict):
                 raise _BadLine(f"entry must be an object, got {item!r}")
-            image = _require_str(item, "img_name")
+            image = _image_path(_require_str(item, "img_name"))
             annotations = item.get("annotations", [])
             if not isinstance(annotations, list):
                 raise _BadLine("'annotations' must be a list")
@@ -305,6 +310,12 @@ def _require_str(obj: dict[str, Any], key: str, prefix: str = "") -> str:
     value = obj[key]
     if not isinstance(value, str):
         raise _BadLine(f"{prefix}{key!r} must be a string, got {value!r}")
+    return value
+
+
+def _image_path(value: str) -> str:
+    if not value.strip():
+        raise _BadLine("the image path is empty")
     return value
 
 

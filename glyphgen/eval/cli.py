@@ -184,10 +184,15 @@ def run_eval(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as exc:
         return _fail(str(exc))
 
+    if args.limit is not None and args.limit < 1:
+        return _fail(f"--limit {args.limit}: pass a number of samples >= 1")
     paths = _output_paths(args)
-    try:
-        for path in paths.values():
+    for path in paths.values():
+        try:
             path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return _fail(f"cannot create the folder for {path}: {exc}")
+    try:
         ceiling_report = Report.read_json(args.ceiling_report) if args.ceiling_report else None
         report = evaluate(
             args.annotations,
@@ -202,7 +207,12 @@ def run_eval(args: argparse.Namespace) -> int:
         )
     except (CouldNotEvaluate, ValueError, OSError) as exc:
         if "junit" in paths:
-            write_junit(None, paths["junit"], error=str(exc))
+            try:
+                write_junit(None, paths["junit"], error=str(exc))
+            except OSError as write_error:
+                print(
+                    f"glyphgen eval: cannot write {paths['junit']}: {write_error}", file=sys.stderr
+                )
         return _fail(str(exc))
     if ceiling_report is not None:
         report.attach_ceiling(ceiling_report, str(args.ceiling_report))

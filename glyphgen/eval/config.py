@@ -96,6 +96,11 @@ class ReportConfig:
             raise ValueError(
                 f"report.length_bins={self.length_bins} must be increasing positive integers"
             )
+        for name in ("top_errors", "html_rows"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"report.{name}={getattr(self, name)} must be >= 0")
+        if self.thumb_height < 1:
+            raise ValueError(f"report.thumb_height={self.thumb_height} must be >= 1")
 
 
 @dataclass

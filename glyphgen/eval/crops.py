@@ -42,6 +42,8 @@ class CropError(ValueError):
 
 def load_image(path: Path) -> np.ndarray:
     """RGB uint8 array; transparent pixels are composited onto white."""
+    if path.is_dir():
+        raise CropError("missing-image", f"image {path} is a folder, not an image file")
     if not path.is_file():
         raise CropError("missing-image", f"image {path} does not exist")
     try:
@@ -86,23 +88,34 @@ def _scale(size: tuple[int, int] | None, width: int, height: int) -> tuple[float
 def _check_polygon(points: np.ndarray, width: int, height: int, tolerance: float) -> None:
     if len(points) < 3:
         raise CropError("bad-polygon", f"a polygon needs at least 3 points, got {len(points)}")
+    x, y = points[:, 0], points[:, 1]
+    # A whole image size outside is outside whatever the tolerance (and keeps the area and
+    # rectangle arithmetic below away from absurd coordinates).
+    if x.min() < -width or y.min() < -height or x.max() > 2 * width or y.max() > 2 * height:
+        raise _outside(x, y, width, height)
     area = _area(points)
     if area < 1.0:
         raise CropError("bad-polygon", f"the polygon has zero area: {points.tolist()}")
     (_, _), (rw, rh), _ = cv2.minAreaRect(points.astype(np.float32))
     margin = tolerance * max(min(rw, rh), 1.0)
-    x, y = points[:, 0], points[:, 1]
     if (
         x.min() < -margin
         or y.min() < -margin
         or x.max() > width + margin
         or y.max() > height + margin
     ):
-        raise CropError(
-            "polygon-outside",
-            f"polygon x {x.min():.0f}..{x.max():.0f}, y {y.min():.0f}..{y.max():.0f} reaches "
-            f"outside the {width}x{height} image",
-        )
+        raise _outside(x, y, width, height)
+
+
+def _outside(x: np.ndarray, y: np.ndarray, width: int, height: int) -> CropError:
+    def num(v: float) -> str:
+        return f"{v:.0f}" if abs(v) < 1e6 else f"{v:.3g}"
+
+    return CropError(
+        "polygon-outside",
+        f"polygon x {num(x.min())}..{num(x.max())}, y {num(y.min())}..{num(y.max())} reaches "
+        f"outside the {width}x{height} image",
+    )
 
 
 def _area(points: np.ndarray) -> float:

@@ -79,6 +79,8 @@ def evaluate(
     Raises ``CouldNotEvaluate`` when nothing can be measured.
     """
     cfg = config or EvalConfig()
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit={limit} must be >= 0")
     started = time.perf_counter()
     ann = _read(annotations, images, fmt)
     if strict and ann.problems:

@@ -116,3 +116,19 @@ def test_list_backends_prints_dictionary_coverage(capsys):
     assert "rapidocr: available" in out
     assert "gb2312-l1: 3747 of 3755 covered, missing 毖恫刽豢耪誊檄诌" in out
     assert "gb2312-l2: 1732 of 3008 covered" in out
+
+
+def test_user_errors_are_one_line_not_a_traceback(dataset, tmp_path, capsys):
+    """Every mistake a user can make on the command line ends in exit 2 and one message."""
+    (tmp_path / "a_file").write_text("x")
+    cases = {
+        "is a folder; pass the annotation file": ["--annotations", dataset.parent],
+        "--limit -1: pass a number of samples >= 1": ["--annotations", dataset, "--limit", "-1"],
+        "cannot create the folder for": ["--annotations", dataset, "--out", tmp_path / "a_file"],
+        "report.html_rows=-5 must be >= 0": ["--annotations", dataset, "--html-rows", "-5"],
+        "cannot read report": ["--annotations", dataset, "--ceiling-report", dataset],
+    }
+    for message, argv in cases.items():
+        assert run(*argv) == 2, message
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, err

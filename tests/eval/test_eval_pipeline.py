@@ -1,6 +1,7 @@
 """The pipeline with a stand-in judge: problems, coverage, groups, batching, ceiling, outputs."""
 
 import json
+import warnings
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -60,28 +61,39 @@ def test_bad_input_is_recorded_per_sample_and_the_run_goes_on(tmp_path):
             "texts": [{"text": "  ", "polygon": [[20, 20], [180, 20], [180, 60], [20, 60]]}],
         },
         {"image": "images/000.png", "texts": [{"text": "入口", "polygon": [[1, 1], [2, 2]]}]},
+        {"image": "images", "text": "出口"},  # a folder
+        {"image": " ", "text": "出口"},  # no path at all
+        {
+            "image": "images/000.png",
+            "texts": [{"text": "入口", "polygon": [[0, 0], [1e300, 0], [1e300, 9], [0, 9]]}],
+        },
     ]
     write_jsonl(labels, [json.loads(line) for line in lines] + extra)
     with labels.open("a", encoding="utf-8") as fh:
         fh.write("{broken json\n")
-    report = evaluate(labels, backend=judge)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy overflow on absurd coordinates either
+        report = evaluate(labels, backend=judge)
     assert report.summary.n == 2 and report.summary.sentence_acc == 1.0
     assert report.counts["problems_by_kind"] == {
-        "bad-annotation": 1,
-        "missing-image": 1,
+        "bad-annotation": 2,
+        "missing-image": 2,
         "unreadable-image": 1,
-        "polygon-outside": 1,
+        "polygon-outside": 2,
         "empty-target": 1,
         "bad-polygon": 1,
     }
-    where = {p.kind: p.where for p in report.problems}
-    assert (
-        where["missing-image"] == "labels.jsonl:3" and where["bad-annotation"] == "labels.jsonl:8"
-    )
+    messages = {p.where: p.message for p in report.problems}
+    assert messages["labels.jsonl:3"] == f"image {tmp_path / 'images/none.png'} does not exist"
+    assert messages["labels.jsonl:8"].endswith("is a folder, not an image file")
+    assert messages["labels.jsonl:9"] == "the image path is empty"
+    assert messages["labels.jsonl:10"].startswith("polygon x 0..1e+300, y 0..9 reaches outside")
+    assert messages["labels.jsonl:11"].startswith("not valid JSON")
     # --strict: the first problem is fatal; annotation lines are checked before any image
-    with pytest.raises(CouldNotEvaluate, match=r"labels.jsonl:8: bad-annotation.*--strict"):
+    with pytest.raises(CouldNotEvaluate, match=r"labels.jsonl:9: bad-annotation.*--strict"):
         evaluate(labels, backend=judge, strict=True)
-    write_jsonl(labels, [json.loads(line) for line in lines] + extra)
+    well_formed = [e for e in extra if e["image"].strip()]
+    write_jsonl(labels, [json.loads(line) for line in lines] + well_formed)
     with pytest.raises(CouldNotEvaluate, match=r"labels.jsonl:3: missing-image.*--strict"):
         evaluate(labels, backend=judge, strict=True)
 
