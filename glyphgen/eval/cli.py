@@ -89,6 +89,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="override a config value, e.g. --set normalize.whitespace=keep",
     )
     judge.add_argument(
+        "--print-config", action="store_true", help="print the resolved config as YAML, exit"
+    )
+    judge.add_argument(
         "--uncovered",
         choices=["separate", "include"],
         help="targets with characters the judge cannot output: own group (default) or counted",
@@ -177,12 +180,19 @@ def run_eval(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     if args.list_backends:
         return _list_backends()
-    if args.annotations is None:
-        return _fail("--annotations FILE is required (see glyphgen eval --help)")
     try:
         cfg = load_eval_config(args.config, args.overrides, _extra(args))
     except (ConfigError, ValueError) as exc:
         return _fail(str(exc))
+    if args.print_config:
+        import yaml
+
+        from glyphgen.configio import to_dict
+
+        print(yaml.safe_dump(to_dict(cfg), allow_unicode=True, sort_keys=False), end="")
+        return EXIT_PASS
+    if args.annotations is None:
+        return _fail("--annotations FILE is required (see glyphgen eval --help)")
 
     if args.limit is not None and args.limit < 1:
         return _fail(f"--limit {args.limit}: pass a number of samples >= 1")

@@ -35,7 +35,8 @@ main { padding: 16px 24px; }
 .gate.fail { background: var(--bad-bg); color: var(--bad); font-weight: 600; }
 section { margin: 18px 0; }
 h2 { font-size: 15px; margin: 0 0 8px; }
-.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(330px, 1fr)); gap: 12px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr)); gap: 12px; }
+.grid td:first-child { white-space: nowrap; }
 table { border-collapse: collapse; background: #fff; border: 1px solid var(--line); width: 100%; }
 th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: middle; }
 th { background: #eef0f3; font-weight: 600; font-size: 12px; white-space: nowrap; }

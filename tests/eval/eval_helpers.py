@@ -126,3 +126,22 @@ def factory(
     cfg = load_config(config, preset=preset, overrides=list(overrides))
     run(cfg, out, workers=1, progress=False)
     return out
+
+
+def paint_over(image: Image.Image, region: dict, k: int, new: str) -> Image.Image:
+    """A deliberately wrong render of a factory line: character ``k`` of ``region`` (a JSONL
+    region with ``chars``) covered with the background above it, ``new`` drawn in its cell in
+    the same font, size and colour."""
+    pixels = np.asarray(image.convert("RGB")).copy()
+    quad = np.array(region["chars"][k]["quad"])
+    x0, x1 = int(np.floor(quad[:, 0].min())), int(np.ceil(quad[:, 0].max()))
+    y0, y1 = quad[:, 1].min(), quad[:, 1].max()
+    pixels[:, max(x0, 0) : x1] = pixels[0:1, max(x0, 0) : x1]  # row 0 is margin: background
+    out = Image.fromarray(pixels)
+    entry = next(f for f in bundled_fonts() if f["id"] == region["chars"][k]["font"])
+    face = ImageFont.truetype(str(entry["path"]), region["size"], index=entry.get("index", 0))
+    draw = ImageDraw.Draw(out)
+    bx0, by0, bx1, by1 = draw.textbbox((0, 0), new, font=face)
+    at = ((x0 + x1 - bx0 - bx1) / 2, (y0 + y1 - by0 - by1) / 2)
+    draw.text(at, new, font=face, fill=tuple(region["color"]))
+    return out

@@ -132,3 +132,10 @@ def test_user_errors_are_one_line_not_a_traceback(dataset, tmp_path, capsys):
         assert run(*argv) == 2, message
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err, err
+
+
+def test_print_config_shows_the_resolved_values(capsys):
+    argv = ["eval", "--print-config", "--set", "crop.vertical=chars", "--min-ned", "0.9"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "vertical: chars" in out and "min_ned: 0.9" in out and "whitespace: remove" in out

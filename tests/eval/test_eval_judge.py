@@ -5,7 +5,8 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
-from eval_helpers import factory, write_jsonl
+from eval_helpers import factory, paint_over, write_jsonl
+from PIL import Image
 
 from glyphgen.cli import main
 from glyphgen.eval import EvalConfig, evaluate
@@ -35,6 +36,33 @@ def test_ocr_ceiling_on_clean_common_phrases(tmp_path, judge):
     argv = ["eval", "--annotations", str(out / "labels.jsonl"), "--quiet"]
     assert main([*argv, "--min-sentence-acc", "0.95", "--junit", str(junit)]) == 0
     assert ET.parse(junit).getroot().find("testsuite").get("failures") == "0"
+
+
+def test_one_swapped_character_costs_exactly_its_line(tmp_path, judge):
+    """Real renders, real judge: 20 clean lines, then a copy where 4 lines have one character
+    painted over with another. Sentence accuracy drops by exactly 4/20, NED by the sum of
+    1/len over the swapped lines / 20, and the error table names what was read instead."""
+    import shutil
+
+    gt = factory(tmp_path / "gt", config=CEILING, overrides=["num=20", "seed=7"])
+    model = tmp_path / "model"
+    shutil.copytree(gt / "shards", model / "shards")
+    records = _records(gt / "labels.jsonl")
+    swapped = {2: "木", 7: "水", 11: "火", 16: "土"}  # line -> the character drawn instead
+    for i, new in swapped.items():
+        region = records[i]["texts"][0]
+        assert new not in region["text"]
+        path = model / records[i]["image"]
+        paint_over(Image.open(path), region, 0, new).save(path)
+
+    report = evaluate(gt / "labels.jsonl", model, backend=judge, ceiling_images=gt)
+    assert report.ceiling is not None and report.ceiling.summary.sentence_acc == 1.0
+    assert report.summary.sentence_acc == pytest.approx(1.0 - len(swapped) / 20)
+    lost = sum(1 / len(records[i]["texts"][0]["text"]) for i in swapped)
+    assert report.summary.ned == pytest.approx(1.0 - lost / 20)
+    read_as = {e.char: e.read_as for e in report.char_errors}
+    for i, new in swapped.items():
+        assert read_as[records[i]["texts"][0]["text"][0]] == {new: 1}
 
 
 def test_factory_scenes_are_read_through_their_polygons(tmp_path, judge):
