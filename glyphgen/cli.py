@@ -3,6 +3,8 @@
 glyphgen synth   make a synthetic text dataset          (glyphgen.synth.cli)
 glyphgen fonts   list fonts and their verified coverage  (glyphgen.synth.cli)
 glyphgen eval    OCR-check images against their text     (glyphgen.eval.cli)
+glyphgen train   train the glyph diffusion model         (glyphgen.model.cli)
+glyphgen render  draw text into images with the model    (glyphgen.model.cli)
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import importlib
 import sys
 
 # Each module exposes ``register(subparsers)``; a registered parser sets ``func(args) -> int``.
-_JOB_MODULES = ("glyphgen.synth.cli", "glyphgen.eval.cli")
+_JOB_MODULES = ("glyphgen.synth.cli", "glyphgen.eval.cli", "glyphgen.model.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

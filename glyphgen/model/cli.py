@@ -1,0 +1,176 @@
+"""``glyphgen train`` and ``glyphgen render``: parse arguments, call the model, print results."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from glyphgen.paths import REPO_ROOT
+
+# Where the default weights live once a trained model ships with the repository.
+DEFAULT_WEIGHTS = REPO_ROOT / "weights" / "glyph-default"
+
+TRAIN_EXAMPLES = """\
+examples:
+  glyphgen train --config cpu                      # bundled config: glyphgen/model/configs/cpu.yaml
+  glyphgen train --config my.yaml --set stages.0.steps=2000 --out out/model
+  accelerate launch -m glyphgen train --config gpu # several GPUs / machines
+
+A re-run of the same command resumes from <out>/checkpoint. The trained pipeline is written
+to <out>/weights (use it with glyphgen render --weights <out>/weights); loss curves in
+<out>/loss.png and TensorBoard files in <out>/logs; sample grids in <out>/samples.
+"""
+
+RENDER_EXAMPLES = """\
+examples:
+  glyphgen render --text 宁静致远 --out out.png
+  glyphgen render --text 营业中 --background shop.jpg --region 120,40,360,100 --out sign.png
+  glyphgen render --text 书山有路 --vertical --region 10,10,70,250 --background wall.png
+  glyphgen render --text 一 --text 二 --region 0,0,100,40 --region 0,50,100,90 --style-ref ref.png
+
+Writes the image and, beside it, <out>.json: one record of our JSONL annotation format, so
+  glyphgen eval --annotations out.json
+checks the text that was drawn.
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    t = sub.add_parser(
+        "train",
+        help="train the glyph model (two stages, resumable)",
+        description="Train the glyph diffusion model on factory scenes, shards or AnyWord JSON.",
+        epilog=TRAIN_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    t.add_argument("--config", required=True, help="YAML config file or a bundled config's name")
+    t.add_argument("--out", help="output folder (overrides the config's out)")
+    t.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=run_train)
+
+    r = sub.add_parser(
+        "render",
+        help="draw Chinese text into an image with the glyph model",
+        description="Generate text in regions of an image (or of a plain background).",
+        epilog=RENDER_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    r.add_argument("--text", action="append", required=True, help="text to draw (repeatable)")
+    r.add_argument("--background", type=Path, help="image to draw on (default: plain paper)")
+    r.add_argument(
+        "--region",
+        action="append",
+        default=[],
+        help="x0,y0,x1,y1 or 4 points x,y clockwise from where reading starts (repeatable)",
+    )
+    r.add_argument("--vertical", action="store_true", help="top-to-bottom columns")
+    r.add_argument("--style-ref", type=Path, help="an image of text whose style to follow")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--steps", type=int, help="denoising steps (default: the model's)")
+    r.add_argument(
+        "--weights", type=Path, help=f"trained pipeline folder (default: {DEFAULT_WEIGHTS})"
+    )
+    r.add_argument("--font-dir", action="append", default=[], type=Path, help="extra font folder")
+    r.add_argument("--out", type=Path, default=Path("out.png"), help="image path; JSON beside it")
+    r.set_defaults(func=run_render)
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"glyphgen: error: {message}", file=sys.stderr)
+    return code
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from glyphgen.configio import ConfigError
+    from glyphgen.model.config import load_train_config
+    from glyphgen.model.train import Trainer
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    overrides = list(args.overrides) + ([f"out={args.out}"] if args.out else [])
+    try:
+        cfg = load_train_config(args.config, overrides)
+        weights = Trainer(cfg, progress=not args.quiet, command=" ".join(sys.argv)).run()
+    except (ConfigError, ValueError, FileNotFoundError) as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return _fail("interrupted; run the same command again to resume from the checkpoint", 130)
+    print(f"weights: {weights}  (glyphgen render --weights {weights} --text ...)")
+    return 0
+
+
+def run_render(args: argparse.Namespace) -> int:
+    weights = args.weights or DEFAULT_WEIGHTS
+    if not (weights / "model_index.json").is_file():
+        if args.weights is None:
+            return _fail(
+                f"no trained weights at {DEFAULT_WEIGHTS}: the default model is not shipped yet. "
+                "Train one with `glyphgen train --config cpu` (it writes out/model/weights) and "
+                "pass --weights out/model/weights"
+            )
+        return _fail(f"{weights} is not a trained pipeline folder (no model_index.json in it)")
+    import numpy as np
+    from diffusers.utils.logging import disable_progress_bar
+    from PIL import Image
+
+    from glyphgen.model.pipeline import GlyphPipeline
+    from glyphgen.model.render import (
+        RegionRequest,
+        RenderError,
+        centred_region,
+        check_requests,
+        default_canvas,
+        parse_region,
+        render_regions,
+        write_outputs,
+    )
+    from glyphgen.synth.fonts import FontLibrary
+
+    try:
+        texts = list(args.text)
+        polygons = [parse_region(s) for s in args.region]
+        if args.background is not None:
+            if not args.background.is_file():
+                raise RenderError(f"background {args.background} does not exist")
+            image = np.asarray(Image.open(args.background).convert("RGB"))
+        elif polygons:
+            w = int(max(p[:, 0].max() for p in polygons)) + 24
+            h = int(max(p[:, 1].max() for p in polygons)) + 24
+            image = np.full((h, w, 3), 248, np.uint8)
+        else:
+            image, polygons = None, []
+        if not polygons:
+            if len(texts) != 1:
+                raise RenderError("several --text need as many --region")
+            if image is None:
+                image, poly = default_canvas(texts[0], args.vertical)
+            else:
+                poly = centred_region(image, texts[0], args.vertical)
+            polygons = [poly]
+        if len(texts) == 1 and len(polygons) > 1:
+            texts = texts * len(polygons)
+        if len(texts) != len(polygons):
+            raise RenderError(f"{len(texts)} --text for {len(polygons)} --region")
+        assert image is not None
+        style = None
+        if args.style_ref is not None:
+            if not args.style_ref.is_file():
+                raise RenderError(f"style reference {args.style_ref} does not exist")
+            style = np.asarray(Image.open(args.style_ref).convert("RGB"))
+        fonts = FontLibrary.load(args.font_dir, progress=False)
+        requests = [
+            RegionRequest(t, p, args.vertical) for t, p in zip(texts, polygons, strict=True)
+        ]
+        check_requests(requests, image, fonts)  # loud errors before loading the model
+        disable_progress_bar()
+        pipe = GlyphPipeline.from_pretrained(weights)
+        pipe.set_progress_bar_config(disable=True)
+        out, records = render_regions(
+            pipe, image, requests, fonts, style_ref=style, seed=args.seed, steps=args.steps
+        )
+    except (RenderError, ValueError) as exc:
+        return _fail(str(exc))
+    ann = write_outputs(args.out, out, records)
+    print(f"wrote {args.out} and {ann} ({len(records)} region(s))")
+    return 0

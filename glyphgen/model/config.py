@@ -1,0 +1,130 @@
+"""Typed configs of the glyph model and its training, loaded from YAML (unknown keys are
+rejected with the valid ones listed). Bundled configs live in ``glyphgen/model/configs``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from glyphgen import configio
+
+CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
+
+
+@dataclass
+class ModelConfig:
+    """The model built from scratch (``base: ""``) or attached to a local latent base."""
+
+    base: str = ""  # diffusers folder with unet/ + vae/ (+ text_encoder/); "" = our pixel base
+    train_base: bool = True  # False: freeze the base UNet (and VAE), train control + adapter
+    height: int = 64  # crop height of a horizontal line (width of a vertical one), pixels
+    width: int = 256  # crop width of a horizontal line at training time
+    unshuffle: int = 2  # pixel base: space-to-depth factor (samples are 3*f*f x H/f x W/f)
+    block_out_channels: tuple[int, ...] = (32, 64, 128)  # pixel base UNet widths per level
+    layers_per_block: int = 1
+    attention_head_dim: int = 32
+    norm_num_groups: int = 8
+    cross_attention_dim: int = 128  # text + style token width (latent base: the UNet's own)
+    control_embedding: tuple[int, ...] = (16, 32)  # widths; len - 1 stride-2 steps = space factor
+    text_dim: int = 128
+    text_layers: int = 2
+    max_chars: int = 24
+    style_ref_tokens: int = 4
+    style_attr_tokens: int = 2
+    style_scale: float = 1.0
+    prediction_type: Literal["epsilon", "v_prediction"] = "v_prediction"
+    beta_schedule: Literal["squaredcos_cap_v2", "scaled_linear", "linear"] = "squaredcos_cap_v2"
+    sampler: Literal["dpm++", "ddim", "euler", "unipc"] = "dpm++"  # render's scheduler
+    default_steps: int = 8  # render's denoising steps
+
+    def __post_init__(self) -> None:
+        if self.height % 8 or self.width % 8:
+            raise ValueError(
+                f"height and width must be multiples of 8, got {self.height}x{self.width}"
+            )
+
+
+@dataclass
+class DataConfig:
+    """Where a stage's training crops come from."""
+
+    source: Literal["factory", "wds", "anyword"] = "factory"
+    preset: str = "scenes-diffusion"  # factory: synth preset, then ``overrides``
+    overrides: list[str] = field(default_factory=list)  # factory: --set style overrides
+    seed: int = 0  # factory: master seed of the scenes
+    shards: list[str] = field(default_factory=list)  # wds: tar files (globs allowed)
+    annotations: str = ""  # anyword: AnyWord-3M JSON file
+    images: str = ""  # anyword: image folder (default: the JSON's data_root)
+    vertical: float = 0.15  # share of batches made of vertical columns
+    fill: tuple[float, float] = (0.55, 0.85)  # line height as a fraction of the crop height
+    edit_prob: float = 0.7  # batches' samples that get the masked source (editing mode)
+    style_ref_prob: float = 0.5  # samples that get a style reference (same style, other text)
+    attr_prob: float = 0.5  # samples that get their style attributes
+    caption_prob: float = 0.8  # samples that get their style caption
+
+
+@dataclass
+class StageConfig:
+    name: str = "stage1"
+    steps: int = 1000
+    batch_size: int = 16
+    lr: float = 2e-4
+    warmup: int = 100  # linear warmup steps, then cosine decay to lr/10
+    data: DataConfig = field(default_factory=DataConfig)
+
+
+@dataclass
+class OcrLossConfig:
+    """Text-perceptual loss of a recognizer on the predicted clean crop (AnyText, sec. 3.4)."""
+
+    weight: float = 0.0  # 0 = off
+    max_timestep: int = 400  # applied where t <= this: x0 is meaningful only at low noise
+    recognizer: str = "reader"  # "reader": glyphgen.reader's loss (when installed)
+
+
+@dataclass
+class TrainConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    stages: list[StageConfig] = field(default_factory=lambda: [StageConfig()])
+    ocr_loss: OcrLossConfig = field(default_factory=OcrLossConfig)
+    text_weight: float = 2.0  # extra weight of the diffusion loss inside the edit mask
+    seed: int = 0
+    out: str = "out/model"  # checkpoints, logs, samples, final weights
+    checkpoint_every: int = 200  # steps; the latest checkpoint is kept for resuming
+    sample_every: int = 200  # steps between sample grids
+    log_every: int = 10
+    grad_clip: float = 1.0
+    mixed_precision: Literal["no", "fp16", "bf16"] = "no"
+    num_threads: int = 0  # torch CPU threads; 0 = torch's default
+
+    def __post_init__(self) -> None:
+        if not self.stages:
+            raise ValueError("stages must list at least one stage")
+        names = [s.name for s in self.stages]
+        if len(set(names)) != len(names):
+            raise ValueError(f"stage names must be unique, got {names}")
+
+
+def config_names() -> list[str]:
+    return sorted(p.stem for p in CONFIGS_DIR.glob("*.yaml"))
+
+
+def load_train_config(
+    path: Path | str | None = None, overrides: list[str] | None = None
+) -> TrainConfig:
+    """A YAML file (or a bundled config's name), then ``--set key=value`` overrides."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        file = Path(path)
+        if not file.exists() and (CONFIGS_DIR / f"{path}.yaml").exists():
+            file = CONFIGS_DIR / f"{path}.yaml"
+        if not file.exists():
+            raise configio.ConfigError(
+                f"no config file {path}; bundled configs: {config_names()} (in {CONFIGS_DIR})"
+            )
+        data = configio.load_yaml(file)
+    for text in overrides or []:
+        data = configio.deep_merge(data, configio.parse_override(text))
+    return configio.from_dict(TrainConfig, data)

@@ -1,0 +1,234 @@
+"""``GlyphPipeline``: write given text into line crops, under glyph + position control.
+
+Components (each saved in its own folder by ``save_pretrained``, safetensors only):
+
+- ``unet``: ``UNet2DConditionModel``, the base denoiser;
+- ``controlnet``: ``ControlNetModel``, the strong control, fed at pixel resolution with the
+  6-channel condition ``[glyph, position mask, masked source RGB, edit mask]``;
+- ``text_encoder``: ``CharTextEncoder`` (characters of the target text + style caption);
+- ``style_adapter``: ``StyleAdapter`` (weak control: reference crop and/or attributes);
+- ``scheduler``: a diffusers scheduler (DPM-Solver++ by default: good in few steps);
+- ``vae``: ``AutoencoderKL`` for a latent base, or None for our pixel-space base, which
+  works on ``pixel_unshuffle(image, unshuffle)`` (space-to-depth: lossless, no autoencoder
+  to train, and 4x fewer positions for the UNet).
+
+Images are tensors (B, C, H, W): RGB in [-1, 1], masks and glyphs in [0, 1]. H and W must
+be multiples of ``size_multiple``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from diffusers import (
+    AutoencoderKL,
+    ControlNetModel,
+    DiffusionPipeline,
+    SchedulerMixin,
+    UNet2DConditionModel,
+)
+from diffusers.utils import BaseOutput
+
+from glyphgen.model.adapter import StyleAdapter
+from glyphgen.model.text_encoder import CharTextEncoder
+
+CONDITION_CHANNELS = 6  # glyph, position mask, masked source (3), edit mask
+
+
+@dataclass
+class GlyphPipelineOutput(BaseOutput):
+    images: np.ndarray  # (B, H, W, 3) uint8
+
+
+def make_condition(
+    glyph: torch.Tensor,
+    position_mask: torch.Tensor,
+    source: torch.Tensor | None = None,
+    edit_mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """(B, 6, H, W) ControlNet input. Without a source the whole crop is to be generated."""
+    if source is None:
+        source = torch.zeros(glyph.shape[0], 3, *glyph.shape[2:], device=glyph.device)
+        edit_mask = torch.ones_like(glyph)
+    elif edit_mask is None:
+        raise ValueError("a source image needs an edit_mask (1 where the text goes)")
+    masked = source * (1 - edit_mask)
+    return torch.cat([glyph, position_mask, masked, edit_mask], dim=1)
+
+
+class GlyphPipeline(DiffusionPipeline):
+    model_cpu_offload_seq = "text_encoder->style_adapter->controlnet->unet->vae"
+    _optional_components: ClassVar[list[str]] = ["vae"]
+
+    def __init__(
+        self,
+        unet: UNet2DConditionModel,
+        controlnet: ControlNetModel,
+        text_encoder: CharTextEncoder,
+        style_adapter: StyleAdapter,
+        scheduler: SchedulerMixin,
+        vae: AutoencoderKL | None = None,
+        unshuffle: int = 2,  # pixel space: space-to-depth factor (ignored with a vae)
+        default_steps: int = 8,  # denoising steps when the caller gives none
+        crop_height: int = 64,  # pixels across a line crop (its height; a column's width)
+    ):
+        super().__init__()
+        self.register_modules(
+            unet=unet,
+            controlnet=controlnet,
+            text_encoder=text_encoder,
+            style_adapter=style_adapter,
+            scheduler=scheduler,
+            vae=vae,
+        )
+        self.register_to_config(
+            unshuffle=unshuffle, default_steps=default_steps, crop_height=crop_height
+        )
+        style_adapter.attach(unet)
+
+    # -- the sample space: pixels (space-to-depth) or a VAE's latents ------------------------
+    @property
+    def space_factor(self) -> int:
+        """Image pixels per sample position, along each side."""
+        if self.vae is not None:
+            return 2 ** (len(self.vae.config.block_out_channels) - 1)
+        return int(self.config.unshuffle)
+
+    @property
+    def size_multiple(self) -> int:
+        """H and W of a crop must be multiples of this (the UNet halves the sample per level)."""
+        return self.space_factor * 2 ** (len(self.unet.config.block_out_channels) - 1)
+
+    def encode_images(self, images: torch.Tensor, generator: torch.Generator | None = None):
+        if self.vae is not None:
+            latents = self.vae.encode(images).latent_dist.sample(generator)
+            return latents * self.vae.config.scaling_factor
+        return F.pixel_unshuffle(images, self.space_factor)
+
+    def decode_samples(self, samples: torch.Tensor) -> torch.Tensor:
+        if self.vae is not None:
+            return self.vae.decode(samples / self.vae.config.scaling_factor).sample
+        return F.pixel_shuffle(samples, self.space_factor)
+
+    # -- one denoiser evaluation, shared by training and sampling ----------------------------
+    def predict(
+        self,
+        noisy: torch.Tensor,
+        timesteps: torch.Tensor,
+        text_states: torch.Tensor,
+        style_tokens: torch.Tensor,
+        condition: torch.Tensor,
+        control_scale: float = 1.0,
+    ) -> torch.Tensor:
+        """The UNet's output (noise, v or x0 per the scheduler's prediction_type)."""
+        down, mid = self.controlnet(
+            noisy,
+            timesteps,
+            encoder_hidden_states=text_states,
+            controlnet_cond=condition,
+            conditioning_scale=control_scale,
+            return_dict=False,
+        )
+        return self.unet(
+            noisy,
+            timesteps,
+            encoder_hidden_states=(text_states, [style_tokens]),
+            down_block_additional_residuals=down,
+            mid_block_additional_residual=mid,
+        ).sample
+
+    def check_size(self, height: int, width: int) -> None:
+        m = self.size_multiple
+        if height % m or width % m:
+            raise ValueError(
+                f"crop size {height}x{width} is not a multiple of {m}; "
+                f"use {math.ceil(height / m) * m}x{math.ceil(width / m) * m}"
+            )
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        texts: Sequence[str],
+        glyph: torch.Tensor,
+        position_mask: torch.Tensor,
+        source: torch.Tensor | None = None,
+        edit_mask: torch.Tensor | None = None,
+        captions: Sequence[str] | None = None,
+        style_ref: torch.Tensor | None = None,
+        style_attributes: torch.Tensor | None = None,
+        num_inference_steps: int | None = None,
+        generator: torch.Generator | None = None,
+        control_scale: float = 1.0,
+        output_type: str = "np",
+    ) -> GlyphPipelineOutput | torch.Tensor:
+        """Generate crops carrying ``texts`` where ``glyph`` draws them.
+
+        glyph, position_mask, edit_mask: (B, 1, H, W) in [0, 1]; source, style_ref:
+        (B, 3, H, W) / (B, 3, h, w) in [-1, 1]; style_attributes: (B, 5).
+        output_type: "np" (uint8 images in ``.images``) or "pt" (a [-1, 1] tensor).
+        """
+        if output_type not in ("np", "pt"):
+            raise ValueError(f"unknown output_type {output_type!r}; use 'np' or 'pt'")
+        batch, _, height, width = glyph.shape
+        if len(texts) != batch:
+            raise ValueError(f"{len(texts)} texts for a batch of {batch} glyph images")
+        self.check_size(height, width)
+        steps = num_inference_steps or int(self.config.default_steps)
+        device = self.unet.device
+        # 1) conditions: text tokens, style tokens, the ControlNet image
+        text_states = self.text_encoder.encode(texts, captions)
+        style_tokens = self.style_adapter(batch, style_ref, style_attributes)
+        condition = make_condition(glyph, position_mask, source, edit_mask).to(device)
+        # 2) start from noise of the sample space's shape
+        f = self.space_factor
+        channels = self.unet.config.in_channels
+        sample = torch.randn(
+            (batch, channels, height // f, width // f), generator=generator, device=device
+        )
+        self.scheduler.set_timesteps(steps, device=device)
+        sample = sample * self.scheduler.init_noise_sigma
+        # 3) denoise
+        for t in self.scheduler.timesteps:
+            model_in = self.scheduler.scale_model_input(sample, t)
+            out = self.predict(
+                model_in,
+                t.expand(batch),
+                text_states,
+                style_tokens,
+                condition,
+                control_scale,
+            )
+            sample = self.scheduler.step(out, t, sample, generator=generator).prev_sample
+        images = self.decode_samples(sample).clamp(-1, 1)
+        if output_type == "pt":
+            return images
+        arr = ((images + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        return GlyphPipelineOutput(images=arr)
+
+    # -- saving: the adapter's processors belong to the adapter, not to the UNet --------------
+    @contextlib.contextmanager
+    def _adapter_detached(self) -> Iterator[None]:
+        StyleAdapter.detach(self.unet)
+        try:
+            yield
+        finally:
+            self.style_adapter.attach(self.unet)
+
+    def save_pretrained(self, save_directory: str | os.PathLike, **kwargs) -> None:
+        if kwargs.get("safe_serialization") is False:
+            raise ValueError("glyphgen saves weights as safetensors only")
+        with self._adapter_detached():
+            super().save_pretrained(save_directory, safe_serialization=True, **kwargs)
+
+    def unet_state_dict(self) -> dict[str, torch.Tensor]:
+        """The UNet's own weights, without the adapter's processors (for checkpoints)."""
+        with self._adapter_detached():
+            return {k: v.detach().clone() for k, v in self.unet.state_dict().items()}

@@ -1,0 +1,367 @@
+"""``glyphgen train``: two-stage training of the glyph model, resumable, accelerate-ready.
+
+    Trainer(load_train_config("cpu")).run()
+
+The loop, per step (one readable function, as in diffusers' train_controlnet.py):
+1) a batch of line crops of one orientation (``data.batches``);
+2) clean samples in the model's space, noise, timesteps: forward diffusion;
+3) conditions: character tokens, style tokens (reference / attributes, randomly dropped),
+   the ControlNet image (glyph, position, masked source for editing, edit mask);
+4) ControlNet residuals into the UNet: the prediction;
+5) diffusion loss (weighted up inside the edit mask) + the OCR-aware loss on x0 at low t;
+6) backward, clip, step; log, sample grid, checkpoint every N steps.
+
+Stages run one after another (stage 1: large synthetic data; stage 2: a small clean or
+real set), each with its own data, steps and learning rate. Everything needed to resume
+is in ``<out>/checkpoint``: the pipeline (safetensors), the optimizer, and where the data
+stream stood; a re-run of the same command continues from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageDraw
+from tqdm import tqdm
+
+from glyphgen import configio
+from glyphgen.model.build import build_pipeline, training_scheduler
+from glyphgen.model.config import StageConfig, TrainConfig
+from glyphgen.model.data import batches
+from glyphgen.model.losses import (
+    TextPerceptualLoss,
+    diffusion_target,
+    line_crops,
+    load_text_loss,
+    masked_mse,
+    predicted_x0,
+)
+from glyphgen.model.pipeline import GlyphPipeline, make_condition
+from glyphgen.synth.fonts import FontLibrary
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT = "checkpoint"
+WEIGHTS = "weights"
+
+
+def lr_at(step: int, stage: StageConfig) -> float:
+    """1) linear warmup to ``lr``, 2) cosine decay to lr/10 at the stage's last step."""
+    if step < stage.warmup:
+        return stage.lr * (step + 1) / stage.warmup
+    progress = (step - stage.warmup) / max(1, stage.steps - stage.warmup)
+    return stage.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+class Trainer:
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        *,
+        fonts: FontLibrary | None = None,
+        text_loss: TextPerceptualLoss | None = None,
+        progress: bool = True,
+        command: str = "",
+    ):
+        from accelerate import Accelerator
+
+        self.cfg = cfg
+        self.out = Path(cfg.out)
+        self.progress = progress
+        self.command = command or " ".join(sys.argv)
+        if cfg.num_threads:
+            torch.set_num_threads(cfg.num_threads)
+        self.accelerator = Accelerator(mixed_precision=cfg.mixed_precision)
+        self.fonts = fonts or FontLibrary.load(progress=False)
+        if cfg.ocr_loss.weight > 0 and text_loss is None:
+            text_loss = load_text_loss(cfg.ocr_loss.recognizer)
+        self.text_loss = text_loss if cfg.ocr_loss.weight > 0 else None
+        torch.manual_seed(cfg.seed)
+        self.state: dict[str, Any] = {"stage": 0, "stage_step": 0, "step": 0, "data_next": 0}
+        ckpt = self.out / CHECKPOINT
+        if (ckpt / "state.json").is_file():
+            self.pipe = GlyphPipeline.from_pretrained(ckpt / "pipeline")
+            self.state = json.loads((ckpt / "state.json").read_text())
+            log.info("resuming from %s at step %d", ckpt, self.state["step"])
+        else:
+            self.pipe = build_pipeline(cfg.model)
+        self.noise_scheduler = training_scheduler(self.pipe)
+        self.trainable = self._trainable()
+
+    def _trainable(self) -> list[torch.nn.Module]:
+        pipe = self.pipe
+        modules: list[torch.nn.Module] = [pipe.controlnet, pipe.text_encoder, pipe.style_adapter]
+        if self.cfg.model.train_base:
+            modules.append(pipe.unet)
+        else:
+            pipe.unet.requires_grad_(False)
+            pipe.style_adapter.requires_grad_(True)  # its processors live inside the UNet
+        if pipe.vae is not None:
+            pipe.vae.requires_grad_(False)
+        return modules
+
+    # -- the loop ---------------------------------------------------------------------
+    def run(self) -> Path:
+        cfg = self.cfg
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "config.yaml").write_text(
+            json.dumps(configio.to_dict(cfg), ensure_ascii=False, indent=2), encoding="utf-8"
+        )
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(str(self.out / "logs"))
+        try:
+            for index in range(self.state["stage"], len(cfg.stages)):
+                self._run_stage(index, writer)
+                self.state.update(stage=index + 1, stage_step=0, data_next=0)
+            self._save_checkpoint()
+        finally:
+            writer.close()
+        weights = self.out / WEIGHTS
+        self.save_weights(weights)
+        plot_losses(self.out / "loss.jsonl", self.out / "loss.png")
+        return weights
+
+    def _run_stage(self, index: int, writer: Any) -> None:
+        stage = self.cfg.stages[index]
+        acc = self.accelerator
+        params = list(
+            {id(p): p for m in self.trainable for p in m.parameters() if p.requires_grad}.values()
+        )
+        optimizer = torch.optim.AdamW(params, lr=stage.lr, weight_decay=1e-2)
+        opt_file = self.out / CHECKPOINT / "optimizer.pt"
+        if self.state["stage_step"] and opt_file.is_file():
+            optimizer.load_state_dict(torch.load(opt_file, weights_only=True))
+        prepared = acc.prepare(*self.trainable, optimizer)
+        optimizer = prepared[-1]
+        self.pipe.to(acc.device)
+        data = stage.data
+        if acc.num_processes > 1:  # each process draws its own scenes
+            data = type(data)(
+                **{**data.__dict__, "seed": data.seed + 1_000_003 * acc.process_index}
+            )
+        stream = batches(
+            data, self.cfg.model, stage.batch_size, self.fonts, self.state["data_next"]
+        )
+        preview = self._preview_batch(stage)
+        bar = tqdm(
+            total=stage.steps,
+            initial=self.state["stage_step"],
+            desc=stage.name,
+            disable=not self.progress or not acc.is_main_process,
+            unit="step",
+        )
+        for module in self.trainable:
+            module.train()
+        while self.state["stage_step"] < stage.steps:
+            t0 = time.perf_counter()
+            batch = next(stream)
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(self.state["stage_step"], stage)
+            losses = self.training_step(batch)
+            acc.backward(losses["loss"])
+            if self.cfg.grad_clip:
+                acc.clip_grad_norm_(params, self.cfg.grad_clip)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            self.state["stage_step"] += 1
+            self.state["step"] += 1
+            self.state["data_next"] = batch["next"]
+            step = self.state["step"]
+            record: dict[str, Any] = {k: v.item() for k, v in losses.items()}
+            record |= {
+                "step": step,
+                "stage": stage.name,
+                "lr": optimizer.param_groups[0]["lr"],
+                "seconds": time.perf_counter() - t0,
+            }
+            if acc.is_main_process:
+                for k, v in losses.items():
+                    writer.add_scalar(f"train/{k}", v.item(), step)
+                with (self.out / "loss.jsonl").open("a", encoding="utf-8") as f:
+                    f.write(json.dumps(record) + "\n")
+            bar.update(1)
+            bar.set_postfix(loss=f"{record['loss']:.4f}")
+            done = self.state["stage_step"] == stage.steps
+            if step % self.cfg.sample_every == 0 or done:
+                self.sample_grid(preview, self.out / "samples" / f"step-{step:07d}.png")
+            if step % self.cfg.checkpoint_every == 0 or done:
+                self._save_checkpoint(optimizer)
+                plot_losses(self.out / "loss.jsonl", self.out / "loss.png")
+        bar.close()
+
+    def training_step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        pipe, sched, device = self.pipe, self.noise_scheduler, self.accelerator.device
+        image = batch["image"].to(device)
+        n = image.shape[0]
+        # 2) forward diffusion in the model's space
+        with torch.no_grad():
+            clean = pipe.encode_images(image)
+        noise = torch.randn_like(clean)
+        t = torch.randint(0, sched.config.num_train_timesteps, (n,), device=device)
+        noisy = sched.add_noise(clean, noise, t)
+        # 3) conditions: editing samples see the source outside the edit mask
+        use_source = batch["use_source"].to(device)[:, None, None, None]
+        edit = batch["edit"].to(device)
+        edit = torch.where(use_source, edit, torch.ones_like(edit))
+        condition = make_condition(
+            batch["glyph"].to(device), batch["position"].to(device), image * use_source, edit
+        )
+        text_states = pipe.text_encoder.encode(batch["texts"], batch["captions"])
+        style = pipe.style_adapter(
+            n,
+            batch["style_ref"].to(device),
+            batch["attributes"].to(device),
+            batch["keep_ref"].to(device),
+            batch["keep_attr"].to(device),
+        )
+        # 4) ControlNet residuals into the UNet
+        pred = pipe.predict(noisy, t, text_states, style, condition)
+        # 5) losses: diffusion MSE, heavier where the text goes
+        target = diffusion_target(sched, clean, noise, t)
+        weight = 1 + self.cfg.text_weight * F.adaptive_avg_pool2d(
+            batch["edit"].to(device), pred.shape[-2:]
+        )
+        losses = {"diffusion": masked_mse(pred.float(), target.float(), weight)}
+        loss = losses["diffusion"]
+        if self.text_loss is not None:
+            low = t <= self.cfg.ocr_loss.max_timestep
+            if bool(low.any()):
+                x0 = predicted_x0(sched, noisy[low], pred[low], t[low])
+                pixels = pipe.decode_samples(x0).clamp(-1, 1)
+                keep = low.nonzero().flatten().tolist()
+                crops = line_crops(pixels, [batch["boxes"][i] for i in keep], batch["vertical"])
+                losses["ocr"] = self.text_loss(crops, [batch["texts"][i] for i in keep])
+                loss = loss + self.cfg.ocr_loss.weight * losses["ocr"]
+        losses["loss"] = loss
+        return losses
+
+    # -- samples, checkpoints, weights --------------------------------------------------
+    def _preview_batch(self, stage: StageConfig) -> dict[str, Any]:
+        """A fixed batch (scene indices from 10**8 on, away from training's) for sample grids."""
+        stream = batches(stage.data, self.cfg.model, 4, self.fonts, start=10**8)
+        return next(stream)
+
+    @torch.no_grad()
+    def sample_grid(self, batch: dict[str, Any], path: Path) -> None:
+        """Rows: glyph control, generated (from scratch), generated (editing), ground truth."""
+        if not self.accelerator.is_main_process:
+            return
+        pipe = self.pipe
+        for m in self.trainable:
+            m.eval()
+        common = {
+            "texts": batch["texts"],
+            "glyph": batch["glyph"],
+            "position_mask": batch["position"],
+            "generator": torch.Generator().manual_seed(0),
+        }
+        scratch = pipe(**common).images
+        edited = pipe(**common, source=batch["image"], edit_mask=batch["edit"]).images
+        for m in self.trainable:
+            m.train()
+        truth = ((batch["image"] + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+        glyph = np.repeat((batch["glyph"] * 255).byte().permute(0, 2, 3, 1).numpy(), 3, axis=3)
+        axis = 1 if batch["vertical"] else 0  # stack along the short side of the crops
+        rows = [np.concatenate(list(x), axis=1 - axis) for x in (glyph, scratch, edited, truth)]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.concatenate(rows, axis=axis)).save(path)
+
+    def _save_checkpoint(self, optimizer: torch.optim.Optimizer | None = None) -> None:
+        if not self.accelerator.is_main_process:
+            return
+        tmp = self.out / f"{CHECKPOINT}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        self.unwrapped().save_pretrained(tmp / "pipeline")
+        if optimizer is not None:
+            torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+        (tmp / "state.json").write_text(json.dumps(self.state))
+        final = self.out / CHECKPOINT
+        old = self.out / f"{CHECKPOINT}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        if final.exists():
+            final.rename(old)
+        tmp.rename(final)  # the checkpoint is replaced whole or not at all
+        shutil.rmtree(old, ignore_errors=True)
+
+    def unwrapped(self) -> GlyphPipeline:
+        return self.pipe
+
+    def save_weights(self, folder: Path) -> None:
+        """The pipeline for ``glyphgen render --weights``, with a manifest beside it."""
+        if not self.accelerator.is_main_process:
+            return
+        shutil.rmtree(folder, ignore_errors=True)
+        self.unwrapped().save_pretrained(folder)
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        manifest = {
+            "steps": self.state["step"],
+            "stages": [s.name for s in self.cfg.stages],
+            "config": configio.to_dict(self.cfg),
+            "command": self.command,
+            "files": {
+                str(p.relative_to(folder)): {
+                    "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
+                    "bytes": p.stat().st_size,
+                }
+                for p in files
+            },
+        }
+        (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
+
+
+def read_losses(path: Path) -> Iterator[dict[str, Any]]:
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                yield json.loads(line)
+
+
+def plot_losses(src: Path, dst: Path, size: tuple[int, int] = (640, 320)) -> None:
+    """A PNG of the training loss (raw in grey, moving average in blue), drawn with Pillow."""
+    records = list(read_losses(src))
+    w, h = size
+    img = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(img)
+    pad = 40
+    draw.rectangle([pad, 10, w - 10, h - pad], outline="black")
+    if records:
+        steps = np.array([r["step"] for r in records], float)
+        loss = np.log10(np.maximum([r["loss"] for r in records], 1e-8))
+        k = max(1, len(loss) // 20)
+        smooth = np.convolve(loss, np.ones(k) / k, mode="valid")
+        lo, hi = float(loss.min()), float(loss.max()) or 1.0
+        span_x = max(steps[-1] - steps[0], 1.0)
+
+        def xy(s: float, v: float) -> tuple[float, float]:
+            return (
+                pad + (s - steps[0]) / span_x * (w - pad - 10),
+                (h - pad) - (v - lo) / max(hi - lo, 1e-9) * (h - pad - 10),
+            )
+
+        draw.line([xy(s, v) for s, v in zip(steps, loss, strict=True)], fill=(180, 180, 180))
+        if len(smooth) > 1:
+            draw.line(
+                [xy(s, v) for s, v in zip(steps[k - 1 :], smooth, strict=True)],
+                fill=(30, 80, 200),
+                width=2,
+            )
+        draw.text((pad, h - pad + 5), f"step {int(steps[0])}", fill="black")
+        draw.text((w - 90, h - pad + 5), f"step {int(steps[-1])}", fill="black")
+        draw.text((2, 10), f"{10**hi:.3g}", fill="black")
+        draw.text((2, h - pad - 12), f"{10**lo:.3g}", fill="black")
+    draw.text((pad + 5, 14), "training loss (log scale)", fill="black")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    img.save(dst)
