@@ -23,10 +23,12 @@ import hashlib
 import json
 import logging
 import math
+import queue
 import shutil
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +85,11 @@ class Trainer:
         self.command = command or " ".join(sys.argv)
         if cfg.num_threads:
             torch.set_num_threads(cfg.num_threads)
-        self.accelerator = Accelerator(mixed_precision=cfg.mixed_precision)
+        from accelerate.utils import DistributedDataParallelKwargs
+
+        # The adapter's processors run inside the UNet's forward, not the adapter's.
+        ddp = DistributedDataParallelKwargs(find_unused_parameters=True)
+        self.accelerator = Accelerator(mixed_precision=cfg.mixed_precision, kwargs_handlers=[ddp])
         self.fonts = fonts or FontLibrary.load(progress=False)
         if cfg.ocr_loss.weight > 0 and text_loss is None:
             text_loss = load_text_loss(cfg.ocr_loss.recognizer)
@@ -99,6 +105,9 @@ class Trainer:
             self.pipe = build_pipeline(cfg.model)
         self.noise_scheduler = training_scheduler(self.pipe)
         self.trainable = self._trainable()
+        # What the training step calls: the modules accelerate wrapped (DDP on several
+        # processes), else the pipeline's own.
+        self.wrapped: dict[str, Any] = {}
 
     def _trainable(self) -> list[torch.nn.Module]:
         pipe = self.pipe
@@ -146,14 +155,16 @@ class Trainer:
             optimizer.load_state_dict(torch.load(opt_file, weights_only=True))
         prepared = acc.prepare(*self.trainable, optimizer)
         optimizer = prepared[-1]
+        names = ["controlnet", "text_encoder", "style_adapter", "unet"]
+        self.wrapped = dict(zip(names, prepared[:-1], strict=False))
         self.pipe.to(acc.device)
         data = stage.data
         if acc.num_processes > 1:  # each process draws its own scenes
             data = type(data)(
                 **{**data.__dict__, "seed": data.seed + 1_000_003 * acc.process_index}
             )
-        stream = batches(
-            data, self.cfg.model, stage.batch_size, self.fonts, self.state["data_next"]
+        stream = prefetch(
+            batches(data, self.cfg.model, stage.batch_size, self.fonts, self.state["data_next"])
         )
         preview = self._preview_batch(stage)
         bar = tqdm(
@@ -201,6 +212,7 @@ class Trainer:
                 self._save_checkpoint(optimizer)
                 plot_losses(self.out / "loss.jsonl", self.out / "loss.png")
         bar.close()
+        stream.close()
 
     def training_step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         pipe, sched, device = self.pipe, self.noise_scheduler, self.accelerator.device
@@ -219,8 +231,10 @@ class Trainer:
         condition = make_condition(
             batch["glyph"].to(device), batch["position"].to(device), image * use_source, edit
         )
-        text_states = pipe.text_encoder.encode(batch["texts"], batch["captions"])
-        style = pipe.style_adapter(
+        module = self._module
+        tokens = pipe.text_encoder.tokenize(batch["texts"], batch["captions"])
+        text_states = module("text_encoder")(tokens)
+        style = module("style_adapter")(
             n,
             batch["style_ref"].to(device),
             batch["attributes"].to(device),
@@ -228,7 +242,20 @@ class Trainer:
             batch["keep_attr"].to(device),
         )
         # 4) ControlNet residuals into the UNet
-        pred = pipe.predict(noisy, t, text_states, style, condition)
+        down, mid = module("controlnet")(
+            noisy,
+            t,
+            encoder_hidden_states=text_states,
+            controlnet_cond=condition,
+            return_dict=False,
+        )
+        pred = module("unet")(
+            noisy,
+            t,
+            encoder_hidden_states=(text_states, [style]),  # text, then the adapter's tokens
+            down_block_additional_residuals=down,
+            mid_block_additional_residual=mid,
+        ).sample
         # 5) losses: diffusion MSE, heavier where the text goes
         target = diffusion_target(sched, clean, noise, t)
         weight = 1 + self.cfg.text_weight * F.adaptive_avg_pool2d(
@@ -247,6 +274,9 @@ class Trainer:
                 loss = loss + self.cfg.ocr_loss.weight * losses["ocr"]
         losses["loss"] = loss
         return losses
+
+    def _module(self, name: str) -> Any:
+        return self.wrapped.get(name) or getattr(self.pipe, name)
 
     # -- samples, checkpoints, weights --------------------------------------------------
     def _preview_batch(self, stage: StageConfig) -> dict[str, Any]:
@@ -320,6 +350,47 @@ class Trainer:
             },
         }
         (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
+
+
+def prefetch(
+    stream: Iterator[dict[str, Any]], depth: int = 2
+) -> Generator[dict[str, Any], None, None]:
+    """Make the next batches in a thread while the model trains on this one (rendering and
+    OpenCV release the GIL for much of their work). Order, hence data, is unchanged; closing
+    the returned generator stops the thread."""
+    items: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in stream:
+                if not put(item):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+        put(done)
+
+    threading.Thread(target=work, daemon=True).start()
+    try:
+        while True:
+            item = items.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
 
 
 def read_losses(path: Path) -> Iterator[dict[str, Any]]:
