@@ -15,7 +15,7 @@ DEFAULT_WEIGHTS = REPO_ROOT / "weights" / "glyph-default"
 TRAIN_EXAMPLES = """\
 examples:
   glyphgen train --config cpu                      # bundled config: glyphgen/model/configs/cpu.yaml
-  glyphgen train --config my.yaml --set stages.0.steps=2000 --out out/model
+  glyphgen train --config my.yaml --set ocr_loss.weight=0.05 --set checkpoint_every=100
   accelerate launch -m glyphgen train --config gpu # several GPUs / machines
 
 A re-run of the same command resumes from <out>/checkpoint. The trained pipeline is written

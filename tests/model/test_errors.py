@@ -27,7 +27,7 @@ def test_no_weights_says_where_they_go_and_how_to_get_them(tmp_path, monkeypatch
     ],
 )
 def test_bad_input_is_refused_before_generating(trained, tmp_path, capsys, args, message):
-    _, weights = trained
+    weights = trained
     bg = tmp_path / "bg.png"
     Image.fromarray(np.zeros((300, 120, 3), np.uint8)).save(bg)
     argv = [
@@ -40,7 +40,7 @@ def test_bad_input_is_refused_before_generating(trained, tmp_path, capsys, args,
         str(tmp_path / "o.png"),
     ]
     assert main(argv + args) == 2
-    assert message.replace("120x300", "120x300") in capsys.readouterr().err
+    assert message in capsys.readouterr().err
     assert not (tmp_path / "o.png").exists()
 
 

@@ -14,9 +14,8 @@ from glyphgen.model.train import Trainer, read_losses
 
 
 def test_six_step_training_writes_everything_render_needs(trained):
-    trainer, weights = trained
+    weights = trained
     out = weights.parent
-    assert trainer.state["step"] == 6
     for part in ("unet", "controlnet", "text_encoder", "style_adapter"):
         assert (weights / part / "diffusion_pytorch_model.safetensors").is_file()
     assert not list(weights.rglob("*.bin")) and not list(weights.rglob("*.pt"))
@@ -36,12 +35,19 @@ def test_six_step_training_writes_everything_render_needs(trained):
 
 
 def test_render_loads_the_checkpoint_and_eval_reads_its_output(trained, tmp_path):
-    _, weights = trained
+    weights = trained
     png = tmp_path / "out.png"
     assert main(["render", "--text", "宁静致远", "--weights", str(weights), "--out", str(png)]) == 0
     record = json.loads((tmp_path / "out.json").read_text())
     assert record["image"] == "out.png" and record["texts"][0]["text"] == "宁静致远"
     assert len(record["texts"][0]["chars"]) == 4
+
+    column = tmp_path / "column.png"
+    args = ["render", "--text", "书山有路", "--vertical", "--weights", str(weights)]
+    assert main([*args, "--out", str(column)]) == 0
+    h, w = np.asarray(Image.open(column)).shape[:2]
+    assert h > 2 * w
+    assert json.loads((tmp_path / "column.json").read_text())["texts"][0]["direction"] == "vertical"
 
     # Two regions on a background, one vertical file: all through the evaluator unchanged.
     bg = tmp_path / "bg.png"
@@ -69,7 +75,7 @@ def test_render_loads_the_checkpoint_and_eval_reads_its_output(trained, tmp_path
 
 
 def test_same_seed_same_image(trained):
-    _, weights = trained
+    weights = trained
     pipe = GlyphPipeline.from_pretrained(weights)
     glyph = torch.zeros(1, 1, 32, 128)
     glyph[..., 8:24, 16:112] = 1
@@ -102,3 +108,14 @@ def test_training_resumes_from_the_checkpoint(tmp_path, fonts, monkeypatch):
     second.run()
     steps = [r["step"] for r in read_losses(tmp_path / "loss.jsonl")]
     assert steps == [1, 2, 3, 3, 4, 5, 6]  # step 3 was logged, then lost with the crash
+
+
+def test_style_reference_is_optional_and_followed(trained, tmp_path):
+    weights = trained
+    ref = tmp_path / "ref.png"
+    Image.fromarray(np.tile(np.array([[200, 30, 30]], np.uint8), (40, 160, 1))).save(ref)
+    plain, styled = tmp_path / "plain.png", tmp_path / "styled.png"
+    base = ["render", "--text", "开业", "--weights", str(weights)]
+    assert main([*base, "--out", str(plain)]) == 0
+    assert main([*base, "--style-ref", str(ref), "--out", str(styled)]) == 0
+    assert not np.array_equal(np.asarray(Image.open(plain)), np.asarray(Image.open(styled)))
