@@ -51,6 +51,8 @@ class CharTextEncoder(ModelMixin, ConfigMixin):
     ):
         super().__init__()
         self.chars = vocab or default_vocab()
+        # The vocabulary is saved in config.json, so weights never meet a changed default.
+        self.register_to_config(vocab=self.chars)
         self._index = {c: i + SPECIALS for i, c in enumerate(self.chars)}
         n_tokens = SPECIALS + len(self.chars) + caption_buckets
         self.seq_len = 2 + max_chars + caption_words  # BOS, chars, SEP, words
