@@ -97,12 +97,21 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.state: dict[str, Any] = {"stage": 0, "stage_step": 0, "step": 0, "data_next": 0}
         ckpt = self.out / CHECKPOINT
+        model = configio.to_dict(cfg.model)
         if (ckpt / "state.json").is_file():
+            saved = json.loads((ckpt / "state.json").read_text())
+            if saved.get("model", model) != model:
+                changed = sorted(k for k in model if saved["model"].get(k) != model[k])
+                raise ValueError(
+                    f"{ckpt} holds a run of another model config (differs in {changed}); "
+                    "give another --out, or delete the checkpoint to start over"
+                )
             self.pipe = GlyphPipeline.from_pretrained(ckpt / "pipeline")
-            self.state = json.loads((ckpt / "state.json").read_text())
+            self.state = saved
             log.info("resuming from %s at step %d", ckpt, self.state["step"])
         else:
             self.pipe = build_pipeline(cfg.model)
+        self.state["model"] = model
         self.noise_scheduler = training_scheduler(self.pipe)
         self.trainable = self._trainable()
         # What the training step calls: the modules accelerate wrapped (DDP on several

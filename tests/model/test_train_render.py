@@ -119,3 +119,9 @@ def test_style_reference_is_optional_and_followed(trained, tmp_path):
     assert main([*base, "--out", str(plain)]) == 0
     assert main([*base, "--style-ref", str(ref), "--out", str(styled)]) == 0
     assert not np.array_equal(np.asarray(Image.open(plain)), np.asarray(Image.open(styled)))
+
+
+def test_a_checkpoint_of_another_model_is_not_resumed(tmp_path, fonts):
+    Trainer(tiny_config(tmp_path, "stages=[{steps: 1, batch_size: 1}]"), fonts=fonts).run()
+    with pytest.raises(ValueError, match="text_dim"):
+        Trainer(tiny_config(tmp_path, "model.text_dim=16"), fonts=fonts)
