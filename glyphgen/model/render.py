@@ -124,7 +124,7 @@ def render_regions(
     texts = []
     ref = None
     if style_ref is not None:
-        ref = torch.from_numpy(style_ref).permute(2, 0, 1)[None].float() / 127.5 - 1
+        ref = torch.from_numpy(np.array(style_ref)).permute(2, 0, 1)[None].float() / 127.5 - 1
     for k, req in enumerate(requests):
         _, _, need = window(req.polygon, req.vertical, height, FILL, None)
         size = crop_size(height, req.vertical, need, pipe.size_multiple)
