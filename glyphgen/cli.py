@@ -14,7 +14,12 @@ import importlib
 import sys
 
 # Each module exposes ``register(subparsers)``; a registered parser sets ``func(args) -> int``.
-_JOB_MODULES = ("glyphgen.synth.cli", "glyphgen.eval.cli", "glyphgen.model.cli")
+_JOB_MODULES = (
+    "glyphgen.synth.cli",
+    "glyphgen.eval.cli",
+    "glyphgen.model.cli",
+    "glyphgen.reader.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -266,7 +266,9 @@ class _Run:
         if not pending:
             return []
         t0 = time.perf_counter()
-        readings = self.recognizer.recognize([p.crop for p in pending])
+        readings = self.recognizer.recognize_for(
+            [p.crop for p in pending], [p.target_norm for p in pending]
+        )
         self.recognition_seconds += time.perf_counter() - t0
         if len(readings) != len(pending):
             raise RuntimeError(
@@ -298,6 +300,7 @@ class _Run:
                 covered=None if self.reachable is None else not missing,
                 uncovered_chars=missing,
                 font=p.region.font or "unknown",
+                judge=reading.judge or self.recognizer.name,
                 direction=p.region.direction or "unknown",
                 length=length_label(len(p.target_norm), self.cfg.report.length_bins),
                 charset=charset_level(p.target_norm),

@@ -45,6 +45,7 @@ class RegionResult:
     charset: str  # "gb2312-l1" | "gb2312-l2" | "beyond-gb2312" | "no-hanzi"
     ceiling_read: str | None = None  # the same region read on the ground-truth image
     ceiling_exact: bool | None = None
+    judge: str = ""  # which recognizer read it, for backends that combine several
 
     @property
     def score(self) -> Score:

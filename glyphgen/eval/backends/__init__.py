@@ -11,9 +11,12 @@ Built in:
 - ``paddleocr``: PaddleOCR's own recognizer, when ``paddleocr`` is installed and its model
   files are already on disk (nothing is downloaded).
 
-More are added with ``register_backend(name, factory)``; the project's own recognizer
-(``glyphgen.model``, which covers characters PP-OCRv4 cannot output) will register here
-when it exists. Names map to factories in a dict: nothing is looked up by evaluating a name.
+- ``glyphgen``: the project's own recognizer (``glyphgen.reader``), trained on factory
+  lines; it outputs every GB2312 character, including the 1,276 level-2 hanzi PP-OCRv4 lacks.
+- ``combined``: PP-OCRv4 for every target it can output, ``glyphgen`` for the rest; each
+  region records which judge read it.
+
+More are added with ``register_backend(name, factory)``. Names map to factories in a dict: nothing is looked up by evaluating a name.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import numpy as np
 class Reading:
     text: str  # what the backend read, before normalization
     score: float  # its confidence in [0, 1] (mean per-character probability for CTC models)
+    judge: str = ""  # which recognizer read it, when a backend combines several
 
 
 class Recognizer(abc.ABC):
@@ -48,6 +52,11 @@ class Recognizer(abc.ABC):
     def info(self) -> dict[str, Any]:
         """Facts recorded in the report (model file, dictionary size, batch size)."""
         return {"name": self.name}
+
+    def recognize_for(self, crops: Sequence[np.ndarray], targets: Sequence[str]) -> list[Reading]:
+        """Read crops whose expected texts are known. Single judges ignore the targets; a
+        combined backend uses them only to pick the judge able to output every character."""
+        return self.recognize(crops)
 
 
 class BackendUnavailable(RuntimeError):
@@ -69,7 +78,24 @@ def _paddleocr(**options: Any) -> Recognizer:
     return PaddleOCRRecognizer(**options)
 
 
-_REGISTRY: dict[str, BackendFactory] = {"rapidocr": _rapidocr, "paddleocr": _paddleocr}
+def _glyphgen(**options: Any) -> Recognizer:
+    from glyphgen.eval.backends.glyphgen_reader import GlyphgenRecognizer
+
+    return GlyphgenRecognizer(**options)
+
+
+def _combined(**options: Any) -> Recognizer:
+    from glyphgen.eval.backends.glyphgen_reader import CombinedRecognizer
+
+    return CombinedRecognizer(**options)
+
+
+_REGISTRY: dict[str, BackendFactory] = {
+    "rapidocr": _rapidocr,
+    "paddleocr": _paddleocr,
+    "glyphgen": _glyphgen,
+    "combined": _combined,
+}
 DEFAULT_BACKEND = "rapidocr"
 
 

@@ -1,0 +1,50 @@
+"""Typed config of a recognizer training run (``glyphgen train-reader --config``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from glyphgen import configio
+from glyphgen.paths import REPO_ROOT
+
+
+@dataclass
+class NetSection:
+    widths: tuple[int, int, int, int] = (32, 64, 128, 192)
+    hidden: int = 256
+    context_layers: int = 2
+    embed: int = 128
+
+
+@dataclass
+class ReaderTrainConfig:
+    # The factory config lines are drawn from (kind: line, height 32, fonts.split: train)
+    # and --set style overrides for it; the factory seed in it names the training data.
+    data: str = "synth_data/configs/reader-train.yaml"
+    data_overrides: list[str] = field(default_factory=list)
+    steps: int = 3000  # optimizer steps in total, over every leg
+    batch_size: int = 48
+    lr: float = 2e-3
+    warmup: int = 300  # linear warm-up steps, then cosine decay to 5% at ``steps``
+    weight_decay: float = 0.01
+    workers: int = 1  # processes rendering lines
+    threads: int = 0  # torch threads; 0 = every core
+    checkpoint_every: int = 200  # steps
+    heldout_every: int = 500  # steps; quick held-out check (held-out seed and font)
+    heldout_lines: int = 200
+    heldout_seed: int = 9_000_000  # factory seed of held-out lines; never a training seed
+    net: NetSection = field(default_factory=NetSection)
+
+
+def load_reader_config(path: Path | None, overrides: list[str] | None = None) -> ReaderTrainConfig:
+    data: dict[str, Any] = configio.load_yaml(path) if path else {}
+    for item in overrides or []:
+        data = configio.deep_merge(data, configio.parse_override(item))
+    return configio.from_dict(ReaderTrainConfig, data, where=str(path or "reader config"))
+
+
+def data_path(cfg: ReaderTrainConfig) -> Path:
+    p = Path(cfg.data)
+    return p if p.is_absolute() else REPO_ROOT / p

@@ -1,0 +1,112 @@
+"""Training and evaluation lines, rendered on the fly by the factory.
+
+Line ``i`` of a stream is factory sample ``i`` of its config and seed, so a seed range names
+its data exactly: training uses ``[seed_start, seed_start + n)`` of one seed, held-out sets
+another seed and the held-out font split (recorded in the weights' manifest).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+from glyphgen.reader.net import HEIGHT, WIDTH_STEP
+from glyphgen.reader.vocab import Vocabulary
+from glyphgen.synth.config import SynthConfig
+from glyphgen.synth.render import Renderer
+from glyphgen.synth.runner import load_fonts
+
+
+def to_grey(image: np.ndarray | Image.Image) -> np.ndarray:
+    """A line crop (RGB/L array or PIL image, any height) as a HEIGHT-px grey float array."""
+    pil = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image))
+    pil = pil.convert("L")
+    w, h = pil.size
+    new_w = max(WIDTH_STEP, round(w * HEIGHT / max(h, 1)))
+    pil = pil.resize((new_w, HEIGHT), Image.Resampling.BILINEAR)
+    return np.asarray(pil, dtype=np.float32) / 255.0
+
+
+def batch_images(greys: Sequence[np.ndarray]) -> torch.Tensor:
+    """Pad grey lines on the right (with each line's own border colour) to one width."""
+    width = max(g.shape[1] for g in greys)
+    width = -(-width // WIDTH_STEP) * WIDTH_STEP
+    out = np.empty((len(greys), 1, HEIGHT, width), np.float32)
+    for i, g in enumerate(greys):
+        out[i, 0, :, : g.shape[1]] = g
+        out[i, 0, :, g.shape[1] :] = np.median(g[:, -2:])  # continue the background
+    return torch.from_numpy(out)
+
+
+@dataclass
+class Batch:
+    images: torch.Tensor  # (B, 1, HEIGHT, W)
+    targets: torch.Tensor  # concatenated class ids
+    target_lengths: torch.Tensor  # (B,)
+    texts: list[str]
+    last_index: int = -1  # the highest factory sample index in the batch
+
+
+def make_batch(
+    greys: Sequence[np.ndarray], texts: Sequence[str], vocab: Vocabulary, last_index: int = -1
+) -> Batch:
+    ids = [vocab.encode(t) for t in texts]
+    return Batch(
+        images=batch_images(greys),
+        targets=torch.tensor([i for seq in ids for i in seq], dtype=torch.long),
+        target_lengths=torch.tensor([len(seq) for seq in ids], dtype=torch.long),
+        texts=list(texts),
+        last_index=last_index,
+    )
+
+
+class FactoryLines(torch.utils.data.IterableDataset):
+    """Samples ``start, start + step, ...`` of a factory line config as (grey, text) pairs.
+
+    Texts the vocabulary cannot encode, and samples the factory skips, are passed over.
+    Several DataLoader workers split the indices between them.
+    """
+
+    def __init__(self, cfg: SynthConfig, vocab: Vocabulary, start: int, stop: int | None = None):
+        if cfg.kind != "line":
+            raise ValueError("the recognizer trains on line crops: set kind: line")
+        self.cfg, self.vocab, self.start, self.stop = cfg, vocab, start, stop
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, str, int]]:
+        info = torch.utils.data.get_worker_info()
+        offset, step = (info.id, info.num_workers) if info else (0, 1)
+        renderer = Renderer(self.cfg, load_fonts(self.cfg))
+        index = self.start + offset
+        while self.stop is None or index < self.stop:
+            sample = renderer.render(index)
+            here, index = index, index + step
+            if sample is None or sample.lines[0].direction != "horizontal":
+                continue
+            text = "".join(sample.text.split())
+            if not text or not self.vocab.covers(text):
+                continue
+            yield to_grey(Image.open(io.BytesIO(sample.image))), text, here
+
+
+def batches(lines: FactoryLines, batch_size: int, workers: int = 1) -> Iterator[Batch]:
+    """Endless (or until the stream stops) batches from a line stream."""
+    loader = torch.utils.data.DataLoader(
+        lines, batch_size=None, num_workers=workers, persistent_workers=workers > 0
+    )
+    greys: list[np.ndarray] = []
+    texts: list[str] = []
+    last = -1
+    for grey, text, index in loader:
+        greys.append(np.asarray(grey))
+        texts.append(text)
+        last = max(last, int(index))
+        if len(greys) == batch_size:
+            yield make_batch(greys, texts, lines.vocab, last)
+            greys, texts = [], []
+    if greys:
+        yield make_batch(greys, texts, lines.vocab, last)

@@ -1,0 +1,206 @@
+"""Training loop: factory lines in, CTC out, resumable, exported as a safetensors folder.
+
+The run folder holds ``state.safetensors`` + ``state.json`` (full-precision weights,
+optimizer moments, step, the next factory index) written every ``checkpoint_every`` steps
+through a temporary name, so a killed run resumes where its last checkpoint left it; and
+``model/`` (the exported fp16 weights, vocabulary and manifest). Each invocation is a "leg"
+recorded in the manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from tqdm import tqdm
+
+from glyphgen import configio
+from glyphgen.reader.config import ReaderTrainConfig, data_path
+from glyphgen.reader.data import FactoryLines, batches
+from glyphgen.reader.metrics import read_lines, score_readings
+from glyphgen.reader.net import LineRecognizer, NetConfig
+from glyphgen.reader.vocab import Vocabulary, default_characters
+from glyphgen.reader.weights import save_model
+from glyphgen.synth.config import SynthConfig, load_config
+
+
+def factory_config(cfg: ReaderTrainConfig, heldout: bool = False) -> SynthConfig:
+    extra: dict[str, Any] = {}
+    overrides = list(cfg.data_overrides)
+    if heldout:
+        overrides += [
+            "fonts.split=heldout",
+            "effects.blur_prob=0",
+            "effects.noise_prob=0",
+            "effects.jpeg_prob=0",
+            "effects.light_prob=0",
+            "layout.perspective_prob=0",
+            "text.source=random",
+        ]
+        extra["seed"] = cfg.heldout_seed
+    return load_config(data_path(cfg), overrides=overrides, extra=extra)
+
+
+def lr_at(cfg: ReaderTrainConfig, step: int) -> float:
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    t = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
+    return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def _save_state(run: Path, model: LineRecognizer, opt: torch.optim.Optimizer, info: dict) -> None:
+    tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
+    for i, (_, st) in enumerate(opt.state_dict()["state"].items()):
+        for name, value in st.items():
+            if torch.is_tensor(value):
+                tensors[f"opt.{i}.{name}"] = value.contiguous()
+    tmp = run / "state.tmp.safetensors"
+    save_file(tensors, str(tmp))
+    os.replace(tmp, run / "state.safetensors")
+    (run / "state.json.tmp").write_text(json.dumps(info, indent=1), encoding="utf-8")
+    os.replace(run / "state.json.tmp", run / "state.json")
+
+
+def _load_state(run: Path, model: LineRecognizer, opt: torch.optim.Optimizer) -> dict:
+    info = json.loads((run / "state.json").read_text(encoding="utf-8"))
+    tensors = load_file(str(run / "state.safetensors"))
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    state = opt.state_dict()
+    for i, pid in enumerate(state["param_groups"][0]["params"]):
+        moments = {k.split(".", 2)[2]: v for k, v in tensors.items() if k.startswith(f"opt.{i}.")}
+        if moments:
+            state["state"][pid] = moments
+    opt.load_state_dict(state)
+    return info
+
+
+def train(cfg: ReaderTrainConfig, run: Path, command: str = "", quiet: bool = False) -> Path:
+    """Train (or resume) in ``run``; returns the exported model folder."""
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    run.mkdir(parents=True, exist_ok=True)
+    vocab = Vocabulary(default_characters())
+    net_cfg = NetConfig(**{**asdict(cfg.net), "num_classes": vocab.size})
+    torch.manual_seed(0)
+    model = LineRecognizer(net_cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    fcfg = factory_config(cfg)
+    config_dict = configio.to_dict(cfg)
+    info: dict[str, Any] = {"step": 0, "next_index": 0, "legs": [], "config": config_dict,
+                            "heldout": []}  # fmt: skip
+    if (run / "state.json").exists():
+        saved = json.loads((run / "state.json").read_text(encoding="utf-8"))["config"]["net"]
+        if json.dumps(saved) != json.dumps(config_dict["net"]):
+            raise ValueError(
+                f"{run} holds a recognizer with net {saved}, not {config_dict['net']}: "
+                "use another run folder"
+            )
+        info = _load_state(run, model, opt)
+        info["config"] = config_dict
+    leg = {"start_step": info["step"], "start_index": info["next_index"],
+           "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "command": command}  # fmt: skip
+    info["legs"].append(leg)
+    ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
+    stream = batches(FactoryLines(fcfg, vocab, info["next_index"]), cfg.batch_size, cfg.workers)
+    bar = tqdm(
+        total=cfg.steps, initial=info["step"], desc="train-reader", disable=quiet, unit="step"
+    )
+    model.train()
+    started, avg = time.time(), None
+    while info["step"] < cfg.steps:
+        batch = next(stream)
+        for group in opt.param_groups:
+            group["lr"] = lr_at(cfg, info["step"])
+        log_probs = model(batch.images)
+        lengths = torch.full((batch.images.shape[0],), log_probs.shape[0], dtype=torch.long)
+        loss = ctc(log_probs, batch.targets, lengths, batch.target_lengths)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        info["step"] += 1
+        info["next_index"] = batch.last_index + 1
+        avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
+        bar.update(1)
+        bar.set_postfix(loss=f"{avg:.3f}")
+        step = info["step"]
+        if step % cfg.heldout_every == 0 or step == cfg.steps:
+            model.eval()
+            scores = quick_heldout(model, vocab, cfg)
+            model.train()
+            info["heldout"].append({"step": step, **scores})
+            bar.write(f"step {step}: loss {avg:.3f}, held-out {scores}")
+        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+            leg.update(
+                end_step=step,
+                seconds=round(time.time() - started),
+                lines_per_s=round(
+                    (step - leg["start_step"]) * cfg.batch_size / max(1e-9, time.time() - started),
+                    1,
+                ),
+            )
+            _save_state(run, model, opt, info)
+    bar.close()
+    model.eval()
+    out = run / "model"
+    save_model(out, model, vocab, manifest_for(cfg, fcfg, info))
+    return out
+
+
+def export_run(run: Path, dest: Path | None = None) -> Path:
+    """Export the run's last checkpoint as a model folder (default ``run/model``) without
+    training: what a finished leg leaves, also for a run that is still going."""
+    info = json.loads((run / "state.json").read_text(encoding="utf-8"))
+    cfg = configio.from_dict(ReaderTrainConfig, info["config"], where=str(run / "state.json"))
+    vocab = Vocabulary(default_characters())
+    model = LineRecognizer(NetConfig(**{**asdict(cfg.net), "num_classes": vocab.size}))
+    opt = torch.optim.AdamW(model.parameters())
+    _load_state(run, model, opt)
+    out = dest or run / "model"
+    save_model(out, model.eval(), vocab, manifest_for(cfg, factory_config(cfg), info))
+    return out
+
+
+def quick_heldout(model: LineRecognizer, vocab: Vocabulary, cfg: ReaderTrainConfig) -> dict:
+    lines = FactoryLines(factory_config(cfg, heldout=True), vocab, 0, cfg.heldout_lines * 2)
+    greys, texts = [], []
+    for grey, text, _ in lines:
+        greys.append(grey)
+        texts.append(text)
+        if len(texts) == cfg.heldout_lines:
+            break
+    reads = [r for r, _ in read_lines(model, vocab, greys)]
+    return score_readings(texts, reads)
+
+
+def manifest_for(cfg: ReaderTrainConfig, fcfg: SynthConfig, info: dict) -> dict[str, Any]:
+    return {
+        "what": "glyphgen line recognizer (CTC), 32-px grey lines",
+        "steps": info["step"],
+        "batch_size": cfg.batch_size,
+        "training_data": {
+            "factory_config": cfg.data,
+            "overrides": cfg.data_overrides,
+            "factory_seed": fcfg.seed,
+            "sample_indices": [0, info["next_index"]],
+            "font_split": fcfg.fonts.split,
+        },
+        "heldout_data": {
+            "factory_seed": cfg.heldout_seed,
+            "font_split": "heldout",
+            "note": "seed and font never used in training",
+        },
+        "legs": info["legs"],
+        "heldout_checks": info["heldout"],
+        "config": info["config"],
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+    }

@@ -1,0 +1,106 @@
+"""The recognizer: vocabulary and weights round trip, safetensors only, growth, training legs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from glyphgen.reader.config import load_reader_config
+from glyphgen.reader.data import batch_images, make_batch
+from glyphgen.reader.net import LineRecognizer, NetConfig, grow_vocabulary
+from glyphgen.reader.train import train
+from glyphgen.reader.vocab import Vocabulary, default_characters
+from glyphgen.reader.weights import load_model, save_model
+from glyphgen.synth import charsets
+
+TINY = {"widths": (4, 8, 8, 8), "hidden": 16, "context_layers": 1, "embed": 8}
+
+
+def tiny(vocab: Vocabulary) -> LineRecognizer:
+    torch.manual_seed(0)
+    return LineRecognizer(NetConfig(**TINY, num_classes=vocab.size)).eval()
+
+
+def test_default_vocabulary_holds_all_of_gb2312_and_decodes_ctc():
+    vocab = Vocabulary(default_characters())
+    assert set(charsets.gb2312_hanzi()) <= set(vocab.chars)
+    assert vocab.decode([0, 5, 5, 0, 5, 7, 7, 0]) == vocab.chars[4] * 2 + vocab.chars[6]
+    assert vocab.decode(vocab.encode("北京 大学，A1")) == "北京大学，A1"
+    with pytest.raises(KeyError, match="𠀀"):
+        vocab.encode("北𠀀")
+
+
+def test_vocabulary_round_trips_with_the_weights(tmp_path):
+    vocab = Vocabulary("天地玄黄宇宙洪荒")
+    model = tiny(vocab)
+    save_model(tmp_path / "m", model, vocab, {"steps": 3})
+    loaded, vocab2, manifest = load_model(tmp_path / "m")
+    assert vocab2 == vocab and manifest["steps"] == 3 and manifest["vocabulary_size"] == 9
+    x = torch.rand(2, 1, 32, 64)
+    torch.testing.assert_close(loaded(x), model(x), atol=2e-2, rtol=0)  # fp16 storage
+    # a vocabulary file from another model is refused, not silently misread
+    Vocabulary("天地玄黄").save(tmp_path / "m" / "vocab.txt")
+    with pytest.raises(ValueError, match="different models"):
+        load_model(tmp_path / "m")
+
+
+def test_only_safetensors_are_loaded(tmp_path):
+    vocab = Vocabulary("天地")
+    torch.save(tiny(vocab).state_dict(), tmp_path / "model.pt")
+    with pytest.raises(ValueError, match="only safetensors"):
+        load_model(tmp_path / "model.pt")
+    with pytest.raises(FileNotFoundError, match="train-reader"):
+        load_model(tmp_path)
+
+
+def test_growing_the_vocabulary_keeps_what_was_learnt():
+    vocab = Vocabulary("天地玄黄")
+    model = tiny(vocab)
+    bigger = vocab.extended("宇宙天")
+    assert bigger.chars == "天地玄黄宇宙"
+    grown = grow_vocabulary(model, bigger.size).eval()
+    x = torch.rand(1, 1, 32, 48)
+    old = model.classifier(model.features(x).permute(2, 0, 1))
+    new = grown.classifier(grown.features(x).permute(2, 0, 1))
+    torch.testing.assert_close(new[..., : vocab.size], old)
+    assert (new[..., vocab.size :] < new[..., :1]).all()  # new classes start below the blank
+
+
+def test_batches_pad_to_the_step_and_keep_targets():
+    vocab = Vocabulary("天地玄黄")
+    greys = [np.ones((32, 30), np.float32), np.zeros((32, 45), np.float32)]
+    batch = make_batch(greys, ["天地", "玄黄天"], vocab)
+    assert batch.images.shape == (2, 1, 32, 48)
+    assert batch.targets.tolist() == [1, 2, 3, 4, 1] and batch.target_lengths.tolist() == [2, 3]
+    assert batch_images(greys)[1, 0, :, 45:].max() == 0  # padded with the line's background
+
+
+def test_training_writes_a_loadable_model_and_resumes_as_a_new_leg(tmp_path):
+    sets = [
+        "steps=2",
+        "batch_size=4",
+        "workers=0",
+        "heldout_every=2",
+        "heldout_lines=4",
+        "checkpoint_every=1",
+        "net.widths=[4, 8, 8, 8]",
+        "net.hidden=16",
+        "net.context_layers=1",
+        "net.embed=8",
+        "data_overrides=['text.length=[2, 3]']",
+    ]
+    out = train(load_reader_config(None, sets), tmp_path / "run", quiet=True)
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
+    assert state["step"] == 2 and state["next_index"] >= 8
+    out = train(load_reader_config(None, [*sets, "steps=3"]), tmp_path / "run", quiet=True)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["steps"] == 3 and len(manifest["legs"]) == 2
+    assert manifest["legs"][1]["start_index"] == state["next_index"]
+    assert manifest["training_data"]["font_split"] == "train"
+    assert manifest["heldout_data"]["font_split"] == "heldout"
+    load_model(out)
+    with pytest.raises(ValueError, match="another run folder"):
+        train(load_reader_config(None, [*sets, "net.hidden=24"]), tmp_path / "run", quiet=True)
