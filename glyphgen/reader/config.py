@@ -36,6 +36,13 @@ class ReaderTrainConfig:
     heldout_lines: int = 200
     heldout_seed: int = 9_000_000  # factory seed of held-out lines; never a training seed
     net: NetSection = field(default_factory=NetSection)
+    # A model folder (e.g. models/reader) to continue from when the run folder is new: its
+    # weights, steps, data index and legs carry over (the optimizer restarts, with a fresh
+    # warm-up), so training resumes across sessions from the committed fp16 weights.
+    init: str = ""
+    # Characters beyond the default vocabulary (charset names or files, e.g. "gbk"): they
+    # are appended as new output classes, so a trained model grows without starting over.
+    extra_charset: str | list[str] = ""
 
 
 def load_reader_config(path: Path | None, overrides: list[str] | None = None) -> ReaderTrainConfig:
@@ -46,5 +53,10 @@ def load_reader_config(path: Path | None, overrides: list[str] | None = None) ->
 
 
 def data_path(cfg: ReaderTrainConfig) -> Path:
-    p = Path(cfg.data)
+    return repo_path(cfg.data)
+
+
+def repo_path(path: str) -> Path:
+    """A path from a config: absolute as given, relative to the repository root otherwise."""
+    p = Path(path)
     return p if p.is_absolute() else REPO_ROOT / p

@@ -23,12 +23,14 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from glyphgen import configio
-from glyphgen.reader.config import ReaderTrainConfig, data_path
+from glyphgen.paths import REPO_ROOT
+from glyphgen.reader.config import NetSection, ReaderTrainConfig, data_path, repo_path
 from glyphgen.reader.data import FactoryLines, batches
 from glyphgen.reader.metrics import read_lines, score_readings
-from glyphgen.reader.net import LineRecognizer, NetConfig
+from glyphgen.reader.net import LineRecognizer, NetConfig, grow_vocabulary
 from glyphgen.reader.vocab import Vocabulary, default_characters
-from glyphgen.reader.weights import save_model
+from glyphgen.reader.weights import load_model, save_model
+from glyphgen.synth import charsets
 from glyphgen.synth.config import SynthConfig, load_config
 
 
@@ -49,11 +51,32 @@ def factory_config(cfg: ReaderTrainConfig, heldout: bool = False) -> SynthConfig
     return load_config(data_path(cfg), overrides=overrides, extra=extra)
 
 
-def lr_at(cfg: ReaderTrainConfig, step: int) -> float:
+def lr_at(cfg: ReaderTrainConfig, step: int, rewarm_from: int | None = None) -> float:
+    """1) linear warm-up over ``warmup`` steps, 2) cosine decay to 5% at ``steps``; a run
+    continued from exported weights (fresh optimizer moments) warms up again from
+    ``rewarm_from`` to the schedule's value."""
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
     t = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
-    return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
+    lr = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
+    if rewarm_from is not None:
+        lr *= min(1.0, (step - rewarm_from + 1) / cfg.warmup)
+    return lr
+
+
+def wanted_vocabulary(cfg: ReaderTrainConfig, base: Vocabulary | None = None) -> Vocabulary:
+    """``base`` (a trained model's vocabulary, ids kept) extended with the default characters
+    and ``extra_charset``; new characters only ever append classes."""
+    vocab = base or Vocabulary(default_characters())
+    vocab = vocab.extended(default_characters())
+    if cfg.extra_charset:
+        vocab = vocab.extended(charsets.resolve_charset(cfg.extra_charset, REPO_ROOT))
+    return vocab
+
+
+def _net_section(net: NetConfig) -> NetSection:
+    return NetSection(widths=net.widths, hidden=net.hidden, context_layers=net.context_layers,
+                      embed=net.embed)  # fmt: skip
 
 
 def _save_state(run: Path, model: LineRecognizer, opt: torch.optim.Optimizer, info: dict) -> None:
@@ -87,16 +110,34 @@ def train(cfg: ReaderTrainConfig, run: Path, command: str = "", quiet: bool = Fa
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     run.mkdir(parents=True, exist_ok=True)
-    vocab = Vocabulary(default_characters())
+    fcfg = factory_config(cfg)
+    info: dict[str, Any] = {"step": 0, "next_index": 0, "legs": [], "heldout": []}
+    resuming = (run / "state.json").exists()
+    init: LineRecognizer | None = None
+    if resuming:  # the run's own vocabulary, so class ids never move under a checkpoint
+        vocab = Vocabulary.load(run / "vocab.txt") if (run / "vocab.txt").exists() else None
+        vocab = wanted_vocabulary(cfg, vocab)
+    elif cfg.init:
+        # 0) continue from exported weights: their net, vocabulary (grown if asked), history
+        init, init_vocab, manifest = load_model(repo_path(cfg.init))
+        cfg.net = _net_section(init.cfg)
+        vocab = wanted_vocabulary(cfg, init_vocab)
+        if vocab.size > init_vocab.size:
+            init = grow_vocabulary(init, vocab.size)
+        info.update(step=manifest["steps"], next_index=manifest["training_data"]["sample_indices"][1],
+                    legs=manifest.get("legs", []), heldout=manifest.get("heldout_checks", []),
+                    rewarm_from=manifest["steps"])  # fmt: skip
+    else:
+        vocab = wanted_vocabulary(cfg)
     net_cfg = NetConfig(**{**asdict(cfg.net), "num_classes": vocab.size})
     torch.manual_seed(0)
     model = LineRecognizer(net_cfg)
+    if init is not None:
+        model.load_state_dict(init.state_dict())
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    fcfg = factory_config(cfg)
     config_dict = configio.to_dict(cfg)
-    info: dict[str, Any] = {"step": 0, "next_index": 0, "legs": [], "config": config_dict,
-                            "heldout": []}  # fmt: skip
-    if (run / "state.json").exists():
+    info["config"] = config_dict
+    if resuming:
         saved = json.loads((run / "state.json").read_text(encoding="utf-8"))["config"]["net"]
         if json.dumps(saved) != json.dumps(config_dict["net"]):
             raise ValueError(
@@ -105,8 +146,14 @@ def train(cfg: ReaderTrainConfig, run: Path, command: str = "", quiet: bool = Fa
             )
         info = _load_state(run, model, opt)
         info["config"] = config_dict
+    vocab.save(run / "vocab.txt")
     leg = {"start_step": info["step"], "start_index": info["next_index"],
-           "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "command": command}  # fmt: skip
+           "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "command": command,
+           "data": {"factory_config": cfg.data, "overrides": cfg.data_overrides,
+                    "factory_seed": fcfg.seed, "font_split": fcfg.fonts.split},
+           "vocabulary_size": vocab.size}  # fmt: skip
+    if cfg.init and not resuming:
+        leg["init"] = cfg.init
     info["legs"].append(leg)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
     stream = batches(FactoryLines(fcfg, vocab, info["next_index"]), cfg.batch_size, cfg.workers)
@@ -118,7 +165,7 @@ def train(cfg: ReaderTrainConfig, run: Path, command: str = "", quiet: bool = Fa
     while info["step"] < cfg.steps:
         batch = next(stream)
         for group in opt.param_groups:
-            group["lr"] = lr_at(cfg, info["step"])
+            group["lr"] = lr_at(cfg, info["step"], info.get("rewarm_from"))
         log_probs = model(batch.images)
         lengths = torch.full((batch.images.shape[0],), log_probs.shape[0], dtype=torch.long)
         loss = ctc(log_probs, batch.targets, lengths, batch.target_lengths)
@@ -160,7 +207,8 @@ def export_run(run: Path, dest: Path | None = None) -> Path:
     training: what a finished leg leaves, also for a run that is still going."""
     info = json.loads((run / "state.json").read_text(encoding="utf-8"))
     cfg = configio.from_dict(ReaderTrainConfig, info["config"], where=str(run / "state.json"))
-    vocab = Vocabulary(default_characters())
+    saved = Vocabulary.load(run / "vocab.txt") if (run / "vocab.txt").exists() else None
+    vocab = wanted_vocabulary(cfg, saved)
     model = LineRecognizer(NetConfig(**{**asdict(cfg.net), "num_classes": vocab.size}))
     opt = torch.optim.AdamW(model.parameters())
     _load_state(run, model, opt)

@@ -9,12 +9,15 @@ import torch
 import torch.nn.functional as F
 
 from glyphgen.reader.loss import TextPerceptualLoss, text_perceptual_loss, to_reader_input
+from glyphgen.reader.net import LineRecognizer, NetConfig
+from glyphgen.reader.vocab import Vocabulary
 from glyphgen.reader.weights import BUNDLED
 from glyphgen.synth.config import load_config
 from glyphgen.synth.render import Renderer
 
-pytestmark = pytest.mark.skipif(
-    not (BUNDLED / "model.safetensors").exists(), reason="no bundled recognizer weights"
+needs_weights = pytest.mark.skipif(
+    not (BUNDLED / "model.safetensors").exists(),
+    reason="no bundled recognizer weights in models/reader (train them: glyphgen train-reader)",
 )
 
 
@@ -56,6 +59,7 @@ def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     )
 
 
+@needs_weights
 def test_gradients_reach_the_predicted_image_not_the_recognizer(loss, line):
     target, text = line
     pred = blur(target, 2.0).clone().requires_grad_(True)
@@ -66,6 +70,7 @@ def test_gradients_reach_the_predicted_image_not_the_recognizer(loss, line):
     assert all(p.grad is None for p in loss.model.parameters())
 
 
+@needs_weights
 def test_loss_falls_as_a_blurred_line_is_sharpened_toward_its_target(loss, line):
     target, text = line
     with torch.no_grad():
@@ -74,6 +79,7 @@ def test_loss_falls_as_a_blurred_line_is_sharpened_toward_its_target(loss, line)
     assert values[-1] < 0.05 * values[0]
 
 
+@needs_weights
 def test_ctc_term_alone_prefers_the_right_text(loss, line):
     target, text = line
     only_ctc = TextPerceptualLoss(loss.model, loss.vocab, feature_weight=0.0, ctc_weight=1.0)
@@ -87,3 +93,18 @@ def test_reader_input_is_32_px_grey_in_unit_range():
     x = torch.rand(2, 3, 64, 256) * 2 - 1
     y = to_reader_input(x)
     assert y.shape == (2, 1, 32, 128) and y.min() >= 0 and y.max() <= 1
+
+
+def test_tiny_reader_gives_image_gradients_and_zero_loss_at_the_target():
+    vocab = Vocabulary("天地玄黄")
+    torch.manual_seed(0)
+    net = NetConfig(widths=(4, 8, 8, 8), hidden=16, context_layers=1, embed=8, num_classes=5)
+    loss = TextPerceptualLoss(LineRecognizer(net), vocab, feature_weight=1.0, ctc_weight=1.0)
+    target = torch.rand(2, 3, 48, 96) * 2 - 1
+    pred = blur(target, 1.5).requires_grad_(True)
+    value = loss(pred, target, ["天地", "玄黄天"])
+    value.backward()
+    assert value.item() > 0 and pred.grad is not None and pred.grad.abs().sum() > 0
+    assert all(p.grad is None for p in loss.model.parameters())
+    with torch.no_grad():
+        assert loss(target, target).item() == 0.0  # feature term only: nothing to correct

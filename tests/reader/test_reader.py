@@ -104,3 +104,24 @@ def test_training_writes_a_loadable_model_and_resumes_as_a_new_leg(tmp_path):
     load_model(out)
     with pytest.raises(ValueError, match="another run folder"):
         train(load_reader_config(None, [*sets, "net.hidden=24"]), tmp_path / "run", quiet=True)
+
+
+def test_training_continues_from_exported_weights_and_grows_the_vocabulary(tmp_path):
+    sets = ["steps=2", "batch_size=4", "workers=0", "heldout_every=100", "checkpoint_every=1",
+            "net.widths=[4, 8, 8, 8]", "net.hidden=16", "net.context_layers=1", "net.embed=8",
+            "data_overrides=['text.length=[2, 3]']"]  # fmt: skip
+    first = train(load_reader_config(None, sets), tmp_path / "a", quiet=True)
+    old, old_vocab, old_manifest = load_model(first)
+    (tmp_path / "extra.txt").write_text("𠀀𠀁\n", encoding="utf-8")
+    # lr=0: the new leg must not move the weights, so the old classes read exactly as before;
+    # net.hidden=24 is ignored: the init model's network wins over the config's
+    more = [*sets, "steps=3", "lr=0", f"init={first}", f"extra_charset={tmp_path / 'extra.txt'}",
+            "net.hidden=24"]  # fmt: skip
+    out = train(load_reader_config(None, more), tmp_path / "b", quiet=True)
+    model, vocab, manifest = load_model(out)
+    assert vocab.chars == old_vocab.chars + "𠀀𠀁"
+    assert manifest["steps"] == 3 and len(manifest["legs"]) == 2
+    assert manifest["legs"][1]["init"] == str(first)
+    assert manifest["legs"][1]["start_index"] == old_manifest["training_data"]["sample_indices"][1]
+    assert manifest["net"]["hidden"] == 16
+    torch.testing.assert_close(model.classifier.weight[: old_vocab.size], old.classifier.weight)
