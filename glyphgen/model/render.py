@@ -142,7 +142,7 @@ def render_regions(
             position_mask=_mask_tensor(position),
             source=torch.from_numpy(crop).permute(2, 0, 1)[None].float() / 127.5 - 1,
             edit_mask=_mask_tensor(edit),
-            captions=["vertical" if req.vertical else "horizontal"],
+            captions=[""],  # as the training samples whose caption was dropped
             style_ref=ref,
             num_inference_steps=steps,
             generator=torch.Generator().manual_seed(seed + k),
