@@ -30,6 +30,7 @@ class ReaderTrainConfig:
     warmup: int = 300  # linear warm-up steps, then cosine decay to 5% at ``steps``
     weight_decay: float = 0.01
     workers: int = 1  # processes rendering lines
+    shuffle_buffer: int = 2048  # lines; consecutive coverage lines share characters
     threads: int = 0  # torch threads; 0 = every core
     checkpoint_every: int = 200  # steps
     heldout_every: int = 500  # steps; quick held-out check (held-out seed and font)

@@ -8,8 +8,9 @@ another seed and the held-out font split (recorded in the weights' manifest).
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -49,7 +50,7 @@ class Batch:
     targets: torch.Tensor  # concatenated class ids
     target_lengths: torch.Tensor  # (B,)
     texts: list[str]
-    last_index: int = -1  # the highest factory sample index in the batch
+    last_index: int = -1  # the highest factory sample index drawn so far (see ``batches``)
 
 
 def make_batch(
@@ -93,20 +94,54 @@ class FactoryLines(torch.utils.data.IterableDataset):
             yield to_grey(Image.open(io.BytesIO(sample.image))), text, here
 
 
-def batches(lines: FactoryLines, batch_size: int, workers: int = 1) -> Iterator[Batch]:
-    """Endless (or until the stream stops) batches from a line stream."""
+T = TypeVar("T")
+
+
+def shuffled(items: Iterable[T], size: int, rng: np.random.Generator) -> Iterator[T]:
+    """``items`` through a shuffle buffer of ``size``: each new item takes the place of a
+    randomly chosen one, which is yielded. Coverage texts are a sliding window over a
+    permutation of the charset, so consecutive lines share characters; the buffer spreads
+    them, so a batch holds several hundred different characters instead of a few dozen."""
+    buf: list[T] = []
+    for item in items:
+        if len(buf) < size:
+            buf.append(item)
+            continue
+        j = int(rng.integers(size))
+        yield buf[j]
+        buf[j] = item
+    rng.shuffle(buf)
+    yield from buf
+
+
+def batches(
+    lines: FactoryLines, batch_size: int, workers: int = 1, shuffle: int = 0, seed: int = 0
+) -> Iterator[Batch]:
+    """Endless (or until the stream stops) batches from a line stream, drawn through a
+    shuffle buffer of ``shuffle`` lines when it is > 0 (its order seeded by ``seed``).
+
+    ``Batch.last_index`` is the highest factory index *drawn* so far, buffered lines included:
+    a run resumed from it skips what its buffer held, and never sees a line twice."""
     loader = torch.utils.data.DataLoader(
         lines, batch_size=None, num_workers=workers, persistent_workers=workers > 0
     )
+    drawn = [-1]
+
+    def tracked() -> Iterator[tuple[np.ndarray, str]]:
+        for grey, text, index in loader:
+            drawn[0] = max(drawn[0], int(index))
+            yield np.asarray(grey), text
+
+    stream: Iterator[tuple[np.ndarray, str]] = tracked()
+    if shuffle > 0:
+        stream = shuffled(stream, shuffle, np.random.default_rng(seed))
     greys: list[np.ndarray] = []
     texts: list[str] = []
-    last = -1
-    for grey, text, index in loader:
-        greys.append(np.asarray(grey))
+    for grey, text in stream:
+        greys.append(grey)
         texts.append(text)
-        last = max(last, int(index))
         if len(greys) == batch_size:
-            yield make_batch(greys, texts, lines.vocab, last)
+            yield make_batch(greys, texts, lines.vocab, drawn[0])
             greys, texts = [], []
     if greys:
-        yield make_batch(greys, texts, lines.vocab, last)
+        yield make_batch(greys, texts, lines.vocab, drawn[0])

@@ -151,12 +151,14 @@ def train(cfg: ReaderTrainConfig, run: Path, command: str = "", quiet: bool = Fa
            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "command": command,
            "data": {"factory_config": cfg.data, "overrides": cfg.data_overrides,
                     "factory_seed": fcfg.seed, "font_split": fcfg.fonts.split},
-           "vocabulary_size": vocab.size}  # fmt: skip
+           "vocabulary_size": vocab.size, "config": config_dict}  # fmt: skip
     if cfg.init and not resuming:
         leg["init"] = cfg.init
     info["legs"].append(leg)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
-    stream = batches(FactoryLines(fcfg, vocab, info["next_index"]), cfg.batch_size, cfg.workers)
+    # the shuffle order is seeded by where this leg starts, so a leg is reproducible alone
+    stream = batches(FactoryLines(fcfg, vocab, info["next_index"]), cfg.batch_size, cfg.workers,
+                     shuffle=cfg.shuffle_buffer, seed=fcfg.seed * 1_000_003 + info["next_index"])  # fmt: skip
     bar = tqdm(
         total=cfg.steps, initial=info["step"], desc="train-reader", disable=quiet, unit="step"
     )

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from glyphgen.reader.config import load_reader_config
-from glyphgen.reader.data import batch_images, make_batch
+from glyphgen.reader.data import batch_images, make_batch, shuffled
 from glyphgen.reader.net import LineRecognizer, NetConfig, grow_vocabulary
 from glyphgen.reader.train import train
 from glyphgen.reader.vocab import Vocabulary, default_characters
@@ -78,11 +78,22 @@ def test_batches_pad_to_the_step_and_keep_targets():
     assert batch_images(greys)[1, 0, :, 45:].max() == 0  # padded with the line's background
 
 
+def test_shuffle_buffer_is_a_seeded_permutation_that_spreads_neighbours():
+    def run(seed: int) -> list[int]:
+        return list(shuffled(range(1000), 100, np.random.default_rng(seed)))
+
+    order = run(1)
+    assert sorted(order) == list(range(1000)) and order == run(1) and order != run(2)
+    gaps = np.abs(np.diff(order))
+    assert np.median(gaps) > 20  # neighbours in the stream rarely stay neighbours
+
+
 def test_training_writes_a_loadable_model_and_resumes_as_a_new_leg(tmp_path):
     sets = [
         "steps=2",
         "batch_size=4",
         "workers=0",
+        "shuffle_buffer=8",
         "heldout_every=2",
         "heldout_lines=4",
         "checkpoint_every=1",
@@ -107,7 +118,8 @@ def test_training_writes_a_loadable_model_and_resumes_as_a_new_leg(tmp_path):
 
 
 def test_training_continues_from_exported_weights_and_grows_the_vocabulary(tmp_path):
-    sets = ["steps=2", "batch_size=4", "workers=0", "heldout_every=100", "checkpoint_every=1",
+    sets = ["steps=2", "batch_size=4", "workers=0", "shuffle_buffer=8", "heldout_every=100",
+            "checkpoint_every=1",
             "net.widths=[4, 8, 8, 8]", "net.hidden=16", "net.context_layers=1", "net.embed=8",
             "data_overrides=['text.length=[2, 3]']"]  # fmt: skip
     first = train(load_reader_config(None, sets), tmp_path / "a", quiet=True)
