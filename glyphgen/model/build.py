@@ -115,7 +115,7 @@ def build_pipeline(cfg: ModelConfig) -> GlyphPipeline:
         attr_tokens=cfg.style_attr_tokens,
         scale=cfg.style_scale,
     )
-    return GlyphPipeline(
+    pipe = GlyphPipeline(
         unet=unet,
         controlnet=controlnet,
         text_encoder=text_encoder,
@@ -126,6 +126,11 @@ def build_pipeline(cfg: ModelConfig) -> GlyphPipeline:
         default_steps=cfg.default_steps,
         crop_height=cfg.height,
     )
+    # as from_pretrained leaves them: the trainer switches to train() itself
+    for module in (pipe.unet, pipe.controlnet, pipe.text_encoder, pipe.style_adapter, pipe.vae):
+        if module is not None:
+            module.eval()
+    return pipe
 
 
 def _text_encoder(cfg: ModelConfig, out_dim: int) -> CharTextEncoder:

