@@ -34,7 +34,8 @@ class ModelConfig:
     style_ref_tokens: int = 4
     style_attr_tokens: int = 2
     style_scale: float = 1.0
-    prediction_type: Literal["epsilon", "v_prediction"] = "v_prediction"
+    # what the UNet predicts: noise, v (Salimans & Ho 2022) or the clean sample x0
+    prediction_type: Literal["epsilon", "v_prediction", "sample"] = "v_prediction"
     beta_schedule: Literal["squaredcos_cap_v2", "scaled_linear", "linear"] = "squaredcos_cap_v2"
     sampler: Literal["dpm++", "ddim", "euler", "unipc"] = "dpm++"  # render's scheduler
     default_steps: int = 8  # render's denoising steps

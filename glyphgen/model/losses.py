@@ -75,7 +75,9 @@ def diffusion_target(
         return noise
     if kind == "v_prediction":
         return scheduler.get_velocity(clean, noise, t)
-    raise ValueError(f"unknown prediction_type {kind!r}; use epsilon or v_prediction")
+    if kind == "sample":
+        return clean
+    raise ValueError(f"unknown prediction_type {kind!r}; use epsilon, v_prediction or sample")
 
 
 def line_crops(

@@ -16,11 +16,18 @@ def pipe(tmp_path_factory):
     return p
 
 
-@pytest.mark.parametrize("steps", [2, 8])
-def test_sampler_returns_the_image_an_oracle_denoiser_knows(pipe, monkeypatch, steps):
+@pytest.mark.parametrize(
+    ("prediction", "steps"),
+    [("v_prediction", 2), ("v_prediction", 8), ("epsilon", 4), ("sample", 4)],
+)
+def test_sampler_returns_the_image_an_oracle_denoiser_knows(
+    tmp_path, monkeypatch, prediction, steps
+):
     """With a denoiser that knows the clean image, sampling lands on it: the scheduler, its
     prediction type and the space-to-depth round trip agree."""
     torch.manual_seed(1)
+    pipe = build_pipeline(tiny_config(tmp_path, f"model.prediction_type={prediction}").model)
+    pipe.set_progress_bar_config(disable=True)
     image = torch.rand(1, 3, 32, 128) * 2 - 1
     clean = pipe.encode_images(image)
     alphas = pipe.scheduler.alphas_cumprod
@@ -29,7 +36,7 @@ def test_sampler_returns_the_image_an_oracle_denoiser_knows(pipe, monkeypatch, s
         abar = alphas[t.long()].view(-1, 1, 1, 1)
         a, s = abar.sqrt(), (1 - abar).sqrt()
         eps = (noisy - a * clean) / s
-        return a * eps - s * clean  # v
+        return {"v_prediction": a * eps - s * clean, "epsilon": eps, "sample": clean}[prediction]
 
     monkeypatch.setattr(pipe, "predict", oracle)
     glyph = torch.zeros(1, 1, 32, 128)
