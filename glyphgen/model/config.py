@@ -82,7 +82,8 @@ class OcrLossConfig:
 
     weight: float = 0.0  # 0 = off
     max_timestep: int = 400  # applied where t <= this: x0 is meaningful only at low noise
-    recognizer: str = "reader"  # "reader": glyphgen.reader's loss (when installed)
+    recognizer: str = "reader"  # "reader": glyphgen.reader's TextPerceptualLoss
+    weights: str = ""  # the recognizer's folder; "" = its bundled model (models/reader)
 
 
 @dataclass

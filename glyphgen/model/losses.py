@@ -9,8 +9,8 @@ project's own when it is installed.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
 import torch
@@ -21,34 +21,39 @@ OCR_HEIGHT = 32  # line crops are handed to the recognizer at this height
 
 
 class TextPerceptualLoss(Protocol):
-    """A differentiable loss of a recognizer reading ``crops`` as ``targets``.
+    """A differentiable loss of a recognizer reading predicted text lines.
 
-    crops: upright horizontal line images, each (3, h, w) float RGB in [0, 1] with
-    gradients (vertical columns already turned a quarter counter-clockwise);
-    targets: the text each should read. Returns a scalar tensor.
+    pred: (B, 3, H, W) predicted line crops in [-1, 1], upright rows (vertical columns are
+    turned a quarter counter-clockwise), with gradients; target: the ground-truth crops of
+    the same lines, or None; texts: what each line should read. Returns a scalar tensor.
+    ``glyphgen.reader.loss.TextPerceptualLoss`` is one.
     """
 
-    def __call__(self, crops: Sequence[torch.Tensor], targets: Sequence[str]) -> torch.Tensor: ...
+    def __call__(
+        self, pred: torch.Tensor, target: torch.Tensor | None, texts: Sequence[str]
+    ) -> torch.Tensor: ...
 
 
-def load_text_loss(name: str) -> TextPerceptualLoss:
-    """The named recognizer's loss; "reader" is ``glyphgen.reader.loss`` (issue 4)."""
+def load_text_loss(name: str, weights: str = "") -> TextPerceptualLoss:
+    """The named recognizer's loss; "reader" is ``glyphgen.reader.loss`` on the recognizer
+    in ``weights`` (a folder; "" = the reader's bundled model)."""
     if name != "reader":
         raise ValueError(f"unknown ocr_loss.recognizer {name!r}; use 'reader'")
     try:
-        module = importlib.import_module("glyphgen.reader.loss")
-    except ModuleNotFoundError as exc:
+        from glyphgen.reader.loss import text_perceptual_loss
+    except ImportError as exc:
         raise ValueError(
-            "ocr_loss.weight > 0 needs the project's recognizer (glyphgen.reader.loss), which is "
-            "not installed in this checkout; set ocr_loss.weight: 0"
+            "ocr_loss.weight > 0 needs the project's recognizer (glyphgen.reader.loss), which "
+            f"cannot be imported here ({exc}); set ocr_loss.weight: 0"
         ) from exc
-    factory = getattr(module, "text_perceptual_loss", None)
-    if factory is None:
-        raise ValueError(
-            "glyphgen.reader.loss has no text_perceptual_loss() factory returning a "
-            "TextPerceptualLoss; update glyphgen/model/losses.py to its API"
-        )
-    return factory()
+    return text_perceptual_loss(Path(weights) if weights else None)
+
+
+def readable(loss: TextPerceptualLoss, texts: Sequence[str]) -> list[bool]:
+    """Which texts the loss's recognizer can spell (all, when it has no ``vocab.covers``):
+    a line with characters outside its vocabulary gives it nothing to judge."""
+    covers = getattr(getattr(loss, "vocab", None), "covers", None)
+    return [True if covers is None else bool(covers(t.replace(" ", ""))) for t in texts]
 
 
 def predicted_x0(
@@ -82,19 +87,23 @@ def diffusion_target(
 
 def line_crops(
     images: torch.Tensor, boxes: Sequence[tuple[int, int, int, int]], vertical: bool
-) -> list[torch.Tensor]:
-    """Cut each line's box out of (B, 3, H, W) [-1, 1] images: upright rows in [0, 1]."""
-    out = []
+) -> torch.Tensor:
+    """Cut each line's box out of (B, 3, H, W) images: upright rows ``OCR_HEIGHT`` high,
+    padded on the right (edge pixels repeated) to the longest; values stay in [-1, 1]."""
+    rows = []
     for img, (x0, y0, x1, y1) in zip(images, boxes, strict=True):
-        crop = (img[:, max(0, y0) : y1, max(0, x0) : x1] + 1) / 2
+        crop = img[:, max(0, y0) : y1, max(0, x0) : x1]
         if vertical:
             crop = torch.rot90(
                 crop, 1, dims=(1, 2)
             )  # a column becomes a row, reading left to right
         h, w = crop.shape[1:]
         size = (OCR_HEIGHT, max(OCR_HEIGHT, round(w * OCR_HEIGHT / max(h, 1))))
-        out.append(F.interpolate(crop[None], size=size, mode="bilinear")[0])
-    return out
+        rows.append(F.interpolate(crop[None], size=size, mode="bilinear")[0])
+    width = max(r.shape[-1] for r in rows)
+    return torch.stack(
+        [F.pad(r[None], (0, width - r.shape[-1], 0, 0), mode="replicate")[0] for r in rows]
+    )
 
 
 def masked_mse(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:

@@ -49,6 +49,7 @@ from glyphgen.model.losses import (
     load_text_loss,
     masked_mse,
     predicted_x0,
+    readable,
 )
 from glyphgen.model.pipeline import GlyphPipeline, make_condition
 from glyphgen.synth.fonts import FontLibrary
@@ -92,8 +93,10 @@ class Trainer:
         self.accelerator = Accelerator(mixed_precision=cfg.mixed_precision, kwargs_handlers=[ddp])
         self.fonts = fonts or FontLibrary.load(progress=False)
         if cfg.ocr_loss.weight > 0 and text_loss is None:
-            text_loss = load_text_loss(cfg.ocr_loss.recognizer)
+            text_loss = load_text_loss(cfg.ocr_loss.recognizer, cfg.ocr_loss.weights)
         self.text_loss = text_loss if cfg.ocr_loss.weight > 0 else None
+        if isinstance(self.text_loss, torch.nn.Module):
+            self.text_loss.to(self.accelerator.device)
         torch.manual_seed(cfg.seed)
         self.state: dict[str, Any] = {"stage": 0, "stage_step": 0, "step": 0, "data_next": 0}
         ckpt = self.out / CHECKPOINT
@@ -274,12 +277,16 @@ class Trainer:
         loss = losses["diffusion"]
         if self.text_loss is not None:
             low = t <= self.cfg.ocr_loss.max_timestep
+            low &= torch.tensor(readable(self.text_loss, batch["texts"]), device=device)
             if bool(low.any()):
                 x0 = predicted_x0(sched, noisy[low], pred[low], t[low])
                 pixels = pipe.decode_samples(x0).clamp(-1, 1)
                 keep = low.nonzero().flatten().tolist()
-                crops = line_crops(pixels, [batch["boxes"][i] for i in keep], batch["vertical"])
-                losses["ocr"] = self.text_loss(crops, [batch["texts"][i] for i in keep])
+                boxes = [batch["boxes"][i] for i in keep]
+                pred_lines = line_crops(pixels, boxes, batch["vertical"])
+                true_lines = line_crops(image[low], boxes, batch["vertical"])
+                texts = [batch["texts"][i] for i in keep]
+                losses["ocr"] = self.text_loss(pred_lines, true_lines, texts)
                 loss = loss + self.cfg.ocr_loss.weight * losses["ocr"]
         losses["loss"] = loss
         return losses

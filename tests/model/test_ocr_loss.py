@@ -1,6 +1,7 @@
 """The OCR-aware loss: a recognizer on the predicted x0 inside text lines sends gradients
 into the trainable parts, at the timesteps the config allows."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 from model_helpers import tiny_config
@@ -24,18 +25,20 @@ class TinyCtcRecognizer(nn.Module):
         self.requires_grad_(False)
         self.calls = 0
 
-    def __call__(self, crops, targets):
+    def __call__(self, pred, target, texts):
         self.calls += 1
-        losses = []
-        for crop, text in zip(crops, targets, strict=True):
-            assert crop.dim() == 3 and crop.shape[0] == 3 and crop.shape[1] == 32
-            logits = self.net(crop[None]).mean(dim=2)  # (1, K, W)
-            logp = logits.permute(2, 0, 1).log_softmax(-1)  # (W, 1, K)
-            target = torch.tensor([[self.index.get(c, 1) for c in text]])
-            losses.append(
-                F.ctc_loss(logp, target, [logp.shape[0]], [len(text)], zero_infinity=True)
-            )
-        return torch.stack(losses).mean()
+        assert pred.dim() == 4 and pred.shape[1] == 3 and pred.shape[2] == 32
+        assert target is not None and target.shape == pred.shape
+        logits = self.net((pred + 1) / 2).mean(dim=2)  # (B, K, W)
+        logp = logits.permute(2, 0, 1).log_softmax(-1)  # (W, B, K)
+        ids = [torch.tensor([self.index.get(c, 1) for c in t]) for t in texts]
+        return F.ctc_loss(
+            logp,
+            torch.cat(ids),
+            [logp.shape[0]] * len(texts),
+            [len(t) for t in texts],
+            zero_infinity=True,
+        )
 
 
 def test_ocr_loss_contributes_gradients(tmp_path, fonts):
@@ -63,7 +66,27 @@ def test_ocr_loss_is_skipped_at_high_noise(tmp_path, fonts):
     assert "ocr" not in trainer.training_step(batch) and recognizer.calls == 0
 
 
-def test_line_crops_turn_columns_into_rows():
-    images = torch.zeros(1, 3, 128, 32)
-    crops = line_crops(images, [(4, 8, 28, 120)], vertical=True)
-    assert crops[0].shape[1] == 32 and crops[0].shape[2] > crops[0].shape[1]
+def test_the_readers_own_loss_plugs_in(tmp_path, fonts):
+    """glyphgen.reader's TextPerceptualLoss (on a tiny recognizer) is a TextPerceptualLoss."""
+    reader_loss = pytest.importorskip("glyphgen.reader.loss")
+    from glyphgen.reader.net import LineRecognizer, NetConfig
+    from glyphgen.reader.vocab import Vocabulary
+
+    cfg = tiny_config(tmp_path, "ocr_loss.weight=1.0", "ocr_loss.max_timestep=1000")
+    batch = next(batches(cfg.stages[0].data, cfg.model, 2, fonts))
+    vocab = Vocabulary("".join(sorted(set(batch["texts"][0]))))  # reads line 0, not line 1
+    torch.manual_seed(0)
+    net = NetConfig((4, 8, 8, 8), hidden=16, context_layers=1, embed=8, num_classes=vocab.size)
+    loss = reader_loss.TextPerceptualLoss(LineRecognizer(net), vocab)
+    trainer = Trainer(cfg, fonts=fonts, text_loss=loss, progress=False)
+    losses = trainer.training_step(batch)
+    losses["ocr"].backward()
+    assert any(
+        p.grad is not None and p.grad.abs().sum() > 0 for p in trainer.pipe.controlnet.parameters()
+    )
+
+
+def test_line_crops_turn_columns_into_rows_of_one_height():
+    images = torch.zeros(2, 3, 128, 32)
+    rows = line_crops(images, [(4, 8, 28, 120), (4, 8, 28, 60)], vertical=True)
+    assert rows.shape[:3] == (2, 3, 32) and rows.shape[3] > 32
