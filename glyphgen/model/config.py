@@ -34,8 +34,11 @@ class ModelConfig:
     style_ref_tokens: int = 4
     style_attr_tokens: int = 2
     style_scale: float = 1.0
-    # what the UNet predicts: noise, v (Salimans & Ho 2022) or the clean sample x0
-    prediction_type: Literal["epsilon", "v_prediction", "sample"] = "v_prediction"
+    # What the UNet predicts: noise, v (Salimans & Ho 2022) or the clean sample x0. x0:
+    # fitting one batch on CPU (bench/model_overfit.py), x0 gave legible, clean lines after
+    # 150 steps where v still left noise over faint strokes after 300: few-step sampling
+    # ends on the model's x0 rather than on a noise estimate it has not learnt yet.
+    prediction_type: Literal["epsilon", "v_prediction", "sample"] = "sample"
     beta_schedule: Literal["squaredcos_cap_v2", "scaled_linear", "linear"] = "squaredcos_cap_v2"
     sampler: Literal["dpm++", "ddim", "euler", "unipc"] = "dpm++"  # render's scheduler
     default_steps: int = 8  # render's denoising steps
