@@ -249,6 +249,13 @@ def manifest_for(cfg: ReaderTrainConfig, fcfg: SynthConfig, info: dict) -> dict[
             "note": "seed and font never used in training",
         },
         "legs": info["legs"],
+        "resume": {
+            "same_run_folder": "glyphgen train-reader --out RUN --set steps=MORE  (RUN keeps "
+            "state.safetensors: weights and optimizer moments)",
+            "from_these_weights": "glyphgen train-reader --out NEW_RUN --set init=models/reader "
+            "--set steps=MORE  (fp16 weights, fresh optimizer with a short warm-up; steps, data "
+            "index and legs carry over)",
+        },
         "heldout_checks": info["heldout"],
         "config": info["config"],
         "python": sys.version.split()[0],

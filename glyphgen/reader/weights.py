@@ -8,6 +8,7 @@ safetensors is ever loaded: no pickle, so a weights file cannot run code.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,9 @@ def save_model(
              if v.is_floating_point()}  # fmt: skip
     save_file(state, str(folder / WEIGHTS))
     vocab.save(folder / "vocab.txt")
-    full = {**manifest, "net": model.cfg.to_dict(), "vocabulary_size": vocab.size}
+    digest = hashlib.sha256((folder / WEIGHTS).read_bytes()).hexdigest()
+    full = {**manifest, "net": model.cfg.to_dict(), "vocabulary_size": vocab.size,
+            "sha256": {WEIGHTS: digest}}  # fmt: skip
     (folder / "manifest.json").write_text(
         json.dumps(full, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
     )
