@@ -80,3 +80,22 @@ def test_text_config_errors_name_the_fix():
         TextConfig(source="corpus")
     with pytest.raises(ValueError, match=r"text\.length"):
         TextConfig(length=(5, 2))
+
+
+def test_sequential_order_gives_slot_k_line_k_whole_and_wraps():
+    lines = ["一二", "三四五", "六七八九十"]
+    cfg = TextConfig(source="corpus", corpus=["x"], length=(2, 5), order="sequential")
+    one = TextSource(cfg, 0, "", lines)
+    got = [one.sample(i, np.random.default_rng([0, i])) for i in range(5)]
+    assert got == ["一二", "三四五", "六七八九十", "一二", "三四五"]
+    two = TextSource(cfg, 0, "", lines, slots=2)  # scenes: sample i, slot s reads line 2i + s
+    assert two.sample(1, np.random.default_rng(1), slot=0) == "六七八九十"
+    assert two.sample(1, np.random.default_rng(1), slot=1) == "一二"
+
+
+def test_sequential_order_refuses_what_it_cannot_render_exactly():
+    with pytest.raises(ValueError, match=r"text\.source=corpus"):
+        TextConfig(source="random", order="sequential")
+    cfg = TextConfig(source="corpus", corpus=["x"], length=(2, 4), order="sequential")
+    with pytest.raises(ValueError, match=r"outside text\.length.*六七八九十"):
+        TextSource(cfg, 0, "", ["一二", "六七八九十"])

@@ -36,6 +36,10 @@ class TextConfig:
     corpus: list[str] = field(default_factory=list)  # UTF-8 files, one text per line
     length: tuple[int, int] = (2, 12)  # inclusive range of characters per text line
     min_count: int = 1  # coverage mode: minimum occurrences of every charset character
+    # corpus: "random" draws a line per text; "sequential" gives text slot k (sample i, slot
+    # s: k = i * slots + s) line k of the corpus, whole, wrapping around at the end: a fixed
+    # set of lines (an evaluation set) rendered exactly, one per sample.
+    order: Literal["random", "sequential"] = "random"
     mix: MixConfig = field(default_factory=MixConfig)
 
     def __post_init__(self) -> None:
@@ -46,6 +50,10 @@ class TextConfig:
             raise ValueError(f"text.source={self.source!r} needs text.corpus: a list of files")
         if self.min_count < 1:
             raise ValueError("text.min_count must be at least 1")
+        if self.order not in ("random", "sequential"):
+            raise ValueError(f"unknown text.order {self.order!r}; use random or sequential")
+        if self.order == "sequential" and self.source != "corpus":
+            raise ValueError(f"text.order=sequential needs text.source=corpus, got {self.source!r}")
 
 
 def load_corpus(paths: list[str], base_dir: Path | None = None) -> list[str]:
@@ -77,6 +85,14 @@ class TextSource:
         self.corpus = corpus
         self.slots = slots  # texts per sample (scenes: regions x lines), each its own stream slot
         self._chars = np.array(list(charset)) if charset else np.array([], dtype="<U1")
+        if cfg.order == "sequential":
+            lo, hi = cfg.length
+            bad = [line for line in corpus if not lo <= len(line) <= hi]
+            if bad:  # sequential lines are drawn whole: no window may cut them
+                raise ValueError(
+                    f"text.order=sequential: {len(bad)} corpus line(s) are outside "
+                    f"text.length {list(cfg.length)}, e.g. {bad[0]!r}; widen text.length"
+                )
 
     # -- coverage ------------------------------------------------------------------------
     # The stream is an endless concatenation of permutations of the charset (permutation e
@@ -138,6 +154,8 @@ class TextSource:
             text = self._coverage_text(index * self.slots + slot, length)
         elif source == "random":
             text = self._random_text(rng, length)
+        elif source == "corpus" and self.cfg.order == "sequential":
+            text = self.corpus[(index * self.slots + slot) % len(self.corpus)]
         elif source == "corpus":
             text = self._corpus_text(rng)
         else:
