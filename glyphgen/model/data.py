@@ -250,7 +250,15 @@ class FactoryScenes:
 
     def __init__(self, data: DataConfig, fonts: FontLibrary):
         overrides = [*data.overrides, f"seed={data.seed}", f"layout.vertical={data.vertical}"]
-        self.renderer = Renderer(load_config(preset=data.preset, overrides=overrides), fonts)
+        cfg = load_config(preset=data.preset, overrides=overrides)
+        heldout = sorted(f.id for f in fonts.faces if f.split == "heldout")
+        if cfg.fonts.split != "train" or heldout:  # held-out fonts are the benchmark's alone
+            raise ValueError(
+                f"training scenes must use the train font split, got fonts.split="
+                f"{cfg.fonts.split!r} and held-out faces {heldout}; held-out fonts are kept "
+                "for evaluation (eval/benchmark)"
+            )
+        self.renderer = Renderer(cfg, fonts)
         self.fonts = fonts
         self.styles = {f.id: f.style for f in fonts.faces}
         self._pool = charsets.gb2312_level1()
