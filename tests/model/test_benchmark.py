@@ -1,0 +1,167 @@
+"""The glyph benchmark (eval/benchmark): its fixed set, held-out fonts and seed by
+construction, and the harness end to end."""
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+import torch
+from model_helpers import tiny_config
+
+from glyphgen.model import benchmark as bm
+from glyphgen.model.benchmark_set import item_groups, load_items
+from glyphgen.model.build import build_pipeline
+from glyphgen.model.config import CONFIGS_DIR, config_names, load_train_config
+from glyphgen.model.data import DataConfig, FactoryScenes
+from glyphgen.model.pipeline import GlyphPipeline, GlyphPipelineOutput
+from glyphgen.synth.fonts import FontLibrary
+from glyphgen.synth.render import Renderer
+from glyphgen.synth.runner import load_fonts
+
+
+def _build_set_script():
+    spec = importlib.util.spec_from_file_location("build_set", bm.BENCH_DIR / "build_set.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def items():
+    return load_items(bm.SET_FILE)
+
+
+# -- the set -------------------------------------------------------------------------------
+def test_the_committed_set_is_what_its_script_builds(items):
+    for path, text in _build_set_script().expected_files().items():
+        assert path.read_text(encoding="utf-8") == text, f"{path}: run build_set.py"
+    assert len(items) >= 300
+    assert all(2 <= len(it["text"]) <= 12 for it in items)
+    assert len({it["text"] for it in items}) == len(items)
+    for it in items:  # every tag is what the text and direction say
+        vertical = it["direction"] == "vertical"
+        assert item_groups(it["text"], it["source"], vertical) == {
+            k: it[k] for k in ("source", "level", "direction", "length")
+        }
+    share = sum(it["direction"] == "vertical" for it in items) / len(items)
+    assert 0.3 <= share <= 0.36
+    for key, values in bm.GROUPS.items():  # every group is populated
+        assert all(sum(it[key] == v for it in items) >= 30 for v in values), key
+
+
+def test_scene_i_draws_exactly_line_i_in_the_items_direction(items):
+    fonts = load_fonts(bm.scenes_config())
+    for vertical in (False, True):
+        renderer = Renderer(bm.scenes_config(vertical=vertical), fonts, bm.BENCH_DIR)
+        for it in items[:12]:
+            sample = renderer.render(it["id"])
+            assert [ln.text for ln in sample.lines] == [it["text"]]
+            assert sample.lines[0].direction == ("vertical" if vertical else "horizontal")
+            assert {c.font for c in sample.lines[0].chars} == {"wenkai"}
+
+
+# -- held out by construction ------------------------------------------------------------
+def _training_factories():
+    """(name, DataConfig) of every factory stage of every bundled model config."""
+    for name in config_names():
+        for stage in load_train_config(CONFIGS_DIR / f"{name}.yaml").stages:
+            assert stage.data.source == "factory", f"{name}/{stage.name}: check its fonts by hand"
+            yield f"{name}/{stage.name}", stage.data
+
+
+def test_training_never_draws_the_benchmarks_fonts_or_seed():
+    from glyphgen.reader.config import ReaderTrainConfig
+    from glyphgen.reader.train import factory_config
+
+    bench = bm.scenes_config()
+    assert bench.fonts.split == "heldout"
+    assert {f.split for f in load_fonts(bench).faces} == {"heldout"}
+    train_fonts = FontLibrary.load(progress=False)  # what glyphgen train draws with
+    seeds = {}
+    for where, data in _training_factories():
+        renderer = FactoryScenes(data, train_fonts).renderer
+        assert renderer.cfg.fonts.split == "train", where
+        assert {f.split for f in renderer.faces} == {"train"}, where
+        seeds[where] = renderer.cfg.seed
+    reader = ReaderTrainConfig()
+    reader_cfg = factory_config(reader)
+    assert reader_cfg.fonts.split == "train"
+    assert {f.split for f in load_fonts(reader_cfg).faces} == {"train"}
+    seeds["reader"] = reader_cfg.seed
+    seeds["reader held-out check"] = reader.heldout_seed
+    assert bench.seed not in seeds.values(), seeds
+
+
+def test_a_training_stage_asking_for_heldout_fonts_is_refused():
+    fonts = FontLibrary.load(progress=False)
+    with pytest.raises(ValueError, match="train font split"):
+        FactoryScenes(DataConfig(overrides=["fonts.split=heldout"]), fonts)
+    with pytest.raises(ValueError, match="held-out faces"):
+        FactoryScenes(DataConfig(), FontLibrary.load(split="all", progress=False))
+
+
+# -- the harness ---------------------------------------------------------------------------
+def test_the_harness_runs_end_to_end_with_a_trained_model(trained, tmp_path):
+    torch.set_num_threads(1)
+    results = bm.run_benchmark(
+        [bm.parse_model(f"tiny={trained}")], tmp_path / "work", limit=3, threads=1, log=print
+    )
+    gt, model = results["rows"]
+    assert (gt["name"], gt["kind"], model["name"], model["kind"]) == (
+        "ground truth",
+        "ground-truth",
+        "tiny",
+        "model",
+    )
+    for row in (gt, model):
+        assert row["summary"]["n"] + row["uncovered"]["n"] == 3
+        assert set(row["groups"]) == set(bm.GROUPS)
+    assert gt["summary"]["sentence_acc"] > 0.5  # clean held-out renders: the judge reads them
+    assert model["latency"]["regions"] == 3 and model["latency"]["mean_s"] > 0
+    assert results["set"]["evaluated"] == 3 and results["scenes"]["fonts"] == ["wenkai"]
+    results |= {"machine": {"cpu": "test", "cores": 1, "date": "today"}, "command": "pytest"}
+    paths = bm.write_results(results, tmp_path / "results")
+    assert json.loads(paths[0].read_text(encoding="utf-8"))["rows"][1]["name"] == "tiny"
+    assert "| tiny | " in paths[1].read_text(encoding="utf-8")
+    assert paths[2].stat().st_size > 0
+
+
+def test_a_missing_model_folder_names_the_flag_and_how_to_train(tmp_path):
+    with pytest.raises(bm.BenchmarkError, match=r"--model shipped=.*glyphgen train --config cpu"):
+        bm.parse_model(f"shipped={tmp_path / 'nothing'}")
+    with pytest.raises(bm.BenchmarkError, match="NAME=PATH"):
+        bm.parse_model("weights/glyph-default")
+
+
+def _writer(ink: bool):
+    """A stand-in model: glyph ink on its source crop (ideal), or the source crop returned
+    as it came (blank: whatever of the answer is left in the image it is given shows)."""
+
+    def call(self, texts, glyph, position_mask, source=None, edit_mask=None, **kwargs):
+        out = source * (1 - glyph) + (-0.9) * glyph if ink else source
+        arr = (out + 1) * 127.5
+        return GlyphPipelineOutput(
+            images=arr.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+        )
+
+    return call
+
+
+@pytest.mark.parametrize("ink", [True, False], ids=["ideal-writer", "blank-writer"])
+def test_the_score_is_the_models_not_left_over_ground_truth(ink, items, tmp_path, monkeypatch):
+    """The region is erased before the model draws: a model that writes nothing scores 0,
+    one that writes the glyphs scores like the ground truth."""
+    monkeypatch.setattr(GlyphPipeline, "__call__", _writer(ink))
+    pipe = build_pipeline(tiny_config(tmp_path, "model.height=64").model)
+    chosen = [it for it in items if it["source"] == "phrase"][:6]
+    labels = bm.render_ground_truth(chosen, tmp_path / "gt")
+    bm.redraw(pipe, labels, tmp_path / "model")
+    judges, _ = bm.make_judges(threads=1, combined=False)
+    row, _ = bm.judge_row("m", tmp_path / "model", labels, chosen, judges)  # region k: item k
+    assert row["summary"]["n"] == 6
+    if ink:
+        assert row["summary"]["sentence_acc"] >= 5 / 6, row
+    else:
+        assert row["summary"]["exact"] == 0 and row["summary"]["ned"] < 0.2, row
+    assert np.isfinite(row["summary"]["ratio"])
