@@ -74,6 +74,7 @@ def main() -> None:
     params = {
         name: sum(p.numel() for p in getattr(pipe, name).parameters())
         for name in ("unet", "controlnet", "text_encoder", "style_adapter")
+        if getattr(pipe, name) is not None  # no controlnet: the ablation model
     }
     params["unet"] -= sum(p.numel() for p in pipe.style_adapter.processors.parameters())
     steps = int(pipe.config.default_steps)

@@ -300,6 +300,7 @@ def run_benchmark(
                 **row,
                 "kind": "model",
                 "weights": str(model.weights),
+                "controlnet": pipe.controlnet is not None,  # False: the text-only ablation
                 "steps": steps or int(pipe.config.default_steps),
                 "latency": latency(seconds),
             }

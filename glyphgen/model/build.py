@@ -102,12 +102,15 @@ def build_pipeline(cfg: ModelConfig) -> GlyphPipeline:
         factor = cfg.unshuffle
         text_encoder = _text_encoder(cfg, cfg.cross_attention_dim)
     # ControlNet copies the base's encoder and starts with zero output convolutions, so it
-    # changes nothing until trained (Zhang et al. 2023, section 3.1).
-    controlnet = ControlNetModel.from_unet(
-        unet,
-        conditioning_embedding_out_channels=control_embedding_for(cfg, factor),
-        conditioning_channels=CONDITION_CHANNELS,
-    )
+    # changes nothing until trained (Zhang et al. 2023, section 3.1). Without one (the
+    # ablation), the same UNet learns from the text and style tokens alone.
+    controlnet = None
+    if cfg.controlnet:
+        controlnet = ControlNetModel.from_unet(
+            unet,
+            conditioning_embedding_out_channels=control_embedding_for(cfg, factor),
+            conditioning_channels=CONDITION_CHANNELS,
+        )
     adapter = StyleAdapter(
         layers=tuple(cross_attention_layers(unet)),
         cross_attention_dim=unet.config.cross_attention_dim,

@@ -16,6 +16,7 @@ TRAIN_EXAMPLES = """\
 examples:
   glyphgen train --config cpu                      # bundled config: glyphgen/model/configs/cpu.yaml
   glyphgen train --config my.yaml --set ocr_loss.weight=0.05 --set checkpoint_every=100
+  glyphgen train --config cpu --out out/model-noctrl --set model.controlnet=false  # ablation
   accelerate launch -m glyphgen train --config gpu # several GPUs / machines
 
 A re-run of the same command resumes from <out>/checkpoint. The trained pipeline is written

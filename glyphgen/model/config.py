@@ -19,6 +19,9 @@ class ModelConfig:
 
     base: str = ""  # diffusers folder with unet/ + vae/ (+ text_encoder/); "" = our pixel base
     train_base: bool = True  # False: freeze the base UNet (and VAE), train control + adapter
+    # False: no ControlNet branch (the ablation "text conditioning only"): glyph image,
+    # position mask and masked source never reach the model (docs/model.md).
+    controlnet: bool = True
     height: int = 64  # crop height of a horizontal line (width of a vertical one), pixels
     width: int = 256  # crop width of a horizontal line at training time
     unshuffle: int = 2  # pixel base: space-to-depth factor (samples are 3*f*f x H/f x W/f)

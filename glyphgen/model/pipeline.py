@@ -4,7 +4,9 @@ Components (each saved in its own folder by ``save_pretrained``, safetensors onl
 
 - ``unet``: ``UNet2DConditionModel``, the base denoiser;
 - ``controlnet``: ``ControlNetModel``, the strong control, fed at pixel resolution with the
-  6-channel condition ``[glyph, position mask, masked source RGB, edit mask]``;
+  6-channel condition ``[glyph, position mask, masked source RGB, edit mask]``; or None for
+  a model trained without it (``model.controlnet: false``, text conditioning only: the
+  condition then reaches nothing, and ``save_pretrained`` writes no ``controlnet/``);
 - ``text_encoder``: ``CharTextEncoder`` (characters of the target text + style caption);
 - ``style_adapter``: ``StyleAdapter`` (weak control: reference crop and/or attributes);
 - ``scheduler``: a diffusers scheduler (DPM-Solver++ by default: good in few steps);
@@ -64,14 +66,57 @@ def make_condition(
     return torch.cat([glyph, position_mask, masked, edit_mask], dim=1)
 
 
+def check_control_scale(controlnet: ControlNetModel | None, control_scale: float) -> None:
+    """The ControlNet's scale is an option of the ControlNet: refused without one."""
+    if controlnet is None and control_scale != 1.0:
+        raise ValueError(
+            f"control_scale={control_scale} needs a ControlNet, and this pipeline has none "
+            "(trained with model.controlnet: false); leave control_scale at 1.0"
+        )
+
+
+def denoise(
+    unet: UNet2DConditionModel,
+    controlnet: ControlNetModel | None,
+    noisy: torch.Tensor,
+    timesteps: torch.Tensor,
+    text_states: torch.Tensor,
+    style_tokens: torch.Tensor,
+    condition: torch.Tensor | None,
+    control_scale: float = 1.0,
+) -> torch.Tensor:
+    """One denoiser evaluation: ControlNet residuals (if there is a ControlNet) into the
+    UNet, whose output it returns. Training calls it with its wrapped modules."""
+    check_control_scale(controlnet, control_scale)
+    down = mid = None
+    if controlnet is not None:
+        if condition is None:
+            raise ValueError("a ControlNet needs its condition image (make_condition)")
+        down, mid = controlnet(
+            noisy,
+            timesteps,
+            encoder_hidden_states=text_states,
+            controlnet_cond=condition,
+            conditioning_scale=control_scale,
+            return_dict=False,
+        )
+    return unet(
+        noisy,
+        timesteps,
+        encoder_hidden_states=(text_states, [style_tokens]),  # text, then the adapter's tokens
+        down_block_additional_residuals=down,
+        mid_block_additional_residual=mid,
+    ).sample
+
+
 class GlyphPipeline(DiffusionPipeline):
     model_cpu_offload_seq = "text_encoder->style_adapter->controlnet->unet->vae"
-    _optional_components: ClassVar[list[str]] = ["vae"]
+    _optional_components: ClassVar[list[str]] = ["vae", "controlnet"]
 
     def __init__(
         self,
         unet: UNet2DConditionModel,
-        controlnet: ControlNetModel,
+        controlnet: ControlNetModel | None,
         text_encoder: CharTextEncoder,
         style_adapter: StyleAdapter,
         scheduler: SchedulerMixin,
@@ -125,25 +170,20 @@ class GlyphPipeline(DiffusionPipeline):
         timesteps: torch.Tensor,
         text_states: torch.Tensor,
         style_tokens: torch.Tensor,
-        condition: torch.Tensor,
+        condition: torch.Tensor | None,
         control_scale: float = 1.0,
     ) -> torch.Tensor:
         """The UNet's output (noise, v or x0 per the scheduler's prediction_type)."""
-        down, mid = self.controlnet(
+        return denoise(
+            self.unet,
+            self.controlnet,
             noisy,
             timesteps,
-            encoder_hidden_states=text_states,
-            controlnet_cond=condition,
-            conditioning_scale=control_scale,
-            return_dict=False,
+            text_states,
+            style_tokens,
+            condition,
+            control_scale,
         )
-        return self.unet(
-            noisy,
-            timesteps,
-            encoder_hidden_states=(text_states, [style_tokens]),
-            down_block_additional_residuals=down,
-            mid_block_additional_residual=mid,
-        ).sample
 
     def check_size(self, height: int, width: int) -> None:
         m = self.size_multiple
@@ -174,19 +214,24 @@ class GlyphPipeline(DiffusionPipeline):
         glyph, position_mask, edit_mask: (B, 1, H, W) in [0, 1]; source, style_ref:
         (B, 3, H, W) / (B, 3, h, w) in [-1, 1]; style_attributes: (B, 5).
         output_type: "np" (uint8 images in ``.images``) or "pt" (a [-1, 1] tensor).
+        Without a ControlNet only the texts, captions and style reach the model; glyph
+        still gives the crop's size.
         """
         if output_type not in ("np", "pt"):
             raise ValueError(f"unknown output_type {output_type!r}; use 'np' or 'pt'")
+        check_control_scale(self.controlnet, control_scale)
         batch, _, height, width = glyph.shape
         if len(texts) != batch:
             raise ValueError(f"{len(texts)} texts for a batch of {batch} glyph images")
         self.check_size(height, width)
         steps = num_inference_steps or int(self.config.default_steps)
         device = self.unet.device
-        # 1) conditions: text tokens, style tokens, the ControlNet image
+        # 1) conditions: text tokens, style tokens, the ControlNet image (if a ControlNet)
         text_states = self.text_encoder.encode(texts, captions)
         style_tokens = self.style_adapter(batch, style_ref, style_attributes)
-        condition = make_condition(glyph, position_mask, source, edit_mask).to(device)
+        condition = None
+        if self.controlnet is not None:
+            condition = make_condition(glyph, position_mask, source, edit_mask).to(device)
         # 2) start from noise of the sample space's shape
         f = self.space_factor
         channels = self.unet.config.in_channels

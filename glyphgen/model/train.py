@@ -40,7 +40,7 @@ from tqdm import tqdm
 
 from glyphgen import configio
 from glyphgen.model.build import build_pipeline, training_scheduler
-from glyphgen.model.config import StageConfig, TrainConfig
+from glyphgen.model.config import ModelConfig, StageConfig, TrainConfig
 from glyphgen.model.data import batches
 from glyphgen.model.losses import (
     TextPerceptualLoss,
@@ -51,7 +51,7 @@ from glyphgen.model.losses import (
     predicted_x0,
     readable,
 )
-from glyphgen.model.pipeline import GlyphPipeline, make_condition
+from glyphgen.model.pipeline import GlyphPipeline, denoise, make_condition
 from glyphgen.synth.fonts import FontLibrary
 
 log = logging.getLogger(__name__)
@@ -103,8 +103,10 @@ class Trainer:
         model = configio.to_dict(cfg.model)
         if (ckpt / "state.json").is_file():
             saved = json.loads((ckpt / "state.json").read_text())
-            if saved.get("model", model) != model:
-                changed = sorted(k for k in model if saved["model"].get(k) != model[k])
+            # a key newer than the checkpoint: the run had its default (what it did then)
+            saved_model = {**configio.to_dict(ModelConfig()), **saved.get("model", model)}
+            if saved_model != model:
+                changed = sorted(k for k in model if saved_model.get(k) != model[k])
                 raise ValueError(
                     f"{ckpt} holds a run of another model config (differs in {changed}); "
                     "give another --out, or delete the checkpoint to start over"
@@ -121,11 +123,17 @@ class Trainer:
         # processes), else the pipeline's own.
         self.wrapped: dict[str, Any] = {}
 
-    def _trainable(self) -> list[torch.nn.Module]:
+    def _trainable(self) -> dict[str, torch.nn.Module]:
+        """The modules the optimizer updates, by their name in the pipeline."""
         pipe = self.pipe
-        modules: list[torch.nn.Module] = [pipe.controlnet, pipe.text_encoder, pipe.style_adapter]
+        modules: dict[str, torch.nn.Module] = {
+            "text_encoder": pipe.text_encoder,
+            "style_adapter": pipe.style_adapter,
+        }
+        if pipe.controlnet is not None:
+            modules["controlnet"] = pipe.controlnet
         if self.cfg.model.train_base:
-            modules.append(pipe.unet)
+            modules["unet"] = pipe.unet
         else:
             pipe.unet.requires_grad_(False)
             pipe.style_adapter.requires_grad_(True)  # its processors live inside the UNet
@@ -159,16 +167,17 @@ class Trainer:
         stage = self.cfg.stages[index]
         acc = self.accelerator
         params = list(
-            {id(p): p for m in self.trainable for p in m.parameters() if p.requires_grad}.values()
+            {
+                id(p): p for m in self.trainable.values() for p in m.parameters() if p.requires_grad
+            }.values()
         )
         optimizer = torch.optim.AdamW(params, lr=stage.lr, weight_decay=1e-2)
         opt_file = self.out / CHECKPOINT / "optimizer.pt"
         if self.state["stage_step"] and opt_file.is_file():
             optimizer.load_state_dict(torch.load(opt_file, weights_only=True))
-        prepared = acc.prepare(*self.trainable, optimizer)
+        prepared = acc.prepare(*self.trainable.values(), optimizer)
         optimizer = prepared[-1]
-        names = ["controlnet", "text_encoder", "style_adapter", "unet"]
-        self.wrapped = dict(zip(names, prepared[:-1], strict=False))
+        self.wrapped = dict(zip(self.trainable, prepared[:-1], strict=True))
         self.pipe.to(acc.device)
         data = stage.data
         if acc.num_processes > 1:  # each process draws its own scenes
@@ -186,7 +195,7 @@ class Trainer:
             disable=not self.progress or not acc.is_main_process,
             unit="step",
         )
-        for module in self.trainable:
+        for module in self.trainable.values():
             module.train()
         while self.state["stage_step"] < stage.steps:
             t0 = time.perf_counter()
@@ -236,13 +245,16 @@ class Trainer:
         noise = torch.randn_like(clean)
         t = torch.randint(0, sched.config.num_train_timesteps, (n,), device=device)
         noisy = sched.add_noise(clean, noise, t)
-        # 3) conditions: editing samples see the source outside the edit mask
-        use_source = batch["use_source"].to(device)[:, None, None, None]
-        edit = batch["edit"].to(device)
-        edit = torch.where(use_source, edit, torch.ones_like(edit))
-        condition = make_condition(
-            batch["glyph"].to(device), batch["position"].to(device), image * use_source, edit
-        )
+        # 3) conditions: editing samples see the source outside the edit mask (through the
+        # ControlNet; without one, glyph, position and source reach nothing)
+        condition = None
+        if pipe.controlnet is not None:
+            use_source = batch["use_source"].to(device)[:, None, None, None]
+            edit = batch["edit"].to(device)
+            edit = torch.where(use_source, edit, torch.ones_like(edit))
+            condition = make_condition(
+                batch["glyph"].to(device), batch["position"].to(device), image * use_source, edit
+            )
         module = self._module
         tokens = pipe.text_encoder.tokenize(batch["texts"], batch["captions"])
         text_states = module("text_encoder")(tokens)
@@ -254,24 +266,13 @@ class Trainer:
             batch["keep_attr"].to(device),
         )
         # 4) ControlNet residuals into the UNet
-        down, mid = module("controlnet")(
-            noisy,
-            t,
-            encoder_hidden_states=text_states,
-            controlnet_cond=condition,
-            return_dict=False,
+        pred = denoise(
+            module("unet"), module("controlnet"), noisy, t, text_states, style, condition
         )
-        pred = module("unet")(
-            noisy,
-            t,
-            encoder_hidden_states=(text_states, [style]),  # text, then the adapter's tokens
-            down_block_additional_residuals=down,
-            mid_block_additional_residual=mid,
-        ).sample
         # 5) losses: diffusion MSE, heavier where the text goes
         target = diffusion_target(sched, clean, noise, t)
         weight = 1 + self.cfg.text_weight * F.adaptive_avg_pool2d(
-            batch["edit"].to(device), pred.shape[-2:]
+            batch["edit"].to(device), (pred.shape[-2], pred.shape[-1])
         )
         losses = {"diffusion": masked_mse(pred.float(), target.float(), weight)}
         loss = losses["diffusion"]
@@ -306,7 +307,7 @@ class Trainer:
         if not self.accelerator.is_main_process:
             return
         pipe = self.pipe
-        for m in self.trainable:
+        for m in self.trainable.values():
             m.eval()
         common = {
             "texts": batch["texts"],
@@ -316,7 +317,7 @@ class Trainer:
         }
         scratch = pipe(**common).images
         edited = pipe(**common, source=batch["image"], edit_mask=batch["edit"]).images
-        for m in self.trainable:
+        for m in self.trainable.values():
             m.train()
         truth = ((batch["image"] + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
         glyph = np.repeat((batch["glyph"] * 255).byte().permute(0, 2, 3, 1).numpy(), 3, axis=3)
@@ -355,6 +356,7 @@ class Trainer:
         manifest = {
             "steps": self.state["step"],
             "stages": [s.name for s in self.cfg.stages],
+            "controlnet": self.unwrapped().controlnet is not None,
             "config": configio.to_dict(self.cfg),
             "command": self.command,
             "files": {
