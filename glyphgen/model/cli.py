@@ -20,8 +20,9 @@ examples:
   accelerate launch -m glyphgen train --config gpu # several GPUs / machines
 
 A re-run of the same command resumes from <out>/checkpoint. The trained pipeline is written
-to <out>/weights (use it with glyphgen render --weights <out>/weights); loss curves in
-<out>/loss.png and TensorBoard files in <out>/logs; sample grids in <out>/samples.
+to <out>/weights (use it with glyphgen render --weights <out>/weights), and each stage's
+as it ended to <out>/weights-<stage> (e.g. weights-stage1); loss curves in <out>/loss.png
+and TensorBoard files in <out>/logs; sample grids in <out>/samples.
 """
 
 RENDER_EXAMPLES = """\

@@ -12,9 +12,11 @@ The loop, per step (one readable function, as in diffusers' train_controlnet.py)
 6) backward, clip, step; log, sample grid, checkpoint every N steps.
 
 Stages run one after another (stage 1: large synthetic data; stage 2: a small clean or
-real set), each with its own data, steps and learning rate. Everything needed to resume
-is in ``<out>/checkpoint``: the pipeline (safetensors), the optimizer, and where the data
-stream stood; a re-run of the same command continues from it.
+real set), each with its own data, steps and learning rate; when a stage ends, its
+pipeline is exported to ``<out>/weights-<stage name>`` (stage 1 alone is an ablation row
+of the benchmark), and the last one's also to ``<out>/weights``. Everything needed to
+resume is in ``<out>/checkpoint``: the pipeline (safetensors), the optimizer, and where
+the data stream stood; a re-run of the same command continues from it.
 """
 
 from __future__ import annotations
@@ -58,6 +60,11 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint"
 WEIGHTS = "weights"
+
+
+def stage_weights(out: Path, stage: StageConfig) -> Path:
+    """Where the pipeline as it stood at the end of ``stage`` is exported."""
+    return out / f"{WEIGHTS}-{stage.name}"
 
 
 def lr_at(step: int, stage: StageConfig) -> float:
@@ -154,6 +161,9 @@ class Trainer:
         try:
             for index in range(self.state["stage"], len(cfg.stages)):
                 self._run_stage(index, writer)
+                # each stage's pipeline too (stage 1 alone is a benchmark row); a resumed
+                # run whose stage had ended exports it again, from the same checkpoint
+                self.save_weights(stage_weights(self.out, cfg.stages[index]), index + 1)
                 self.state.update(stage=index + 1, stage_step=0, data_next=0)
             self._save_checkpoint()
         finally:
@@ -346,16 +356,19 @@ class Trainer:
     def unwrapped(self) -> GlyphPipeline:
         return self.pipe
 
-    def save_weights(self, folder: Path) -> None:
-        """The pipeline for ``glyphgen render --weights``, with a manifest beside it."""
+    def save_weights(self, folder: Path, stages_done: int | None = None) -> None:
+        """The pipeline for ``glyphgen render --weights``, with a manifest beside it;
+        ``stages_done``: how many stages it has been trained through (default: all)."""
         if not self.accelerator.is_main_process:
             return
+        done = self.cfg.stages[:stages_done]
         shutil.rmtree(folder, ignore_errors=True)
         self.unwrapped().save_pretrained(folder)
         files = sorted(p for p in folder.rglob("*") if p.is_file())
         manifest = {
             "steps": self.state["step"],
-            "stages": [s.name for s in self.cfg.stages],
+            "stage": done[-1].name,
+            "stages": [s.name for s in done],
             "controlnet": self.unwrapped().controlnet is not None,
             "config": configio.to_dict(self.cfg),
             "command": self.command,

@@ -1,11 +1,12 @@
 """The benchmark's ablation models: without the ControlNet branch (``model.controlnet:
-false``, text conditioning only)."""
+false``, text conditioning only) and stage 1 alone (``<out>/weights-stage1``)."""
 
+import hashlib
 import json
 
 import pytest
 import torch
-from model_helpers import tiny_config
+from model_helpers import run_until_crash, tiny_config
 
 from glyphgen.cli import main
 from glyphgen.model import benchmark as bm
@@ -40,6 +41,12 @@ def _glyphs() -> tuple[torch.Tensor, torch.Tensor]:
 def _generate(pipe: GlyphPipeline, glyph: torch.Tensor, seed: int = 0) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
     return pipe(["你好"], glyph, glyph, generator=generator, output_type="pt")
+
+
+def _sha256(folder, part: str) -> str:
+    return hashlib.sha256(
+        (folder / part / "diffusion_pytorch_model.safetensors").read_bytes()
+    ).hexdigest()
 
 
 # -- without the ControlNet branch ------------------------------------------------------
@@ -98,9 +105,42 @@ def test_a_checkpoint_from_before_the_switch_resumes_and_a_switched_one_does_not
         Trainer(off, fonts=fonts, progress=False)
 
 
+# -- stage 1 alone ---------------------------------------------------------------------
+def test_each_stage_is_exported_as_it_ended(trained):
+    out = trained.parent
+    stage1, stage2 = out / "weights-stage1", out / "weights-stage2"
+    m1 = json.loads((stage1 / "manifest.json").read_text())
+    m2 = json.loads((stage2 / "manifest.json").read_text())
+    final = json.loads((trained / "manifest.json").read_text())
+    assert (m1["steps"], m1["stage"], m1["stages"]) == (4, "stage1", ["stage1"])
+    assert (m2["steps"], m2["stages"]) == (6, ["stage1", "stage2"])
+    assert final["stages"] == ["stage1", "stage2"] and final["controlnet"] is True
+    assert m2["files"] == final["files"]  # the last stage's export is the shipped pipeline
+    assert _sha256(stage1, "unet") != _sha256(trained, "unet")  # stage 2 trained on
+    assert _load(stage1).controlnet is not None
+
+
+def test_a_run_resumed_after_stage_one_keeps_its_export(tmp_path, fonts, monkeypatch):
+    cfg = tiny_config(tmp_path, "checkpoint_every=100", "sample_every=100")
+    # stage 1 is 4 steps: interrupted at stage 2's second step, before any checkpoint of it
+    run_until_crash(Trainer(cfg, fonts=fonts, progress=False), monkeypatch, call=6)
+    stage1 = tmp_path / "weights-stage1"
+
+    def tensors():
+        files = json.loads((stage1 / "manifest.json").read_text())["files"]
+        return {k: v for k, v in files.items() if k.endswith(".safetensors")}
+
+    exported = tensors()
+    assert len(exported) == 4 and not (tmp_path / "weights").exists()
+    weights = Trainer(cfg, fonts=fonts, progress=False).run()
+    # re-exported from the checkpoint at the end of stage 1: the same weights
+    assert tensors() == exported
+    assert json.loads((weights / "manifest.json").read_text())["steps"] == 6
+
+
 # -- render and the benchmark take both ---------------------------------------------------
 def test_render_draws_with_either_ablation(trained, noctrl, tmp_path):
-    for name, weights in (("noctrl", noctrl), ("controlnet", trained)):
+    for name, weights in (("noctrl", noctrl), ("stage1", trained.parent / "weights-stage1")):
         png = tmp_path / f"{name}.png"
         args = ["render", "--text", "书山有路", "--weights", str(weights), "--out", str(png)]
         assert main(args) == 0
@@ -110,7 +150,7 @@ def test_render_draws_with_either_ablation(trained, noctrl, tmp_path):
 def test_the_benchmark_takes_both_ablation_rows(trained, noctrl, tmp_path):
     torch.set_num_threads(1)
     models = [
-        bm.parse_model(f"stage1={trained}"),
+        bm.parse_model(f"stage1={trained.parent / 'weights-stage1'}"),
         bm.parse_model(f"no-controlnet={noctrl}"),
     ]
     results = bm.run_benchmark(models, tmp_path / "work", limit=2, threads=1, log=print)

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from model_helpers import tiny_config
+from model_helpers import run_until_crash, tiny_config
 from PIL import Image
 
 from glyphgen.cli import main
@@ -89,19 +89,7 @@ def test_same_seed_same_image(trained):
 
 def test_training_resumes_from_the_checkpoint(tmp_path, fonts, monkeypatch):
     cfg = tiny_config(tmp_path, "checkpoint_every=2", "sample_every=100")
-    first = Trainer(cfg, fonts=fonts, progress=False)
-    calls = {"n": 0}
-    step = first.training_step
-
-    def crash_at_step_4(batch):
-        calls["n"] += 1
-        if calls["n"] == 4:
-            raise KeyboardInterrupt
-        return step(batch)
-
-    monkeypatch.setattr(first, "training_step", crash_at_step_4)
-    with pytest.raises(KeyboardInterrupt):
-        first.run()
+    run_until_crash(Trainer(cfg, fonts=fonts, progress=False), monkeypatch, call=4)
     assert json.loads((tmp_path / "checkpoint" / "state.json").read_text())["step"] == 2
     second = Trainer(cfg, fonts=fonts, progress=False)
     assert second.state["step"] == 2
