@@ -2,8 +2,8 @@
 
     python eval/benchmark/run.py                                   # the ceiling row only
     python eval/benchmark/run.py --model shipped=weights/glyph-default \\
-        --model no-ocr-loss=out/ablate-ocr/weights --model no-controlnet=out/ablate-cn/weights \\
-        --model stage1=out/model/stage1/weights
+        --model no-ocr-loss=out/model-noocr/weights --model no-controlnet=out/model-noctrl/weights \\
+        --model stage1=out/model/weights-stage1
 
 Writes benchmark.json, benchmark.md and contact_sheet.png to --results (default
 eval/benchmark/results); images go to --work (default out/benchmark, scratch). The logic
