@@ -67,6 +67,16 @@ def test_random_texts_are_reproducible_and_mixes_splice_runs():
     assert any(c in charsets.CJK_PUNCT for c in a)
 
 
+def test_dashes_and_ellipses_are_spliced_in_pairs_as_chinese_writes_them():
+    cfg = TextConfig(length=(4, 4), mix=MixConfig(digits=0.0, latin=0.0, punct=1.0))
+    src = TextSource(cfg, 0, charsets.gb2312_level1(), [])
+    texts = [src.sample(i, np.random.default_rng([0, i])) for i in range(400)]
+    for mark in "—…":
+        with_mark = [t for t in texts if mark in t]
+        assert with_mark, mark
+        assert all(mark * 2 in t and t.count(mark) == 2 for t in with_mark), with_mark
+
+
 def test_corpus_lines_longer_than_the_limit_are_windowed():
     cfg = TextConfig(source="corpus", corpus=["x"], length=(2, 4))
     src = TextSource(cfg, 0, "", ["一二三四五六七八"])

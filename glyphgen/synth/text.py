@@ -16,6 +16,9 @@ import numpy as np
 from glyphgen.paths import resolve_data_path
 from glyphgen.synth import charsets
 
+# A single em dash between hanzi looks just like 一; Chinese text writes them doubled.
+PAIRED_MARKS = frozenset("—…")
+
 
 @dataclass
 class MixConfig:
@@ -140,6 +143,8 @@ class TextSource:
             text = _splice(text, run, int(rng.integers(len(text) + 1)))
         if mix.punct and rng.random() < mix.punct:
             mark = str(rng.choice(list(charsets.CJK_PUNCT)))
+            if mark in PAIRED_MARKS:  # Chinese dashes and ellipses come in pairs: —— ……
+                mark *= 2
             text = _splice(text, mark, int(rng.integers(1, len(text) + 1)))
         return text
 
