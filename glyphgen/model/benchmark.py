@@ -36,6 +36,7 @@ import cv2
 import numpy as np
 
 from glyphgen.configio import ConfigError
+from glyphgen.eval.annotations import read_annotations
 from glyphgen.eval.backends import BackendUnavailable, Recognizer, create_backend
 from glyphgen.eval.config import CropConfig, EvalConfig
 from glyphgen.eval.evaluate import evaluate
@@ -44,6 +45,7 @@ from glyphgen.eval.report import RegionResult, Report
 from glyphgen.model.benchmark_set import load_items, set_digest
 from glyphgen.paths import REPO_ROOT
 from glyphgen.synth.config import SynthConfig, load_config
+from glyphgen.synth.fonts import FontLibrary
 from glyphgen.synth.render import Renderer
 from glyphgen.synth.runner import load_fonts
 from glyphgen.synth.text import load_corpus
@@ -111,12 +113,16 @@ def scenes_config(path: Path = SCENES_CONFIG, vertical: bool = False) -> SynthCo
 
 
 def render_ground_truth(
-    items: list[dict[str, Any]], out: Path, config: Path = SCENES_CONFIG
+    items: list[dict[str, Any]],
+    out: Path,
+    config: Path = SCENES_CONFIG,
+    fonts: FontLibrary | None = None,
 ) -> Path:
-    """Scene ``id`` of every item, as ``out/images/<id>.png`` and ``out/labels.jsonl``."""
+    """Scene ``id`` of every item, as ``out/images/<id>.png`` and ``out/labels.jsonl``;
+    ``fonts``: the config's (held-out) fonts, if the caller has them loaded."""
     cfg = {v: scenes_config(config, v) for v in (False, True)}
     corpus = load_corpus(cfg[False].text.corpus, config.parent)
-    fonts = load_fonts(cfg[False])
+    fonts = fonts if fonts is not None else load_fonts(cfg[False])
     renderers = {v: Renderer(c, fonts, config.parent) for v, c in cfg.items()}
     (out / "images").mkdir(parents=True, exist_ok=True)
     labels = out / "labels.jsonl"
@@ -167,15 +173,21 @@ def erase_region(image: np.ndarray, polygon: np.ndarray, vertical: bool) -> np.n
 
 
 def redraw(
-    pipe: Any, labels: Path, out: Path, *, steps: int | None = None, seed: int = 0
+    pipe: Any,
+    labels: Path,
+    out: Path,
+    *,
+    steps: int | None = None,
+    seed: int = 0,
+    fonts: FontLibrary | None = None,
 ) -> list[float]:
-    """Every ground-truth region erased and redrawn by ``pipe``; seconds per region."""
+    """Every ground-truth region erased and redrawn by ``pipe``; seconds per region.
+    ``fonts``: the bundled library (its canonical font draws the glyph control)."""
     from PIL import Image
 
     from glyphgen.model.render import RegionRequest, render_regions
-    from glyphgen.synth.fonts import FontLibrary
 
-    fonts = FontLibrary.load(progress=False)  # the canonical font draws the glyph control
+    fonts = fonts if fonts is not None else FontLibrary.load(progress=False)
     root = labels.parent
     seconds = []
     (out / "images").mkdir(parents=True, exist_ok=True)
@@ -235,9 +247,12 @@ def judge_row(
     }
     if "combined" in judges and uncovered:
         ids = {r.sample for r in uncovered}
-        # glyphgen's reader knows upright characters only: columns reach it as one row of
-        # upright characters (their annotated boxes), not turned on their side for PP-OCRv4
-        both = evaluate(labels, images, backend=judges["combined"], config=READER_CROPS)
+        # only those lines: PP-OCRv4 has read the others above. glyphgen's reader knows
+        # upright characters only: columns reach it as one row of upright characters (their
+        # annotated boxes), not turned on their side for PP-OCRv4
+        ann = read_annotations(labels, images)
+        ann = dataclasses.replace(ann, samples=[s for s in ann.samples if s.index in ids])
+        both = evaluate(ann, backend=judges["combined"], config=READER_CROPS)
         row["beyond_ppocr"] = summarise(both, items, lambda r: r.sample in ids)["summary"]
     return row, report
 
@@ -283,11 +298,13 @@ def run_benchmark(
     items = all_items[:limit] if limit is not None else all_items
     cfg = scenes_config(config)
     log(f"rendering {len(items)} ground-truth scenes (held-out fonts, seed {cfg.seed})")
-    labels = render_ground_truth(items, work / "ground-truth", config)
+    heldout_fonts = load_fonts(cfg)
+    labels = render_ground_truth(items, work / "ground-truth", config, heldout_fonts)
     judges, combined_note = make_judges(threads, combined)
     log(f"judging the ground truth (combined judge: {combined_note})")
     row, report = judge_row("ground truth", labels.parent, labels, items, judges)
     rows = [{**row, "kind": "ground-truth", "weights": None, "latency": None}]
+    bundled_fonts = FontLibrary.load(progress=False) if models else None
     for model in models:
         from diffusers.utils.logging import disable_progress_bar
 
@@ -297,7 +314,9 @@ def run_benchmark(
         pipe = GlyphPipeline.from_pretrained(model.weights)
         pipe.set_progress_bar_config(disable=True)
         log(f"{model.name}: redrawing {len(items)} regions ({model.weights})")
-        seconds = redraw(pipe, labels, work / model.name, steps=steps, seed=seed)
+        seconds = redraw(
+            pipe, labels, work / model.name, steps=steps, seed=seed, fonts=bundled_fonts
+        )
         row, _ = judge_row(model.name, work / model.name, labels, items, judges)
         rows.append(
             {
@@ -324,7 +343,7 @@ def run_benchmark(
             "config": _rel(config),
             "seed": cfg.seed,
             "font_split": cfg.fonts.split,
-            "fonts": sorted(f.id for f in load_fonts(cfg).faces),
+            "fonts": sorted(f.id for f in heldout_fonts.faces),
             "size": [cfg.scene.width, cfg.scene.height],
         },
         "judge": report.backend,
