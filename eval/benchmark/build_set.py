@@ -13,8 +13,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from glyphgen.model.benchmark_set import build_items, dumps_items, dumps_texts, read_lines
+from glyphgen.model.benchmark_set import build_items, dumps_items, dumps_texts
 from glyphgen.paths import REPO_ROOT
+from glyphgen.synth.text import load_corpus
 
 HERE = Path(__file__).resolve().parent
 CORPORA = [
@@ -24,7 +25,7 @@ CORPORA = [
 
 
 def expected_files() -> dict[Path, str]:
-    items = build_items([read_lines(p) for p in CORPORA])
+    items = build_items([load_corpus([str(p)]) for p in CORPORA])
     return {HERE / "lines.jsonl": dumps_items(items), HERE / "lines.txt": dumps_texts(items)}
 
 

@@ -32,11 +32,6 @@ LEVEL2_LINES = 150  # lines sampled to cover level-2 hanzi
 VERTICAL_EVERY = 3  # every third item is a column
 
 
-def read_lines(path: Path) -> list[str]:
-    """Non-empty stripped lines of a UTF-8 file."""
-    return [s for s in (raw.strip() for raw in path.read_text(encoding="utf-8").splitlines()) if s]
-
-
 def phrases(*corpora: list[str]) -> list[str]:
     """Unique corpus lines (first occurrence order) of an allowed length."""
     seen = dict.fromkeys(line for corpus in corpora for line in corpus)
