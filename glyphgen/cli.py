@@ -5,6 +5,7 @@ glyphgen fonts   list fonts and their verified coverage  (glyphgen.synth.cli)
 glyphgen eval    OCR-check images against their text     (glyphgen.eval.cli)
 glyphgen train   train the glyph diffusion model         (glyphgen.model.cli)
 glyphgen render  draw text into images with the model    (glyphgen.model.cli)
+glyphgen serve   a web page to try the model             (glyphgen.web.cli)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ _JOB_MODULES = (
     "glyphgen.eval.cli",
     "glyphgen.model.cli",
     "glyphgen.reader.cli",
+    "glyphgen.web.cli",
 )
 
 

@@ -18,6 +18,9 @@ examples:
   glyphgen train --config my.yaml --set ocr_loss.weight=0.05 --set checkpoint_every=100
   glyphgen train --config cpu --out out/model-noctrl --set model.controlnet=false  # ablation
   accelerate launch -m glyphgen train --config gpu # several GPUs / machines
+  glyphgen train --out out/model --export weights/glyph-default   # ship: fp16 + manifest
+  glyphgen train --out out/model --export weights/glyph-default \
+      --metrics eval/benchmark/results/benchmark.json --row shipped  # ... with its figures
 
 A re-run of the same command resumes from <out>/checkpoint. The trained pipeline is written
 to <out>/weights (use it with glyphgen render --weights <out>/weights), and each stage's
@@ -46,10 +49,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=TRAIN_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    t.add_argument("--config", required=True, help="YAML config file or a bundled config's name")
+    t.add_argument("--config", help="YAML config file or a bundled config's name")
     t.add_argument("--out", help="output folder (overrides the config's out)")
     t.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    ship = t.add_argument_group("export (no training): a run's weights, fp16, for the repository")
+    ship.add_argument("--export", type=Path, metavar="DIR", help="write --out's weights to DIR")
+    ship.add_argument("--stage", help="export weights-<stage> instead of the final weights")
+    ship.add_argument("--metrics", type=Path, help="benchmark.json whose row goes in the manifest")
+    ship.add_argument("--row", default="shipped", help="that row's name (default: shipped)")
+    ship.add_argument(
+        "--strength",
+        type=float,
+        help="default sampling strength of the export (1: from noise; <1: from a glyph draft)",
+    )
     t.set_defaults(func=run_train)
 
     r = sub.add_parser(
@@ -84,11 +97,33 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
+def run_export(args: argparse.Namespace) -> int:
+    from glyphgen.model.export import ExportError, benchmark_row, export_weights
+
+    if not args.out:
+        return _fail("--export needs --out, the run folder whose weights to ship")
+    run = Path(args.out)
+    src = run / (f"weights-{args.stage}" if args.stage else "weights")
+    try:
+        metrics = benchmark_row(args.metrics, args.row) if args.metrics else None
+        dst = export_weights(
+            src, args.export, metrics=metrics, extra={"run": str(run)}, strength=args.strength
+        )
+    except (ExportError, FileNotFoundError) as exc:
+        return _fail(str(exc))
+    print(f"exported {src} -> {dst}  (glyphgen render --weights {dst} --text ...)")
+    return 0
+
+
 def run_train(args: argparse.Namespace) -> int:
     from glyphgen.configio import ConfigError
     from glyphgen.model.config import load_train_config
     from glyphgen.model.train import Trainer
 
+    if args.export:
+        return run_export(args)
+    if not args.config:
+        return _fail("--config is required to train (e.g. --config cpu); --export needs none")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     overrides = list(args.overrides) + ([f"out={args.out}"] if args.out else [])
     try:

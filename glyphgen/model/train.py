@@ -21,7 +21,6 @@ the data stream stood; a re-run of the same command continues from it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -44,6 +43,7 @@ from glyphgen import configio
 from glyphgen.model.build import build_pipeline, training_scheduler
 from glyphgen.model.config import ModelConfig, StageConfig, TrainConfig
 from glyphgen.model.data import batches
+from glyphgen.model.export import file_table
 from glyphgen.model.losses import (
     TextPerceptualLoss,
     diffusion_target,
@@ -364,7 +364,6 @@ class Trainer:
         done = self.cfg.stages[:stages_done]
         shutil.rmtree(folder, ignore_errors=True)
         self.unwrapped().save_pretrained(folder)
-        files = sorted(p for p in folder.rglob("*") if p.is_file())
         manifest = {
             "steps": self.state["step"],
             "stage": done[-1].name,
@@ -372,13 +371,7 @@ class Trainer:
             "controlnet": self.unwrapped().controlnet is not None,
             "config": configio.to_dict(self.cfg),
             "command": self.command,
-            "files": {
-                str(p.relative_to(folder)): {
-                    "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
-                    "bytes": p.stat().st_size,
-                }
-                for p in files
-            },
+            "files": file_table(folder),
         }
         (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
 

@@ -5,7 +5,7 @@ import torch
 from model_helpers import tiny_config
 
 from glyphgen.model.build import build_pipeline
-from glyphgen.model.pipeline import GlyphPipeline
+from glyphgen.model.pipeline import GlyphPipeline, glyph_draft
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +73,49 @@ def test_save_and_load_round_trip(pipe, tmp_path):
     assert abs(a.astype(int) - b).max() <= 1
     with pytest.raises(ValueError, match="safetensors"):
         pipe.save_pretrained(tmp_path / "x", safe_serialization=False)
+
+
+def test_strength_below_one_starts_from_the_glyph_draft():
+    glyph = torch.zeros(2, 1, 8, 8)
+    glyph[:, :, 2:6, 2:6] = 1
+    source = torch.full((2, 3, 8, 8), 0.8)
+    source[1] = -0.8  # dark background: white ink
+    draft = glyph_draft(glyph, source)
+    assert draft[0, :, 3, 3].tolist() == [-1.0] * 3 and draft[1, :, 3, 3].tolist() == [1.0] * 3
+    assert torch.equal(draft[:, :, 0, 0], source[:, :, 0, 0])  # outside the glyph: the source
+    assert glyph_draft(glyph, None)[0, 0, 0, 0] == 0  # no source: mid grey
+
+
+def test_strength_starts_sampling_from_the_noised_draft(pipe, monkeypatch):
+    """strength 0.5: the denoiser's first input is the draft, noised halfway (close to it);
+    strength 1: pure noise (unrelated to it)."""
+    glyph = torch.zeros(1, 1, 32, 128)
+    glyph[:, :, 8:24, 16:112] = 1
+    source = torch.full((1, 3, 32, 128), 0.6)
+    draft = pipe.encode_images(glyph_draft(glyph, source))
+    seen = []
+
+    def record(noisy, *args, **kwargs):
+        seen.append(noisy.clone())
+        return torch.zeros_like(noisy)
+
+    monkeypatch.setattr(pipe, "predict", record)
+    common = {
+        "texts": ["字"],
+        "glyph": glyph,
+        "position_mask": glyph,
+        "source": source,
+        "edit_mask": glyph,
+        "num_inference_steps": 8,
+    }
+    pipe(**common, strength=0.5, generator=torch.Generator().manual_seed(0))
+    assert len(seen) == 4  # half the 8 steps
+    pipe(**common, strength=1.0, generator=torch.Generator().manual_seed(0))
+    assert len(seen) == 4 + 8
+    half, full = (
+        torch.corrcoef(torch.stack([x.flatten(), draft.flatten()]))[0, 1]
+        for x in (seen[0], seen[4])
+    )
+    assert half > 0.4 and abs(full) < 0.1, (half, full)
+    with pytest.raises(ValueError, match="strength"):
+        pipe(**common, strength=0)

@@ -1,0 +1,149 @@
+"""The try-it page: request checks, the HTTP API on a tiny trained model, and the page
+itself in headless Chromium (drag, type, render, screenshot)."""
+
+import base64
+import io
+import json
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from glyphgen.web.browser import find_chromium
+from glyphgen.web.server import serve
+from glyphgen.web.studio import AskError, Studio, decode_image, parse_ask, preset_backgrounds
+
+
+@pytest.fixture(scope="module")
+def server(trained):
+    srv = serve(Studio(trained), port=0)
+    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+
+
+def post(url, payload, raw=None):
+    data = raw if raw is not None else json.dumps(payload).encode()
+    req = urllib.request.Request(url + "/api/render", data=data, method="POST")
+    req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=120) as res:
+            return res.status, json.loads(res.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def png(data_url):
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1]))))
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"box": [10, 10, 200, 60]}, "text:"),
+        ({"text": "  ", "box": [10, 10, 200, 60]}, "text:"),
+        ({"text": "字" * 25, "box": [10, 10, 200, 60]}, "at most 24"),
+        ({"text": "开业", "box": [10, 10, 200]}, "box:"),
+        ({"text": "开业", "box": [10, 10, 700, 60]}, "outside the 640x360"),
+        ({"text": "开业", "box": [10, 10, 15, 60]}, "at least 12 pixels"),
+        ({"text": "开业", "box": [10, 10, 200, 60], "seed": -1}, "seed:"),
+    ],
+)
+def test_bad_requests_name_the_field_and_the_fix(payload, field):
+    with pytest.raises(AskError, match=field):
+        parse_ask(payload, (640, 360))
+
+
+def test_a_dragged_box_is_ordered_and_kept():
+    ask = parse_ask({"text": " 开业 ", "box": [200, 60, 10, 10], "vertical": True}, (640, 360))
+    assert ask.text == "开业" and ask.box == (10, 10, 200, 60) and ask.vertical
+
+
+def test_uploads_must_be_readable_images():
+    with pytest.raises(AskError, match="data:image"):
+        decode_image("hello")
+    with pytest.raises(AskError, match="not a readable image"):
+        decode_image("data:image/png;base64," + base64.b64encode(b"not a png").decode())
+    buf = io.BytesIO()
+    Image.new("RGB", (30, 20), (1, 2, 3)).save(buf, format="PNG")
+    image = decode_image("data:image/png;base64," + base64.b64encode(buf.getvalue()).decode())
+    assert image.shape == (20, 30, 3) and tuple(image[0, 0]) == (1, 2, 3)
+
+
+def test_render_api_draws_in_the_box_only_and_judges_it(server):
+    box = [160, 120, 480, 200]
+    status, out = post(server, {"background": "preset:paper", "box": box, "text": "开业大吉"})
+    assert status == 200, out
+    before = preset_backgrounds()["paper"].astype(int)
+    after = png(out["image"]).astype(int)
+    assert after.shape == before.shape
+    diff = np.abs(after - before).sum(axis=2)
+    inside = diff[box[1] : box[3], box[0] : box[2]]
+    assert inside.mean() > 5  # the model drew in the box ...
+    assert diff[:100].max() == 0 and diff[260:].max() == 0  # ... and nowhere far from it
+    verdict = out["verdict"]
+    assert verdict["judge"] == "PP-OCRv4" and verdict["target"] == "开业大吉"
+    assert verdict["verdict"] in {"exact", "close", "wrong"}
+    assert 0 <= verdict["ratio"] <= 1 and out["seconds"] > 0
+    assert out["annotation"]["text"] == "开业大吉"
+
+
+def test_characters_beyond_ppocr_go_to_our_reader(server):
+    # 丌 (GB2312 level 2) is not in PP-OCRv4's dictionary
+    status, out = post(
+        server,
+        {
+            "background": "preset:concrete",
+            "box": [100, 40, 200, 320],
+            "text": "丌山",
+            "vertical": True,
+        },
+    )
+    assert status == 200, out
+    assert out["verdict"]["judge"] == "glyphgen reader"
+
+
+def test_api_errors_are_json_with_a_message(server):
+    status, out = post(server, {"background": "preset:nope", "box": [0, 0, 50, 50], "text": "a"})
+    assert status == 400 and "presets:" in out["error"]
+    status, out = post(server, {"background": "preset:paper", "box": [0, 0, 900, 50], "text": "a"})
+    assert status == 400 and "outside" in out["error"]
+    status, out = post(server, None, raw=b"{not json")
+    assert status == 400 and "not JSON" in out["error"]
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(server + "/nothing", timeout=30)
+    assert err.value.code == 404
+    with urllib.request.urlopen(server + "/api/info", timeout=30) as res:
+        assert json.loads(res.read())["presets"] == list(preset_backgrounds())
+
+
+def test_the_page_in_headless_chromium(server, tmp_path):
+    pytest.importorskip("playwright", reason="pip install -e '.[dev]' brings playwright")
+    if find_chromium() is None:
+        pytest.skip("no Chromium: apt-get install chromium (.ci/run does)")
+    from glyphgen.web.browser import try_page
+
+    run = try_page(server, tmp_path / "page.png", text="开业大吉", preset="red signboard")
+    assert run.verdict["v-target"] == "开业大吉"
+    assert "PP-OCRv4" in run.verdict["v-judge"]
+    assert run.badge_class.split()[-1] in {"exact", "close", "wrong"}
+    # The screenshot check: the result image on the page is the signboard with text drawn
+    # where the box was dragged, and untouched elsewhere.
+    shot = Image.open(run.screenshot).convert("RGB")
+    r = run.result_box
+    shown = shot.crop(
+        (
+            round(r["x"]) + 1,
+            round(r["y"]) + 1,
+            round(r["x"] + r["width"]) - 1,
+            round(r["y"] + r["height"]) - 1,
+        )
+    )
+    board = Image.fromarray(preset_backgrounds()["red signboard"]).resize(shown.size)
+    diff = np.abs(np.asarray(shown, int) - np.asarray(board, int)).sum(axis=2)
+    h, w = diff.shape
+    x0, y0, x1, y1 = run.drag
+    inside = diff[round(y0 * h) : round(y1 * h), round(x0 * w) : round(x1 * w)]
+    above = diff[: round(y0 * h) - 8]
+    assert inside.mean() > 3 * max(above.mean(), 1.0), (inside.mean(), above.mean())
