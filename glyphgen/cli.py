@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import shlex
 import sys
+from pathlib import Path
 
 # Each module exposes ``register(subparsers)``; a registered parser sets ``func(args) -> int``.
 _JOB_MODULES = (
@@ -22,6 +24,15 @@ _JOB_MODULES = (
     "glyphgen.reader.cli",
     "glyphgen.web.cli",
 )
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The command as a person would retype it: ``glyphgen ...`` rather than the path of the
+    installed script (recorded in manifests)."""
+    args = list(sys.argv if argv is None else argv)
+    if args and Path(args[0]).name == "glyphgen":
+        args[0] = "glyphgen"
+    return shlex.join(args)
 
 
 def build_parser() -> argparse.ArgumentParser:

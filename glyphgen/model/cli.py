@@ -85,6 +85,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--steps", type=int, help="denoising steps (default: the model's)")
     r.add_argument(
+        "--strength",
+        type=float,
+        help="1: draw from noise; below 1: refine a draft of the glyph inked into the region "
+        "(default: the model's, 0.7 for the shipped one)",
+    )
+    r.add_argument(
         "--weights", type=Path, help=f"trained pipeline folder (default: {DEFAULT_WEIGHTS})"
     )
     r.add_argument("--font-dir", action="append", default=[], type=Path, help="extra font folder")
@@ -98,6 +104,7 @@ def _fail(message: str, code: int = 2) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from glyphgen.cli import command_line
     from glyphgen.model.export import ExportError, benchmark_row, export_weights
 
     if not args.out:
@@ -107,7 +114,11 @@ def run_export(args: argparse.Namespace) -> int:
     try:
         metrics = benchmark_row(args.metrics, args.row) if args.metrics else None
         dst = export_weights(
-            src, args.export, metrics=metrics, extra={"run": str(run)}, strength=args.strength
+            src,
+            args.export,
+            metrics=metrics,
+            extra={"run": str(run), "export_command": command_line()},
+            strength=args.strength,
         )
     except (ExportError, FileNotFoundError) as exc:
         return _fail(str(exc))
@@ -116,6 +127,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from glyphgen.cli import command_line
     from glyphgen.configio import ConfigError
     from glyphgen.model.config import load_train_config
     from glyphgen.model.train import Trainer
@@ -128,7 +140,7 @@ def run_train(args: argparse.Namespace) -> int:
     overrides = list(args.overrides) + ([f"out={args.out}"] if args.out else [])
     try:
         cfg = load_train_config(args.config, overrides)
-        weights = Trainer(cfg, progress=not args.quiet, command=" ".join(sys.argv)).run()
+        weights = Trainer(cfg, progress=not args.quiet, command=command_line()).run()
     except (ConfigError, ValueError, FileNotFoundError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
@@ -142,9 +154,9 @@ def run_render(args: argparse.Namespace) -> int:
     if not (weights / "model_index.json").is_file():
         if args.weights is None:
             return _fail(
-                f"no trained weights at {DEFAULT_WEIGHTS}: the default model is not shipped yet. "
-                "Train one with `glyphgen train --config cpu` (it writes out/model/weights) and "
-                "pass --weights out/model/weights"
+                f"no trained weights at {DEFAULT_WEIGHTS} (they ship with the repository: is "
+                "this a partial checkout?). Train your own with `glyphgen train --config cpu` "
+                "and pass --weights out/model/weights"
             )
         return _fail(f"{weights} is not a trained pipeline folder (no model_index.json in it)")
     import numpy as np
@@ -204,7 +216,14 @@ def run_render(args: argparse.Namespace) -> int:
         pipe = GlyphPipeline.from_pretrained(weights)
         pipe.set_progress_bar_config(disable=True)
         out, records = render_regions(
-            pipe, image, requests, fonts, style_ref=style, seed=args.seed, steps=args.steps
+            pipe,
+            image,
+            requests,
+            fonts,
+            style_ref=style,
+            seed=args.seed,
+            steps=args.steps,
+            strength=args.strength,
         )
     except (RenderError, ValueError) as exc:
         return _fail(str(exc))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 import shutil
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,7 @@ def export_weights(
     ``strength``: the shipped pipeline's default sampling strength (``GlyphPipeline``)."""
     from diffusers.utils.logging import disable_progress_bar
 
+    from glyphgen.cli import command_line
     from glyphgen.model.pipeline import GlyphPipeline
 
     src, dst = Path(src), Path(dst)
@@ -91,6 +93,8 @@ def export_weights(
     if too_big:
         shutil.rmtree(tmp)
         raise ExportError(f"fp16 files over 16 MB: {[str(p) for p in too_big]}; a smaller model")
+    if "command" in manifest:  # the run's, as a person would retype it
+        manifest["command"] = command_line(shlex.split(manifest["command"]))
     manifest.update(extra or {})
     manifest["dtype"] = "float16"
     manifest["default_strength"] = float(pipe.config.get("default_strength", 1.0))

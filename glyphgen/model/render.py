@@ -115,6 +115,7 @@ def render_regions(
     style_ref: np.ndarray | None = None,
     seed: int = 0,
     steps: int | None = None,
+    strength: float | None = None,
 ) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """The image with every region drawn, and one JSONL text entry per region."""
     check_requests(requests, image, fonts)
@@ -145,6 +146,7 @@ def render_regions(
             captions=[""],  # as the training samples whose caption was dropped
             style_ref=ref,
             num_inference_steps=steps,
+            strength=strength,
             generator=torch.Generator().manual_seed(seed + k),
         )
         assert isinstance(result, GlyphPipelineOutput)

@@ -26,7 +26,6 @@ import logging
 import math
 import queue
 import shutil
-import sys
 import threading
 import time
 from collections.abc import Generator, Iterator
@@ -40,6 +39,7 @@ from PIL import Image, ImageDraw
 from tqdm import tqdm
 
 from glyphgen import configio
+from glyphgen.cli import command_line
 from glyphgen.model.build import build_pipeline, training_scheduler
 from glyphgen.model.config import ModelConfig, StageConfig, TrainConfig
 from glyphgen.model.data import batches
@@ -90,7 +90,7 @@ class Trainer:
         self.cfg = cfg
         self.out = Path(cfg.out)
         self.progress = progress
-        self.command = command or " ".join(sys.argv)
+        self.command = command or command_line()
         if cfg.num_threads:
             torch.set_num_threads(cfg.num_threads)
         from accelerate.utils import DistributedDataParallelKwargs

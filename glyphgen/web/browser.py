@@ -38,6 +38,7 @@ class PageRun:
     result_box: dict[str, float]  # the result image's place in the screenshot (CSS px)
     canvas_box: dict[str, float]
     drag: tuple[float, float, float, float]  # the dragged box, as fractions of the canvas
+    cjk_font: bool  # the page's own CJK font loaded (no boxes for hanzi)
 
 
 def try_page(
@@ -85,6 +86,13 @@ def try_page(
             page.click("#render")
             page.wait_for_selector("#verdict:not([hidden])", timeout=timeout_s * 1000)
             page.wait_for_function("document.getElementById('result').complete")
+            page.evaluate("document.fonts.ready.then(() => true)")
+            cjk_font = bool(
+                page.evaluate(
+                    "[...document.fonts].some(f => f.family.includes('glyphgen-cjk')"
+                    " && f.status === 'loaded')"
+                )
+            )
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(screenshot))
             verdict = {
@@ -93,6 +101,6 @@ def try_page(
             }
             badge = page.get_attribute("#badge", "class") or ""
             result: Any = page.locator("#result").bounding_box()
-            return PageRun(screenshot, verdict, badge, result, canvas, drag)
+            return PageRun(screenshot, verdict, badge, result, canvas, drag, cjk_font)
         finally:
             browser.close()

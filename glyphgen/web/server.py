@@ -15,9 +15,12 @@ from urllib.parse import unquote
 
 from PIL import Image
 
+from glyphgen.paths import REPO_ROOT
 from glyphgen.web.studio import AskError, Studio
 
 STATIC = Path(__file__).resolve().parent / "static"
+# The page's CJK font, served by us: a browser without CJK fonts would show boxes.
+UI_FONT = REPO_ROOT / "fonts" / "noto-sans-sc.otf"
 MAX_BODY = 16 * 1024 * 1024  # bytes of a render request (an uploaded background inside)
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css"}
 log = logging.getLogger(__name__)
@@ -54,6 +57,8 @@ def make_handler(studio: Studio) -> type[BaseHTTPRequestHandler]:
             if path == "/api/info":
                 info = {"presets": list(presets), "weights": str(studio.weights)}
                 self._json(HTTPStatus.OK, info)
+            elif path == "/font/ui.otf" and UI_FONT.is_file():
+                self._send(HTTPStatus.OK, UI_FONT.read_bytes(), "font/otf")
             elif path.startswith("/presets/") and path.endswith(".png"):
                 name = path[len("/presets/") : -len(".png")]
                 if name in presets:

@@ -126,6 +126,7 @@ def test_the_page_in_headless_chromium(server, tmp_path):
 
     run = try_page(server, tmp_path / "page.png", text="开业大吉", preset="red signboard")
     assert run.verdict["v-target"] == "开业大吉"
+    assert run.cjk_font  # the page brings its own CJK font: hanzi, not boxes
     assert "PP-OCRv4" in run.verdict["v-judge"]
     assert run.badge_class.split()[-1] in {"exact", "close", "wrong"}
     # The screenshot check: the result image on the page is the signboard with text drawn

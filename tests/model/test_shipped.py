@@ -1,0 +1,30 @@
+"""The shipped default model: its files are what the manifest says, and `glyphgen render`
+without --weights draws text the evaluator reads back."""
+
+import hashlib
+import json
+
+from glyphgen.cli import main
+from glyphgen.eval import assert_text
+from glyphgen.model.cli import DEFAULT_WEIGHTS
+
+
+def test_shipped_files_match_their_manifest():
+    manifest = json.loads((DEFAULT_WEIGHTS / "manifest.json").read_text())
+    assert manifest["dtype"] == "float16" and manifest["stage"] == "stage2"
+    assert manifest["command"].startswith("glyphgen train --config cpu")
+    assert 0 < manifest["default_strength"] <= 1
+    for name, entry in manifest["files"].items():
+        data = (DEFAULT_WEIGHTS / name).read_bytes()
+        assert len(data) == entry["bytes"] <= 16 * 1024 * 1024, name
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"], name
+
+
+def test_default_render_is_read_back_by_the_evaluator(tmp_path):
+    out = tmp_path / "sign.png"
+    assert main(["render", "--text", "开业大吉", "--out", str(out)]) == 0
+    record = json.loads(out.with_suffix(".json").read_text())
+    polygon = record["texts"][0]["polygon"]
+    # one misread character of four is tolerated: the test pins the model's use, not its
+    # benchmark figure (eval/benchmark/results/benchmark.md)
+    assert_text(out, "开业大吉", region=polygon, min_ratio=0.75)
