@@ -40,11 +40,14 @@ class CropConfig:
     """How a region's polygon becomes the upright, horizontal line image the judge reads."""
 
     pad: float = 0.15  # context kept around the polygon, as a fraction of the line height
-    # Vertical (top-to-bottom) columns: "rotate" turns the column 90 degrees counter-clockwise
+    # Vertical (top-to-bottom) columns: "auto" (default) does what the judge reading the
+    # region was trained on: "rotate" for PP-OCRv4, "chars" for our reader (which reads
+    # upright characters); a combined judge decides per region, by where it routes it.
+    # "rotate" turns the column 90 degrees counter-clockwise
     # (what PaddleOCR does, and what PP-OCRv4 was trained to read: 12/12 columns in our
     # check); "chars" crops each character by its annotated quad and lays them in a row
     # (falls back to "rotate" where the annotation has no character boxes).
-    vertical: Literal["rotate", "chars"] = "rotate"
+    vertical: Literal["auto", "rotate", "chars"] = "auto"
     vertical_ratio: float = (
         1.5  # with no direction annotated, a crop this much taller than wide is vertical
     )

@@ -217,10 +217,11 @@ def _to_row(
         )
     if not is_column:
         return line
+    # "auto" reaching here (no judge to ask, e.g. assert_text's crop) means rotate
     if cfg.vertical == "chars" and region.char_quads:
         return _row_of_chars(image, region.char_quads, cfg.pad, scale)
-    if cfg.vertical not in ("rotate", "chars"):
-        raise ValueError(f"unknown crop.vertical {cfg.vertical!r}; use rotate or chars")
+    if cfg.vertical not in ("auto", "rotate", "chars"):
+        raise ValueError(f"unknown crop.vertical {cfg.vertical!r}; use auto, rotate or chars")
     # Top of the column goes to the left: characters lie on their side, as PaddleOCR feeds them.
     return np.ascontiguousarray(np.rot90(line, k=1))
 

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import logging
 import time
@@ -253,8 +254,12 @@ class _Run:
                         ),
                     )
                     continue
+                crop_cfg = self.cfg.crop
+                if crop_cfg.vertical == "auto":
+                    style = self.recognizer.vertical_crop(target)
+                    crop_cfg = dataclasses.replace(crop_cfg, vertical=style)
                 try:
-                    crop = crop_region(image, region, self.cfg.crop, sample.size)
+                    crop = crop_region(image, region, crop_cfg, sample.size)
                 except CropError as exc:
                     self._problem(
                         problems, Problem(exc.kind, str(exc), sample.where, sample.image, k)

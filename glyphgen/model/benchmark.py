@@ -38,7 +38,6 @@ import numpy as np
 from glyphgen.configio import ConfigError
 from glyphgen.eval.annotations import read_annotations
 from glyphgen.eval.backends import BackendUnavailable, Recognizer, create_backend
-from glyphgen.eval.config import CropConfig, EvalConfig
 from glyphgen.eval.evaluate import evaluate
 from glyphgen.eval.metrics import Aggregate, aggregate
 from glyphgen.eval.report import RegionResult, Report
@@ -62,7 +61,6 @@ GROUPS = {
     "length": ("short", "long"),
     "source": ("phrase", "level2"),
 }
-READER_CROPS = EvalConfig(crop=CropConfig(vertical="chars"))
 ERASE_PAD = 0.25  # erased around the line polygon, x line height (strokes, shadows)
 
 
@@ -247,12 +245,11 @@ def judge_row(
     }
     if "combined" in judges and uncovered:
         ids = {r.sample for r in uncovered}
-        # only those lines: PP-OCRv4 has read the others above. glyphgen's reader knows
-        # upright characters only: columns reach it as one row of upright characters (their
-        # annotated boxes), not turned on their side for PP-OCRv4
+        # only those lines: PP-OCRv4 has read the others above. Columns reach glyphgen's
+        # reader as rows of upright characters (crop.vertical: auto, the evaluator's default)
         ann = read_annotations(labels, images)
         ann = dataclasses.replace(ann, samples=[s for s in ann.samples if s.index in ids])
-        both = evaluate(ann, backend=judges["combined"], config=READER_CROPS)
+        both = evaluate(ann, backend=judges["combined"])
         row["beyond_ppocr"] = summarise(both, items, lambda r: r.sample in ids)["summary"]
     return row, report
 

@@ -166,4 +166,4 @@ def test_format_detection():
 
 def test_crop_config_defaults_are_documented_values():
     cfg = CropConfig()
-    assert cfg.vertical == "rotate" and cfg.vertical_ratio == 1.5
+    assert cfg.vertical == "auto" and cfg.vertical_ratio == 1.5

@@ -106,7 +106,7 @@ def test_vertical_columns_are_turned_before_reading(tmp_path, judge):
     records = _records(labels)
     assert all(t["direction"] == "vertical" for rec in records for t in rec["texts"])
 
-    rotated = evaluate(labels, backend=judge)  # crop.vertical: rotate (the default)
+    rotated = evaluate(labels, backend=judge)  # crop.vertical: auto, which is rotate for it
     assert list(rotated.groups["direction"]) == ["vertical"]
     assert rotated.summary.sentence_acc >= 0.9
     per_char = evaluate(labels, backend=judge, config=EvalConfig(crop=CropConfig(vertical="chars")))

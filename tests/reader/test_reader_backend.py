@@ -60,3 +60,40 @@ def test_combined_judge_routes_by_what_pp_ocrv4_can_output():
     reads = combined.recognize_for(crops, ["北京", "鼯鼠", "大学"])
     assert [r.judge for r in reads] == ["rapidocr", "glyphgen", "rapidocr"]
     assert [r.text for r in reads] == ["rapidocr:0", "glyphgen:1", "rapidocr:2"]
+
+
+class _Upright(_Fake):
+    def vertical_crop(self, target):
+        return "chars"
+
+
+def test_columns_are_cut_the_way_the_routed_judge_reads():
+    combined = CombinedRecognizer.__new__(CombinedRecognizer)
+    combined.primary = _Fake("rapidocr", "北京大学")
+    combined.secondary = _Upright("glyphgen", "北京大学鼯")  # type: ignore[assignment]
+    combined._primary_chars = frozenset("北京大学")
+    assert combined.vertical_crop("北京") == "rotate"  # PP-OCRv4 reads turned columns
+    assert combined.vertical_crop("鼯鼠") == "chars"  # our reader, upright characters
+
+
+@needs_weights
+def test_reader_judges_level_2_columns_from_upright_characters(tmp_path):
+    from glyphgen.eval import EvalConfig, evaluate
+    from glyphgen.eval.config import CropConfig
+    from glyphgen.paths import REPO_ROOT
+    from glyphgen.synth.runner import run
+
+    out = tmp_path / "columns"
+    cfg = load_config(
+        REPO_ROOT / "eval" / "ceiling_lines.yaml",
+        overrides=["layout.vertical=1.0", "text.source=random", "text.charset=gb2312-l2",
+                   "text.length=[3, 6]", "text.mix={digits: 0, latin: 0, punct: 0}",
+                   "fonts.split=heldout", "num=20", "seed=11"],
+    )  # fmt: skip
+    run(cfg, out, workers=1, progress=False)
+    labels = out / "labels.jsonl"
+    judge = create_backend("glyphgen")
+    auto = evaluate(labels, backend=judge)  # crop.vertical: auto -> chars for our reader
+    turned = evaluate(labels, backend=judge, config=EvalConfig(crop=CropConfig(vertical="rotate")))
+    assert auto.summary.sentence_acc >= 0.6, auto.summary
+    assert auto.summary.sentence_acc > turned.summary.sentence_acc + 0.3, turned.summary

@@ -24,7 +24,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -52,6 +52,12 @@ class Recognizer(abc.ABC):
     def info(self) -> dict[str, Any]:
         """Facts recorded in the report (model file, dictionary size, batch size)."""
         return {"name": self.name}
+
+    def vertical_crop(self, target: str) -> Literal["rotate", "chars"]:
+        """How this judge reads a vertical column whose expected text is ``target``
+        (``crop.vertical: auto``): "rotate" (the column turned into a row) or "chars"
+        (its characters, upright, laid in a row)."""
+        return "rotate"
 
     def recognize_for(self, crops: Sequence[np.ndarray], targets: Sequence[str]) -> list[Reading]:
         """Read crops whose expected texts are known. Single judges ignore the targets; a

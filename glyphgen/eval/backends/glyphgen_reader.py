@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -39,6 +39,9 @@ class GlyphgenRecognizer(Recognizer):
 
     def charset(self) -> frozenset[str] | None:
         return frozenset(self.vocab.chars)
+
+    def vertical_crop(self, target: str) -> Literal["rotate", "chars"]:
+        return "chars"  # trained on upright characters in rows
 
     def info(self) -> dict[str, Any]:
         return {
@@ -80,6 +83,10 @@ class CombinedRecognizer(Recognizer):
 
     def charset(self) -> frozenset[str] | None:
         return self._primary_chars | (self.secondary.charset() or frozenset())
+
+    def vertical_crop(self, target: str) -> Literal["rotate", "chars"]:
+        judge = self.primary if self._primary_can(target) else self.secondary
+        return judge.vertical_crop(target)
 
     def info(self) -> dict[str, Any]:
         return {
