@@ -129,8 +129,8 @@ def box_polygon(box: tuple[float, float, float, float]) -> np.ndarray:
 
 @dataclass
 class Judges:
-    """PP-OCRv4 where it can output every character of the text, else our reader (it reads
-    upright characters, so columns reach it as a row of character crops)."""
+    """PP-OCRv4 where it can output every character of the text, else our reader; each gets
+    columns cut its own way (``Recognizer.vertical_crop``)."""
 
     make: Callable[[str], Recognizer] = create_backend
 
@@ -158,12 +158,13 @@ def judge_region(image: np.ndarray, record: dict[str, Any], judges: Judges) -> d
         direction=record["direction"],
         char_quads=[[tuple(p) for p in c["quad"]] for c in record["chars"]],
     )
-    crop = CropConfig(vertical="chars" if name == "glyphgen" else "rotate")
+    judge = judges.get(name)
+    crop = CropConfig(vertical=judge.vertical_crop(target))
     try:
         line = crop_region(image, region, crop)
     except CropError as exc:
         raise AskError(f"box: the drawn region cannot be cropped for OCR ({exc})") from exc
-    reading = judges.get(name).recognize([line])[0]
+    reading = judge.recognize([line])[0]
     s = score(target, normalize(reading.text, norm))
     verdict = "exact" if s.exact else ("close" if s.ratio >= 0.8 else "wrong")
     return {
