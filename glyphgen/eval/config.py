@@ -7,11 +7,15 @@ Every field has a default, so an empty file (or no file) is a valid config.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from glyphgen import configio
+
+if TYPE_CHECKING:
+    from glyphgen.eval.backends import Recognizer
 
 
 @dataclass
@@ -54,6 +58,12 @@ class CropConfig:
     outside_tolerance: float = (
         0.25  # a polygon may reach this far (x line height) outside the image
     )
+
+    def for_judge(self, judge: Recognizer, target: str) -> CropConfig:
+        """This config with ``vertical: auto`` settled by the judge that reads ``target``."""
+        if self.vertical != "auto":
+            return self
+        return dataclasses.replace(self, vertical=judge.vertical_crop(target))
 
 
 @dataclass

@@ -217,7 +217,7 @@ def _to_row(
         )
     if not is_column:
         return line
-    # "auto" reaching here (no judge to ask, e.g. assert_text's crop) means rotate
+    # "auto" reaching here (no judge to ask: CropConfig.for_judge was not called) means rotate
     if cfg.vertical == "chars" and region.char_quads:
         return _row_of_chars(image, region.char_quads, cfg.pad, scale)
     if cfg.vertical not in ("auto", "rotate", "chars"):

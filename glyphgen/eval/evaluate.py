@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import logging
 import time
@@ -254,10 +253,7 @@ class _Run:
                         ),
                     )
                     continue
-                crop_cfg = self.cfg.crop
-                if crop_cfg.vertical == "auto":
-                    style = self.recognizer.vertical_crop(target)
-                    crop_cfg = dataclasses.replace(crop_cfg, vertical=style)
+                crop_cfg = self.cfg.crop.for_judge(self.recognizer, target)
                 try:
                     crop = crop_region(image, region, crop_cfg, sample.size)
                 except CropError as exc:

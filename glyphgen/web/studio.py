@@ -9,7 +9,6 @@ import binascii
 import io
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,48 +126,30 @@ def box_polygon(box: tuple[float, float, float, float]) -> np.ndarray:
     return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
 
 
-@dataclass
-class Judges:
-    """PP-OCRv4 where it can output every character of the text, else our reader; each gets
-    columns cut its own way (``Recognizer.vertical_crop``)."""
-
-    make: Callable[[str], Recognizer] = create_backend
-
-    def __post_init__(self) -> None:
-        self._cache: dict[str, Recognizer] = {}
-
-    def get(self, name: str) -> Recognizer:
-        if name not in self._cache:
-            self._cache[name] = self.make(name)
-        return self._cache[name]
-
-    def pick(self, text: str) -> str:
-        charset = self.get("rapidocr").charset()
-        return "rapidocr" if charset is None or set(text) <= charset else "glyphgen"
+JUDGE_NAMES = {"rapidocr": "PP-OCRv4", "glyphgen": "glyphgen reader"}
 
 
-def judge_region(image: np.ndarray, record: dict[str, Any], judges: Judges) -> dict[str, Any]:
-    """The evaluator's reading of one drawn region (a record ``render_regions`` wrote)."""
+def judge_region(image: np.ndarray, record: dict[str, Any], judge: Recognizer) -> dict[str, Any]:
+    """The evaluator's reading of one drawn region (a record ``render_regions`` wrote), by
+    ``judge``: the evaluator's ``combined`` backend (PP-OCRv4 where it can output every
+    character, else our reader; each gets columns cut its own way)."""
     norm = NormalizeConfig()
     target = normalize(record["text"], norm)
-    name = judges.pick(target)
     region = Region(
         text=record["text"],
         polygon=[tuple(p) for p in record["polygon"]],
         direction=record["direction"],
         char_quads=[[tuple(p) for p in c["quad"]] for c in record["chars"]],
     )
-    judge = judges.get(name)
-    crop = CropConfig(vertical=judge.vertical_crop(target))
     try:
-        line = crop_region(image, region, crop)
+        line = crop_region(image, region, CropConfig().for_judge(judge, target))
     except CropError as exc:
         raise AskError(f"box: the drawn region cannot be cropped for OCR ({exc})") from exc
-    reading = judge.recognize([line])[0]
+    reading = judge.recognize_for([line], [target])[0]
     s = score(target, normalize(reading.text, norm))
     verdict = "exact" if s.exact else ("close" if s.ratio >= 0.8 else "wrong")
     return {
-        "judge": "PP-OCRv4" if name == "rapidocr" else "glyphgen reader",
+        "judge": JUDGE_NAMES.get(reading.judge, reading.judge or judge.name),
         "target": s.target,
         "read": s.read,
         "confidence": round(float(reading.score), 3),
@@ -181,10 +162,10 @@ def judge_region(image: np.ndarray, record: dict[str, Any], judges: Judges) -> d
 
 
 class Studio:
-    """The loaded model, fonts and judges; ``render`` is safe to call from many threads (one
+    """The loaded model, fonts and judge; ``render`` is safe to call from many threads (one
     render at a time: the model is not reentrant and the machine has few cores)."""
 
-    def __init__(self, weights: Path, *, judges: Judges | None = None, font_dirs=()):
+    def __init__(self, weights: Path, *, judge: Recognizer | None = None, font_dirs=()):
         from diffusers.utils.logging import disable_progress_bar
 
         from glyphgen.model.pipeline import GlyphPipeline
@@ -195,7 +176,7 @@ class Studio:
         self.pipe = GlyphPipeline.from_pretrained(self.weights)
         self.pipe.set_progress_bar_config(disable=True)
         self.fonts = FontLibrary.load(list(font_dirs), progress=False)
-        self.judges = judges or Judges()
+        self.judge = judge or create_backend("combined")
         self.presets = preset_backgrounds()
         self._lock = threading.Lock()
 
@@ -225,7 +206,7 @@ class Studio:
             except RenderError as exc:
                 raise AskError(str(exc)) from exc
             seconds = time.perf_counter() - start
-            verdict = judge_region(out, records[0], self.judges)
+            verdict = judge_region(out, records[0], self.judge)
         return {
             "image": encode_png(out),
             "verdict": verdict,
