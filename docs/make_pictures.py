@@ -11,8 +11,6 @@ each captioned with what PP-OCRv4 (or our reader) read back. web.png: the try-it
 from __future__ import annotations
 
 import argparse
-import base64
-import io
 import sys
 from pathlib import Path
 
@@ -22,6 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from glyphgen.model.cli import DEFAULT_WEIGHTS  # noqa: E402
+from glyphgen.web.studio import decode_image  # noqa: E402
 
 # (background preset, text, box x0 y0 x1 y1 on the 640x360 preset, vertical)
 SCENES = [
@@ -50,7 +49,7 @@ def showcase(studio, out: Path, thumb: int = 400) -> list[dict]:
         )
         v = res["verdict"]
         results.append({"text": text, **v, "seconds": res["seconds"]})
-        img = Image.open(io.BytesIO(base64.b64decode(res["image"].split(",", 1)[1])))
+        img = Image.fromarray(decode_image(res["image"]))
         img = img.resize((thumb, thumb * img.height // img.width), Image.LANCZOS)
         tile = Image.new("RGB", (thumb, img.height + 34), "white")
         tile.paste(img, (0, 0))

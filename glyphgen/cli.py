@@ -26,6 +26,12 @@ _JOB_MODULES = (
 )
 
 
+def fail(message: str, code: int = 2) -> int:
+    """Say what went wrong as ``glyphgen: error: ...`` on stderr; the exit code to return."""
+    print(f"glyphgen: error: {message}", file=sys.stderr)
+    return code
+
+
 def command_line(argv: list[str] | None = None) -> str:
     """The command as a person would retype it: ``glyphgen ...`` rather than the path of the
     installed script (recorded in manifests)."""

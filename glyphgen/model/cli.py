@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
+from glyphgen.cli import command_line, fail
 from glyphgen.paths import REPO_ROOT
 
 # Where the default weights live once a trained model ships with the repository.
@@ -98,17 +98,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=run_render)
 
 
-def _fail(message: str, code: int = 2) -> int:
-    print(f"glyphgen: error: {message}", file=sys.stderr)
-    return code
-
-
 def run_export(args: argparse.Namespace) -> int:
-    from glyphgen.cli import command_line
     from glyphgen.model.export import ExportError, benchmark_row, export_weights
 
     if not args.out:
-        return _fail("--export needs --out, the run folder whose weights to ship")
+        return fail("--export needs --out, the run folder whose weights to ship")
     run = Path(args.out)
     src = run / (f"weights-{args.stage}" if args.stage else "weights")
     try:
@@ -121,13 +115,12 @@ def run_export(args: argparse.Namespace) -> int:
             strength=args.strength,
         )
     except (ExportError, FileNotFoundError) as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     print(f"exported {src} -> {dst}  (glyphgen render --weights {dst} --text ...)")
     return 0
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from glyphgen.cli import command_line
     from glyphgen.configio import ConfigError
     from glyphgen.model.config import load_train_config
     from glyphgen.model.train import Trainer
@@ -135,16 +128,16 @@ def run_train(args: argparse.Namespace) -> int:
     if args.export:
         return run_export(args)
     if not args.config:
-        return _fail("--config is required to train (e.g. --config cpu); --export needs none")
+        return fail("--config is required to train (e.g. --config cpu); --export needs none")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     overrides = list(args.overrides) + ([f"out={args.out}"] if args.out else [])
     try:
         cfg = load_train_config(args.config, overrides)
         weights = Trainer(cfg, progress=not args.quiet, command=command_line()).run()
     except (ConfigError, ValueError, FileNotFoundError) as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     except KeyboardInterrupt:
-        return _fail("interrupted; run the same command again to resume from the checkpoint", 130)
+        return fail("interrupted; run the same command again to resume from the checkpoint", 130)
     print(f"weights: {weights}  (glyphgen render --weights {weights} --text ...)")
     return 0
 
@@ -153,12 +146,12 @@ def run_render(args: argparse.Namespace) -> int:
     weights = args.weights or DEFAULT_WEIGHTS
     if not (weights / "model_index.json").is_file():
         if args.weights is None:
-            return _fail(
+            return fail(
                 f"no trained weights at {DEFAULT_WEIGHTS} (they ship with the repository: is "
                 "this a partial checkout?). Train your own with `glyphgen train --config cpu` "
                 "and pass --weights out/model/weights"
             )
-        return _fail(f"{weights} is not a trained pipeline folder (no model_index.json in it)")
+        return fail(f"{weights} is not a trained pipeline folder (no model_index.json in it)")
     import numpy as np
     from diffusers.utils.logging import disable_progress_bar
     from PIL import Image
@@ -226,7 +219,7 @@ def run_render(args: argparse.Namespace) -> int:
             strength=args.strength,
         )
     except (RenderError, ValueError) as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     ann = write_outputs(args.out, out, records)
     print(f"wrote {args.out} and {ann} ({len(records)} region(s))")
     return 0

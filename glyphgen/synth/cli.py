@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 from pathlib import Path
 
+from glyphgen.cli import fail
 from glyphgen.configio import ConfigError, to_dict
 
 EXAMPLES = """\
@@ -82,11 +82,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.set_defaults(func=run_fonts)
 
 
-def _fail(message: str, code: int = 2) -> int:
-    print(f"glyphgen: error: {message}", file=sys.stderr)
-    return code
-
-
 def run_synth(args: argparse.Namespace) -> int:
     import yaml
 
@@ -108,7 +103,7 @@ def run_synth(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.config, preset, args.overrides, extra)
     except (ConfigError, ValueError) as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     if args.print_config:
         print(yaml.safe_dump(to_dict(cfg), allow_unicode=True, sort_keys=False))
         return 0
@@ -125,9 +120,9 @@ def run_synth(args: argparse.Namespace) -> int:
             progress=not args.quiet,
         )
     except (OutputMismatchError, MissingGlyphError, ConfigError, ValueError) as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     except KeyboardInterrupt:
-        return _fail(
+        return fail(
             "interrupted; finished shards are kept, run the same command again to resume", 130
         )
     print(report.summary())
@@ -153,6 +148,6 @@ def run_fonts(args: argparse.Namespace) -> int:
     try:
         lib = FontLibrary.load(args.dir, split=args.split)
     except (ValueError, OSError) as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     print(describe(lib))
     return 0

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import time
 from pathlib import Path
+
+from glyphgen.cli import fail
 
 SERVE_EXAMPLES = """\
 examples:
@@ -39,12 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     if not (args.weights / "model_index.json").is_file():
-        print(
-            f"glyphgen: error: {args.weights} is not a trained pipeline folder (no "
-            "model_index.json); pass --weights RUN/weights from `glyphgen train`",
-            file=sys.stderr,
+        return fail(
+            f"{args.weights} is not a trained pipeline folder (no model_index.json); "
+            "pass --weights RUN/weights from `glyphgen train`"
         )
-        return 2
     from glyphgen.web.server import serve
     from glyphgen.web.studio import Studio
 
@@ -54,12 +53,7 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         server = serve(studio, args.host, args.port)
     except OSError as exc:
-        print(
-            f"glyphgen: error: cannot listen on {args.host}:{args.port} ({exc}); "
-            "try another --port",
-            file=sys.stderr,
-        )
-        return 2
+        return fail(f"cannot listen on {args.host}:{args.port} ({exc}); try another --port")
     host, port = str(server.server_address[0]), int(server.server_address[1])
     print(f"glyphgen serve: http://{host}:{port}  (Ctrl-C stops)", flush=True)
     try:
