@@ -77,14 +77,14 @@ def export_weights(
             f"{src} is not a trained pipeline folder (no model_index.json); train one with "
             "`glyphgen train --config cpu --out RUN` and export RUN/weights"
         )
+    if strength is not None and not 0 < strength <= 1:
+        raise ExportError(f"--strength must be in (0, 1], got {strength}")
     manifest: dict[str, Any] = {}
     if (src / "manifest.json").is_file():
         manifest = json.loads((src / "manifest.json").read_text(encoding="utf-8"))
     disable_progress_bar()
     pipe = GlyphPipeline.from_pretrained(src, dtype=torch.float16)
     if strength is not None:
-        if not 0 < strength <= 1:
-            raise ExportError(f"--strength must be in (0, 1], got {strength}")
         pipe.register_to_config(default_strength=strength)
     tmp = dst.with_name(dst.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
