@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import threading
@@ -13,10 +12,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from PIL import Image
-
 from glyphgen.paths import REPO_ROOT
-from glyphgen.web.studio import AskError, Studio
+from glyphgen.web.studio import AskError, Studio, png_bytes
 
 STATIC = Path(__file__).resolve().parent / "static"
 # The page's CJK font, served by us: a browser without CJK fonts would show boxes.
@@ -27,11 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def make_handler(studio: Studio) -> type[BaseHTTPRequestHandler]:
-    presets = {}
-    for name, image in studio.presets.items():
-        buf = io.BytesIO()
-        Image.fromarray(image).save(buf, format="PNG")
-        presets[name] = buf.getvalue()
+    presets = {name: png_bytes(image) for name, image in studio.presets.items()}
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "glyphgen"

@@ -115,10 +115,14 @@ def decode_image(data: str) -> np.ndarray:
     return np.asarray(image.convert("RGB"))
 
 
-def encode_png(image: np.ndarray) -> str:
+def png_bytes(image: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(image).save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return buf.getvalue()
+
+
+def encode_png(image: np.ndarray) -> str:
+    return "data:image/png;base64," + base64.b64encode(png_bytes(image)).decode("ascii")
 
 
 def box_polygon(box: tuple[float, float, float, float]) -> np.ndarray:
