@@ -1,10 +1,12 @@
-"""Build the glyph benchmark's fixed line set (deterministic; the committed files are its output).
+"""Build the glyph benchmark's fixed line sets (deterministic; the committed files are its output).
 
-    python eval/benchmark/build_set.py            # writes lines.jsonl and lines.txt here
+    python eval/benchmark/build_set.py            # writes lines.* and validation.* here
     python eval/benchmark/build_set.py --check    # exit 1 if the committed files differ
 
 ``lines.jsonl``: one item per line with its groups; ``lines.txt``: the same texts, one per
 line, the factory's corpus (``text.order: sequential``: scene i draws line i).
+``validation.jsonl`` / ``validation.txt``: the same for the validation set, where settings
+(the default sampling strength) are chosen; the benchmark set only measures.
 """
 
 from __future__ import annotations
@@ -13,7 +15,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from glyphgen.model.benchmark_set import build_items, dumps_items, dumps_texts
+from glyphgen.model.benchmark_set import (
+    build_items,
+    build_validation_items,
+    dumps_items,
+    dumps_texts,
+)
 from glyphgen.paths import REPO_ROOT
 from glyphgen.synth.text import load_corpus
 
@@ -24,9 +31,24 @@ CORPORA = [
 ]
 
 
+# The validation set's lines of real words (synth_data/corpora/make_word_corpus.py): the
+# glyph model never trains on this corpus, and no benchmark line is among them.
+VALIDATION_CORPUS = REPO_ROOT / "synth_data/corpora/common_words.txt"
+
+
 def expected_files() -> dict[Path, str]:
     items = build_items([load_corpus([str(p)]) for p in CORPORA])
-    return {HERE / "lines.jsonl": dumps_items(items), HERE / "lines.txt": dumps_texts(items)}
+    benchmark = {it["text"] for it in items}
+    validation = build_validation_items(load_corpus([str(VALIDATION_CORPUS)]))
+    validation = [it for it in validation if it["text"] not in benchmark]
+    for k, it in enumerate(validation):
+        it["id"] = k
+    return {
+        HERE / "lines.jsonl": dumps_items(items),
+        HERE / "lines.txt": dumps_texts(items),
+        HERE / "validation.jsonl": dumps_items(validation),
+        HERE / "validation.txt": dumps_texts(validation),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -72,15 +72,27 @@ class BenchmarkError(ValueError):
 class ModelEntry:
     name: str  # the row's name, e.g. "shipped"
     weights: Path  # a trained pipeline folder (model_index.json)
+    strength: float | None = None  # sampling strength; None: the pipeline's default_strength
 
 
 def parse_model(spec: str) -> ModelEntry:
-    """``NAME=PATH`` from ``--model``; the folder must hold a trained pipeline."""
+    """``NAME=PATH`` or ``NAME=PATH@STRENGTH`` from ``--model``; the folder must hold a
+    trained pipeline; STRENGTH in [0, 1] (0: the glyph draft alone, no denoising)."""
     name, sep, path = spec.partition("=")
     if not sep or not name or not path:
         raise BenchmarkError(
-            f"--model {spec!r}: give NAME=PATH, e.g. shipped=weights/glyph-default"
+            f"--model {spec!r}: give NAME=PATH or NAME=PATH@STRENGTH, "
+            "e.g. shipped=weights/glyph-default or draft=weights/glyph-default@0"
         )
+    strength = None
+    if "@" in path:
+        path, _, value = path.rpartition("@")
+        try:
+            strength = float(value)
+        except ValueError:
+            strength = -1.0
+        if not 0 <= strength <= 1:
+            raise BenchmarkError(f"--model {spec}: the strength after @ must be in [0, 1]")
     weights = Path(path)
     if not (weights / "model_index.json").is_file():
         raise BenchmarkError(
@@ -88,7 +100,7 @@ def parse_model(spec: str) -> ModelEntry:
             "Train one with `glyphgen train --config cpu` (it writes out/model/weights), then "
             f"pass --model {name}=out/model/weights"
         )
-    return ModelEntry(name, weights)
+    return ModelEntry(name, weights, strength)
 
 
 # -- 1. ground truth -----------------------------------------------------------------------
@@ -176,6 +188,7 @@ def redraw(
     out: Path,
     *,
     steps: int | None = None,
+    strength: float | None = None,
     seed: int = 0,
     fonts: FontLibrary | None = None,
 ) -> list[float]:
@@ -198,7 +211,13 @@ def redraw(
         request = RegionRequest(line["text"], polygon, vertical)
         started = time.perf_counter()
         drawn, _ = render_regions(
-            pipe, blank, [request], fonts, seed=seed + int(rec["index"]), steps=steps
+            pipe,
+            blank,
+            [request],
+            fonts,
+            seed=seed + int(rec["index"]),
+            steps=steps,
+            strength=strength,
         )
         seconds.append(time.perf_counter() - started)
         Image.fromarray(drawn).save(out / rec["image"])
@@ -311,8 +330,17 @@ def run_benchmark(
         pipe = GlyphPipeline.from_pretrained(model.weights)
         pipe.set_progress_bar_config(disable=True)
         log(f"{model.name}: redrawing {len(items)} regions ({model.weights})")
+        strength = model.strength
+        if strength is None:
+            strength = float(pipe.config.get("default_strength", 1.0))
         seconds = redraw(
-            pipe, labels, work / model.name, steps=steps, seed=seed, fonts=bundled_fonts
+            pipe,
+            labels,
+            work / model.name,
+            steps=steps,
+            strength=strength,
+            seed=seed,
+            fonts=bundled_fonts,
         )
         row, _ = judge_row(model.name, work / model.name, labels, items, judges)
         rows.append(
@@ -322,6 +350,9 @@ def run_benchmark(
                 "weights": str(model.weights),
                 "controlnet": pipe.controlnet is not None,  # False: the text-only ablation
                 "steps": steps or int(pipe.config.default_steps),
+                # what the pipeline samples with: a ControlNet-less model always starts
+                # from noise, whatever it is asked
+                "strength": strength if pipe.controlnet is not None else 1.0,
                 "latency": latency(seconds),
             }
         )
@@ -393,16 +424,17 @@ def markdown(results: dict[str, Any]) -> str:
         f"(PP-OCRv4 + glyphgen's reader, for targets PP-OCRv4 cannot output): "
         f"{results['combined_judge']}",
         "",
-        "| row | lines judged | sentence acc | NED | Levenshtein ratio | uncovered (not in "
-        "the figures) | s / region |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| row | strength | lines judged | sentence acc | NED | Levenshtein ratio | uncovered "
+        "(not in the figures) | s / region |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         a = r["summary"]
         seconds = "-" if r["latency"] is None else f"{r['latency']['mean_s']:.2f}"
+        strength = "-" if r.get("strength") is None else f"{r['strength']:g}"
         out.append(
-            f"| {r['name']} | {a['n']} | {_fmt(a['sentence_acc'])} | {_fmt(a['ned'])} | "
-            f"{_fmt(a['ratio'])} | {r['uncovered']['n']} | {seconds} |"
+            f"| {r['name']} | {strength} | {a['n']} | {_fmt(a['sentence_acc'])} | "
+            f"{_fmt(a['ned'])} | {_fmt(a['ratio'])} | {r['uncovered']['n']} | {seconds} |"
         )
     for key, values in GROUPS.items():
         out += [

@@ -8,6 +8,9 @@ Three kinds of items, in one seeded shuffle (``build_items``):
    from a seeded permutation of all 3,008, set among level-1 characters (one level-2
    character in lines of up to 6, two in longer ones), lengths uniform in 2-12.
 
+A smaller validation set (``build_validation_items``: lines of real words, and level-2
+lines, with their own seed) is where settings are chosen; the benchmark set only measures.
+
 Every third item of the shuffle is vertical. Each item carries the groups the benchmark
 reports: ``source`` (phrase / level2), ``level`` (l2 when any character is level 2),
 ``direction`` and ``length`` (short <= 4 characters < long).
@@ -30,6 +33,9 @@ SHORT_MAX = 4  # "short": at most this many characters
 JOINED = 60  # lines of two phrases joined
 LEVEL2_LINES = 150  # lines sampled to cover level-2 hanzi
 VERTICAL_EVERY = 3  # every third item is a column
+VALIDATION_SEED = 7  # the validation set's own seed
+VALIDATION_PHRASES = 150  # word lines in the validation set
+VALIDATION_LEVEL2 = 60  # level-2 lines in the validation set
 
 
 def phrases(*corpora: list[str]) -> list[str]:
@@ -78,19 +84,38 @@ def item_groups(text: str, source: str, vertical: bool) -> dict[str, str]:
     }
 
 
-def build_items(phrase_corpora: list[list[str]], seed: int = SET_SEED) -> list[dict[str, Any]]:
+def build_items(
+    phrase_corpora: list[list[str]],
+    seed: int = SET_SEED,
+    joined: int = JOINED,
+    level2: int = LEVEL2_LINES,
+) -> list[dict[str, Any]]:
     """The benchmark items: ``{"id", "text", "source", "level", "direction", "length"}``."""
     rng = np.random.default_rng([seed, 0xBE7C])
     pool = phrases(*phrase_corpora)
     drawn = [(p, "phrase") for p in pool]
-    drawn += [(p, "phrase") for p in joined_phrases(pool, JOINED, rng)]
-    drawn += [(t, "level2") for t in level2_lines(LEVEL2_LINES, rng)]
+    drawn += [(p, "phrase") for p in joined_phrases(pool, joined, rng)]
+    drawn += [(t, "level2") for t in level2_lines(level2, rng)]
     items = []
     for k, i in enumerate(rng.permutation(len(drawn))):
         text, source = drawn[int(i)]
         vertical = k % VERTICAL_EVERY == VERTICAL_EVERY - 1
         items.append({"id": k, "text": text, **item_groups(text, source, vertical)})
     return items
+
+
+def build_validation_items(
+    words: list[str], seed: int = VALIDATION_SEED, n: int = VALIDATION_PHRASES
+) -> list[dict[str, Any]]:
+    """The validation set (for choosing settings such as the sampling strength, so the
+    benchmark set is only ever measured): ``n`` lines of real words, each cut to 2-8
+    characters (signboard lengths), and VALIDATION_LEVEL2 level-2 lines, drawn with their
+    own seed. Callers leave benchmark lines out of ``words``."""
+    rng = np.random.default_rng([seed, 0x7A11])
+    pool = phrases(words)
+    picked = rng.choice(len(pool), size=n, replace=False)
+    chosen = [pool[int(i)][: int(rng.integers(MIN_LEN, 9))] for i in sorted(picked)]
+    return build_items([chosen], seed, joined=0, level2=VALIDATION_LEVEL2)
 
 
 def dumps_items(items: list[dict[str, Any]]) -> str:

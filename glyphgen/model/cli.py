@@ -87,8 +87,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument(
         "--strength",
         type=float,
-        help="1: draw from noise; below 1: refine a draft of the glyph inked into the region "
-        "(default: the model's, 0.7 for the shipped one)",
+        help="1: draw from noise; below 1: refine a draft of the glyph inked into the region; "
+        "0: that draft as it is, no model (default: the model's default_strength, in its "
+        "manifest)",
     )
     r.add_argument(
         "--weights", type=Path, help=f"trained pipeline folder (default: {DEFAULT_WEIGHTS})"

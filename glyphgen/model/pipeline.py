@@ -233,7 +233,9 @@ class GlyphPipeline(DiffusionPipeline):
         strength: 1 starts from pure noise; below 1 (SDEdit, Meng et al. 2022) sampling
         starts that far into the schedule from a draft, the source with the glyph inked in
         black or white (whichever contrasts more), so the model refines a legible layout
-        instead of drawing from nothing. Needs a ControlNet: the draft is glyph information.
+        instead of drawing from nothing; 0 returns the draft itself (no denoising: the
+        baseline the model must improve on). Needs a ControlNet: the draft is glyph
+        information.
         output_type: "np" (uint8 images in ``.images``) or "pt" (a [-1, 1] tensor).
         Without a ControlNet only the texts, captions and style reach the model; glyph
         still gives the crop's size.
@@ -248,8 +250,8 @@ class GlyphPipeline(DiffusionPipeline):
         steps = num_inference_steps or int(self.config.default_steps)
         if strength is None:
             strength = float(self.config.get("default_strength", 1.0))
-        if not 0 < strength <= 1:
-            raise ValueError(f"strength must be in (0, 1], got {strength}")
+        if not 0 <= strength <= 1:
+            raise ValueError(f"strength must be in [0, 1], got {strength}")
         if strength < 1 and self.controlnet is None:
             strength = 1.0  # the draft is glyph information, which this model never sees
         device = self.unet.device
@@ -267,7 +269,10 @@ class GlyphPipeline(DiffusionPipeline):
         )
         self.scheduler.set_timesteps(steps, device=device)
         timesteps = self.scheduler.timesteps
-        if strength < 1:
+        if strength == 0:
+            timesteps = timesteps[:0]
+            sample = self.encode_images(glyph_draft(glyph, source).to(device))
+        elif strength < 1:
             skip = min(steps - 1, round(steps * (1 - strength)))
             timesteps = timesteps[skip:]
             self.scheduler.set_begin_index(skip)

@@ -3,6 +3,7 @@ construction, and the harness end to end."""
 
 import importlib.util
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,6 +37,9 @@ def items():
 def test_the_committed_set_is_what_its_script_builds(items):
     for path, text in _build_set_script().expected_files().items():
         assert path.read_text(encoding="utf-8") == text, f"{path}: run build_set.py"
+    validation = load_items(bm.BENCH_DIR / "validation.jsonl")
+    assert len(validation) >= 200
+    assert not {it["text"] for it in validation} & {it["text"] for it in items}
     assert len(items) >= 300
     assert all(2 <= len(it["text"]) <= 12 for it in items)
     assert len({it["text"] for it in items}) == len(items)
@@ -85,12 +89,19 @@ def test_training_never_draws_the_benchmarks_fonts_or_seed():
         assert {f.split for f in renderer.faces} == {"train"}, where
         seeds[where] = renderer.cfg.seed
     reader = ReaderTrainConfig()
-    reader_cfg = factory_config(reader)
-    assert reader_cfg.fonts.split == "train"
-    assert {f.split for f in load_fonts(reader_cfg).faces} == {"train"}
-    seeds["reader"] = reader_cfg.seed
+    for data in (reader.data, "synth_data/configs/reader-train-words.yaml"):
+        reader_cfg = factory_config(ReaderTrainConfig(data=data))
+        assert reader_cfg.fonts.split == "train", data
+        assert {f.split for f in load_fonts(reader_cfg).faces} == {"train"}, data
+        assert not {"common_phrases.txt", "lines.txt", "validation.txt"} & {
+            Path(c).name for c in reader_cfg.text.corpus
+        }, data
+        seeds[data] = reader_cfg.seed
     seeds["reader held-out check"] = reader.heldout_seed
+    validation = bm.scenes_config(bm.BENCH_DIR / "validation.yaml")
+    assert validation.fonts.split == "heldout"
     assert bench.seed not in seeds.values(), seeds
+    assert validation.seed not in {bench.seed, *seeds.values()}, seeds
 
 
 def test_a_training_stage_asking_for_heldout_fonts_is_refused():
@@ -104,10 +115,9 @@ def test_a_training_stage_asking_for_heldout_fonts_is_refused():
 # -- the harness ---------------------------------------------------------------------------
 def test_the_harness_runs_end_to_end_with_a_trained_model(trained, tmp_path):
     torch.set_num_threads(1)
-    results = bm.run_benchmark(
-        [bm.parse_model(f"tiny={trained}")], tmp_path / "work", limit=3, threads=1, log=print
-    )
-    gt, model = results["rows"]
+    models = [bm.parse_model(f"tiny={trained}"), bm.parse_model(f"draft={trained}@0")]
+    results = bm.run_benchmark(models, tmp_path / "work", limit=3, threads=1, log=print)
+    gt, model, draft = results["rows"]
     assert (gt["name"], gt["kind"], model["name"], model["kind"]) == (
         "ground truth",
         "ground-truth",
@@ -118,6 +128,10 @@ def test_the_harness_runs_end_to_end_with_a_trained_model(trained, tmp_path):
         assert row["summary"]["n"] + row["uncovered"]["n"] == 3
         assert set(row["groups"]) == set(bm.GROUPS)
     assert gt["summary"]["sentence_acc"] > 0.5  # clean held-out renders: the judge reads them
+    # @0: the glyph draft alone (the bundled font inked into the erased region), no model
+    default = json.loads((trained / "model_index.json").read_text())["default_strength"]
+    assert (model["strength"], draft["strength"]) == (default, 0.0)
+    assert draft["summary"]["sentence_acc"] > 0.5
     assert model["latency"]["regions"] == 3 and model["latency"]["mean_s"] > 0
     assert results["set"]["evaluated"] == 3 and results["scenes"]["fonts"] == ["wenkai"]
     results |= {"machine": {"cpu": "test", "cores": 1, "date": "today"}, "command": "pytest"}
@@ -132,6 +146,10 @@ def test_a_missing_model_folder_names_the_flag_and_how_to_train(tmp_path):
         bm.parse_model(f"shipped={tmp_path / 'nothing'}")
     with pytest.raises(bm.BenchmarkError, match="NAME=PATH"):
         bm.parse_model("weights/glyph-default")
+    for bad in ("1.5", "x", ""):
+        with pytest.raises(bm.BenchmarkError, match=r"strength after @ must be in \[0, 1\]"):
+            bm.parse_model(f"shipped=weights/glyph-default@{bad}")
+    assert bm.parse_model("d=weights/glyph-default@0.5").strength == 0.5
 
 
 def _writer(ink: bool):

@@ -118,4 +118,13 @@ def test_strength_starts_sampling_from_the_noised_draft(pipe, monkeypatch):
     )
     assert half > 0.4 and abs(full) < 0.1, (half, full)
     with pytest.raises(ValueError, match="strength"):
-        pipe(**common, strength=0)
+        pipe(**common, strength=1.5)
+
+
+def test_strength_zero_returns_the_draft_without_denoising(pipe, monkeypatch):
+    glyph = torch.zeros(1, 1, 32, 128)
+    glyph[:, :, 8:24, 16:112] = 1
+    source = torch.rand(1, 3, 32, 128) * 2 - 1
+    monkeypatch.setattr(pipe, "predict", lambda *a, **k: pytest.fail("the denoiser ran"))
+    out = pipe(["字"], glyph, glyph, source=source, edit_mask=glyph, strength=0, output_type="pt")
+    assert torch.allclose(out, glyph_draft(glyph, source), atol=1e-5)
