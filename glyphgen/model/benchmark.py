@@ -90,7 +90,7 @@ def parse_model(spec: str) -> ModelEntry:
         try:
             strength = float(value)
         except ValueError:
-            strength = -1.0
+            strength = float("nan")  # refused just below, like any value outside [0, 1]
         if not 0 <= strength <= 1:
             raise BenchmarkError(f"--model {spec}: the strength after @ must be in [0, 1]")
     weights = Path(path)

@@ -36,6 +36,7 @@ VERTICAL_EVERY = 3  # every third item is a column
 VALIDATION_SEED = 7  # the validation set's own seed
 VALIDATION_PHRASES = 150  # word lines in the validation set
 VALIDATION_LEVEL2 = 60  # level-2 lines in the validation set
+VALIDATION_MAX_LEN = 8  # word lines are cut to MIN_LEN..this many characters (sign lengths)
 
 
 def phrases(*corpora: list[str]) -> list[str]:
@@ -108,13 +109,15 @@ def build_validation_items(
     words: list[str], seed: int = VALIDATION_SEED, n: int = VALIDATION_PHRASES
 ) -> list[dict[str, Any]]:
     """The validation set (for choosing settings such as the sampling strength, so the
-    benchmark set is only ever measured): ``n`` lines of real words, each cut to 2-8
-    characters (signboard lengths), and VALIDATION_LEVEL2 level-2 lines, drawn with their
+    benchmark set is only ever measured): ``n`` lines of real words, each cut to
+    MIN_LEN..VALIDATION_MAX_LEN characters, and VALIDATION_LEVEL2 level-2 lines, drawn with their
     own seed. Callers leave benchmark lines out of ``words``."""
     rng = np.random.default_rng([seed, 0x7A11])
     pool = phrases(words)
     picked = rng.choice(len(pool), size=n, replace=False)
-    chosen = [pool[int(i)][: int(rng.integers(MIN_LEN, 9))] for i in sorted(picked)]
+    chosen = [
+        pool[int(i)][: int(rng.integers(MIN_LEN, VALIDATION_MAX_LEN + 1))] for i in sorted(picked)
+    ]
     return build_items([chosen], seed, joined=0, level2=VALIDATION_LEVEL2)
 
 
