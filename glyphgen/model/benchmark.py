@@ -330,9 +330,7 @@ def run_benchmark(
         pipe = GlyphPipeline.from_pretrained(model.weights)
         pipe.set_progress_bar_config(disable=True)
         log(f"{model.name}: redrawing {len(items)} regions ({model.weights})")
-        strength = model.strength
-        if strength is None:
-            strength = float(pipe.config.get("default_strength", 1.0))
+        strength = pipe.resolve_strength(model.strength)
         seconds = redraw(
             pipe,
             labels,
@@ -350,9 +348,7 @@ def run_benchmark(
                 "weights": str(model.weights),
                 "controlnet": pipe.controlnet is not None,  # False: the text-only ablation
                 "steps": steps or int(pipe.config.default_steps),
-                # what the pipeline samples with: a ControlNet-less model always starts
-                # from noise, whatever it is asked
-                "strength": strength if pipe.controlnet is not None else 1.0,
+                "strength": strength,  # as sampled (a ControlNet-less model: always 1)
                 "latency": latency(seconds),
             }
         )

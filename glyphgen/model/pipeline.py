@@ -209,6 +209,17 @@ class GlyphPipeline(DiffusionPipeline):
                 f"use {math.ceil(height / m) * m}x{math.ceil(width / m) * m}"
             )
 
+    def resolve_strength(self, strength: float | None = None) -> float:
+        """The strength sampling will use when asked for ``strength`` (None: the pipeline's
+        ``default_strength``): 1 for a model without ControlNet, whatever it is asked."""
+        if strength is None:
+            strength = float(self.config.get("default_strength", 1.0))
+        if not 0 <= strength <= 1:
+            raise ValueError(f"strength must be in [0, 1], got {strength}")
+        if strength < 1 and self.controlnet is None:
+            strength = 1.0  # the draft is glyph information, which this model never sees
+        return strength
+
     @torch.no_grad()
     def __call__(
         self,
@@ -248,12 +259,7 @@ class GlyphPipeline(DiffusionPipeline):
             raise ValueError(f"{len(texts)} texts for a batch of {batch} glyph images")
         self.check_size(height, width)
         steps = num_inference_steps or int(self.config.default_steps)
-        if strength is None:
-            strength = float(self.config.get("default_strength", 1.0))
-        if not 0 <= strength <= 1:
-            raise ValueError(f"strength must be in [0, 1], got {strength}")
-        if strength < 1 and self.controlnet is None:
-            strength = 1.0  # the draft is glyph information, which this model never sees
+        strength = self.resolve_strength(strength)
         device = self.unet.device
         # 1) conditions: text tokens, style tokens, the ControlNet image (if a ControlNet)
         text_states = self.text_encoder.encode(texts, captions)
@@ -269,14 +275,15 @@ class GlyphPipeline(DiffusionPipeline):
         )
         self.scheduler.set_timesteps(steps, device=device)
         timesteps = self.scheduler.timesteps
+        if strength < 1:
+            draft = self.encode_images(glyph_draft(glyph, source).to(device))
         if strength == 0:
             timesteps = timesteps[:0]
-            sample = self.encode_images(glyph_draft(glyph, source).to(device))
+            sample = draft
         elif strength < 1:
             skip = min(steps - 1, round(steps * (1 - strength)))
             timesteps = timesteps[skip:]
             self.scheduler.set_begin_index(skip)
-            draft = self.encode_images(glyph_draft(glyph, source).to(device))
             sample = self.scheduler.add_noise(draft, sample, timesteps[:1].expand(batch))
         else:
             sample = sample * self.scheduler.init_noise_sigma
