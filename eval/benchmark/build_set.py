@@ -38,11 +38,9 @@ VALIDATION_CORPUS = REPO_ROOT / "synth_data/corpora/common_words.txt"
 
 def expected_files() -> dict[Path, str]:
     items = build_items([load_corpus([str(p)]) for p in CORPORA])
-    benchmark = {it["text"] for it in items}
-    validation = build_validation_items(load_corpus([str(VALIDATION_CORPUS)]))
-    validation = [it for it in validation if it["text"] not in benchmark]
-    for k, it in enumerate(validation):
-        it["id"] = k
+    validation = build_validation_items(
+        load_corpus([str(VALIDATION_CORPUS)]), exclude={it["text"] for it in items}
+    )
     return {
         HERE / "lines.jsonl": dumps_items(items),
         HERE / "lines.txt": dumps_texts(items),

@@ -106,19 +106,25 @@ def build_items(
 
 
 def build_validation_items(
-    words: list[str], seed: int = VALIDATION_SEED, n: int = VALIDATION_PHRASES
+    words: list[str],
+    exclude: set[str],
+    seed: int = VALIDATION_SEED,
+    n: int = VALIDATION_PHRASES,
 ) -> list[dict[str, Any]]:
     """The validation set (for choosing settings such as the sampling strength, so the
     benchmark set is only ever measured): ``n`` lines of real words, each cut to
     MIN_LEN..VALIDATION_MAX_LEN characters, and VALIDATION_LEVEL2 level-2 lines, drawn with their
-    own seed. Callers leave benchmark lines out of ``words``."""
+    own seed; an item whose text is in ``exclude`` (the benchmark's lines) is dropped and
+    the rest renumbered, so no validation line is a benchmark line."""
     rng = np.random.default_rng([seed, 0x7A11])
     pool = phrases(words)
     picked = rng.choice(len(pool), size=n, replace=False)
     chosen = [
         pool[int(i)][: int(rng.integers(MIN_LEN, VALIDATION_MAX_LEN + 1))] for i in sorted(picked)
     ]
-    return build_items([chosen], seed, joined=0, level2=VALIDATION_LEVEL2)
+    items = build_items([chosen], seed, joined=0, level2=VALIDATION_LEVEL2)
+    kept = [it for it in items if it["text"] not in exclude]
+    return [{**it, "id": k} for k, it in enumerate(kept)]
 
 
 def dumps_items(items: list[dict[str, Any]]) -> str:
