@@ -16,6 +16,7 @@ from glyphgen.model.build import build_pipeline
 from glyphgen.model.config import CONFIGS_DIR, config_names, load_train_config
 from glyphgen.model.data import DataConfig, FactoryScenes
 from glyphgen.model.pipeline import GlyphPipeline, GlyphPipelineOutput
+from glyphgen.paths import REPO_ROOT
 from glyphgen.synth.fonts import FontLibrary
 from glyphgen.synth.render import Renderer
 from glyphgen.synth.runner import load_fonts
@@ -89,7 +90,10 @@ def test_training_never_draws_the_benchmarks_fonts_or_seed():
         assert {f.split for f in renderer.faces} == {"train"}, where
         seeds[where] = renderer.cfg.seed
     reader = ReaderTrainConfig()
-    for data in (reader.data, "synth_data/configs/reader-train-words.yaml"):
+    legs = REPO_ROOT.glob("synth_data/configs/reader-train*.yaml")  # every leg's data
+    reader_data = sorted(p.relative_to(REPO_ROOT).as_posix() for p in legs)
+    assert reader.data in reader_data, reader_data
+    for data in reader_data:
         reader_cfg = factory_config(ReaderTrainConfig(data=data))
         assert reader_cfg.fonts.split == "train", data
         assert {f.split for f in load_fonts(reader_cfg).faces} == {"train"}, data
