@@ -72,7 +72,8 @@ class LineRecognizer(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Log-probabilities ``(T, B, classes)``, the layout ``nn.CTCLoss`` takes."""
         feats = self.features(images).permute(2, 0, 1)
-        return self.classifier(feats).log_softmax(-1)
+        # fp32 softmax even under bf16 autocast (a no-op in fp32): CTC wants exact log-probs
+        return self.classifier(feats).float().log_softmax(-1)
 
 
 def greedy_ids(log_probs: torch.Tensor) -> tuple[list[list[int]], list[float]]:

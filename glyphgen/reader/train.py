@@ -168,7 +168,8 @@ def train(cfg: ReaderTrainConfig, run: Path, command: str = "", quiet: bool = Fa
         batch = next(stream)
         for group in opt.param_groups:
             group["lr"] = lr_at(cfg, info["step"], info.get("rewarm_from"))
-        log_probs = model(batch.images)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+            log_probs = model(batch.images)
         lengths = torch.full((batch.images.shape[0],), log_probs.shape[0], dtype=torch.long)
         loss = ctc(log_probs, batch.targets, lengths, batch.target_lengths)
         opt.zero_grad(set_to_none=True)

@@ -137,3 +137,23 @@ def test_training_continues_from_exported_weights_and_grows_the_vocabulary(tmp_p
     assert manifest["legs"][1]["start_index"] == old_manifest["training_data"]["sample_indices"][1]
     assert manifest["net"]["hidden"] == 16
     torch.testing.assert_close(model.classifier.weight[: old_vocab.size], old.classifier.weight)
+
+
+def test_bf16_autocast_keeps_fp32_log_probs_and_trains(tmp_path):
+    """precision=bf16 runs the forward pass under CPU autocast; the log-probs CTC gets stay
+    fp32 and read as the fp32 pass does, and a training leg runs and says it used bf16."""
+    torch.manual_seed(0)
+    model = LineRecognizer(NetConfig(num_classes=50, widths=(4, 8, 8, 8), hidden=16, embed=8))
+    images = torch.rand(2, 1, 32, 64)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        low = model(images)
+    assert low.dtype == torch.float32
+    torch.testing.assert_close(low, model(images), atol=0.1, rtol=0)
+    sets = ["steps=2", "batch_size=4", "workers=0", "shuffle_buffer=8", "heldout_every=100",
+            "net.widths=[4, 8, 8, 8]", "net.hidden=16", "net.context_layers=1", "net.embed=8",
+            "data_overrides=['text.length=[2, 3]']", "precision=bf16"]  # fmt: skip
+    out = train(load_reader_config(None, sets), tmp_path / "run", quiet=True)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["legs"][-1]["config"]["precision"] == "bf16"
+    model, _, _ = load_model(out)
+    assert all(torch.isfinite(p).all() for p in model.parameters())

@@ -1,0 +1,116 @@
+"""Training speed of glyphgen's recognizer: fp32 against bf16 autocast, side by side.
+
+    python bench/reader_train_speed.py            # -> bench/results/reader_train_speed.{json,md}
+
+One optimizer step (forward, CTC, backward, AdamW) on a fixed batch of the training
+factory's lines (synth_data/configs/reader-train-stacked.yaml, batch 48, the bundled net),
+timed in alternating rounds so both precisions see the same machine load; medians and
+their ratio are reported, with the CTC loss each precision computes on the same batch
+(the same weights) so a speed-up that changes the numbers would show. Run it on an idle
+machine: the 1-minute load average is recorded beside the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import machine_info
+
+from glyphgen.reader.config import load_reader_config
+from glyphgen.reader.data import FactoryLines, batches
+from glyphgen.reader.train import factory_config
+from glyphgen.reader.weights import load_model
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = "synth_data/configs/reader-train-stacked.yaml"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--rounds", type=int, default=5, help="alternating rounds per precision")
+    ap.add_argument("--steps", type=int, default=3, help="optimizer steps per round")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads; 0 = every core")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    args = ap.parse_args()
+    threads = args.threads or len(os.sched_getaffinity(0))
+    torch.set_num_threads(threads)
+    model, vocab, _ = load_model(None)
+    model.float().train()
+    cfg = load_reader_config(None, [f"data={DATA}"])
+    batch = next(batches(FactoryLines(factory_config(cfg), vocab, 50_000_000), 48, 0))
+    ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
+    opt = torch.optim.AdamW(model.parameters(), lr=0.0)  # lr 0: every step sees the same weights
+
+    def step(bf16: bool) -> float:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            log_probs = model(batch.images)
+        lengths = torch.full((log_probs.shape[1],), log_probs.shape[0], dtype=torch.long)
+        loss = ctc(log_probs, batch.targets, lengths, batch.target_lengths)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    names = {False: "fp32", True: "bf16"}
+    losses = {names[bf]: step(bf) for bf in (False, True)}  # warm-up; the losses to compare
+    seconds: dict[str, list[float]] = {"fp32": [], "bf16": []}
+    load_before = os.getloadavg()[0]
+    for _ in range(args.rounds):
+        for bf in (False, True):
+            t0 = time.perf_counter()
+            for _ in range(args.steps):
+                step(bf)
+            seconds[names[bf]].append((time.perf_counter() - t0) / args.steps)
+    median = {k: statistics.median(v) for k, v in seconds.items()}
+    results = {
+        "machine": machine_info(),
+        "command": "python bench/reader_train_speed.py " + " ".join(sys.argv[1:]),
+        "threads": threads,
+        "batch": list(batch.images.shape),
+        "data": DATA,
+        "seconds_per_step": {k: [round(x, 4) for x in v] for k, v in seconds.items()},
+        "median_seconds_per_step": {k: round(v, 4) for k, v in median.items()},
+        "steps_per_hour": {k: round(3600 / v) for k, v in median.items()},
+        "speedup_bf16": round(median["fp32"] / median["bf16"], 2),
+        "ctc_loss_same_batch": {k: round(v, 5) for k, v in losses.items()},
+        "load_average": round(max(load_before, os.getloadavg()[0]), 2),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "reader_train_speed.json").write_text(json.dumps(results, indent=2) + "\n")
+    m = results["machine"]
+    md = [
+        "# Recognizer training speed: fp32 vs bf16 autocast",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {threads} threads; {m['date']}; "
+        f"1-minute load average {results['load_average']}. Command: `{results['command']}`.",
+        "",
+        f"One step = batch of {batch.images.shape[0]} lines {tuple(batch.images.shape[2:])}, "
+        f"forward + CTC + backward + AdamW; {args.rounds} alternating rounds of "
+        f"{args.steps} steps.",
+        "",
+        "| precision | median s / step | steps / hour | CTC loss, same batch and weights |",
+        "|---|---:|---:|---:|",
+    ]
+    for k in ("fp32", "bf16"):
+        md.append(
+            f"| {k} | {median[k]:.3f} | {results['steps_per_hour'][k]} | "
+            f"{results['ctc_loss_same_batch'][k]:.5f} |"
+        )
+    md += ["", f"bf16 / fp32 speed: **{results['speedup_bf16']}x**.", ""]
+    (args.out / "reader_train_speed.md").write_text("\n".join(md), encoding="utf-8")
+    print("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()
