@@ -348,7 +348,7 @@ def run_benchmark(
                 "weights": str(model.weights),
                 "controlnet": pipe.controlnet is not None,  # False: the text-only ablation
                 "steps": steps or int(pipe.config.default_steps),
-                "strength": strength,  # as sampled (a ControlNet-less model: always 1)
+                "strength": strength,  # as sampled
                 "latency": latency(seconds),
             }
         )

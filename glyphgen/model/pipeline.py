@@ -211,13 +211,11 @@ class GlyphPipeline(DiffusionPipeline):
 
     def resolve_strength(self, strength: float | None = None) -> float:
         """The strength sampling will use when asked for ``strength`` (None: the pipeline's
-        ``default_strength``): 1 for a model without ControlNet, whatever it is asked."""
+        ``default_strength``, 1 where it has none)."""
         if strength is None:
             strength = float(self.config.get("default_strength", 1.0))
         if not 0 <= strength <= 1:
             raise ValueError(f"strength must be in [0, 1], got {strength}")
-        if strength < 1 and self.controlnet is None:
-            strength = 1.0  # the draft is glyph information, which this model never sees
         return strength
 
     @torch.no_grad()
@@ -245,11 +243,11 @@ class GlyphPipeline(DiffusionPipeline):
         starts that far into the schedule from a draft, the source with the glyph inked in
         black or white (whichever contrasts more), so the model refines a legible layout
         instead of drawing from nothing; 0 returns the draft itself (no denoising: the
-        baseline the model must improve on). Needs a ControlNet: the draft is glyph
-        information.
+        baseline the model must improve on). A model without ControlNet gets glyph
+        information only this way, through the draft (the ablation row that tells what the
+        ControlNet branch adds to it); at 1 only texts, captions and style reach it, and
+        glyph just gives the crop's size.
         output_type: "np" (uint8 images in ``.images``) or "pt" (a [-1, 1] tensor).
-        Without a ControlNet only the texts, captions and style reach the model; glyph
-        still gives the crop's size.
         """
         if output_type not in ("np", "pt"):
             raise ValueError(f"unknown output_type {output_type!r}; use 'np' or 'pt'")

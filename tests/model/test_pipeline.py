@@ -86,9 +86,14 @@ def test_strength_below_one_starts_from_the_glyph_draft():
     assert glyph_draft(glyph, None)[0, 0, 0, 0] == 0  # no source: mid grey
 
 
-def test_strength_starts_sampling_from_the_noised_draft(pipe, monkeypatch):
+@pytest.mark.parametrize("controlnet", [True, False])
+def test_strength_starts_sampling_from_the_noised_draft(tmp_path, monkeypatch, controlnet):
     """strength 0.5: the denoiser's first input is the draft, noised halfway (close to it);
-    strength 1: pure noise (unrelated to it)."""
+    strength 1: pure noise (unrelated to it). A model without ControlNet too: the draft is
+    how its ablation row gets the glyph at the shipped strength."""
+    pipe = build_pipeline(tiny_config(tmp_path, f"model.controlnet={controlnet}").model)
+    assert (pipe.controlnet is not None) == controlnet
+    pipe.set_progress_bar_config(disable=True)
     glyph = torch.zeros(1, 1, 32, 128)
     glyph[:, :, 8:24, 16:112] = 1
     source = torch.full((1, 3, 32, 128), 0.6)
