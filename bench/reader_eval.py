@@ -104,13 +104,16 @@ def main() -> None:
                                               "effects_seed": 9_100_000, "phrases_seed": 9_200_000,
                                               "training_seed": manifest["training_data"]["factory_seed"]}}  # fmt: skip
 
+    def read_ours(rgbs: list[np.ndarray]) -> list[str]:
+        return [r for r, _ in read_lines(model, vocab, [to_grey(x) for x in rgbs])]
+
     uniform = ["text.source=random", "text.charset=gb2312", "text.length=[2, 10]"]
     judge = create_backend("rapidocr")
     judge_chars = judge.charset() or frozenset()
     norm = NormalizeConfig()
     for name, extra, seed in (("clean", CLEAN, 9_100_000), ("effects", EFFECTS, 9_100_000)):
         rgbs, texts = render_lines(uniform + extra, seed, args.lines)
-        reads = [r for r, _ in read_lines(model, vocab, [to_grey(x) for x in rgbs])]
+        reads = read_ours(rgbs)
         results[name] = score_readings(texts, reads)
         results[f"{name}_examples"] = [[t, r] for t, r in zip(texts, reads, strict=True) if t != r][
             :20
@@ -130,13 +133,13 @@ def main() -> None:
     results["one_effect"] = {}
     for name, part in EFFECT_PARTS.items():
         rgbs, texts = render_lines(uniform + CLEAN + part, 9_100_000, args.lines)
-        reads = [r for r, _ in read_lines(model, vocab, [to_grey(x) for x in rgbs])]
+        reads = read_ours(rgbs)
         results["one_effect"][name] = score_readings(texts, reads)
     print("one effect", results["one_effect"], flush=True)
 
     phrases = ["text.source=corpus", "text.corpus=[eval/common_phrases.txt]", "text.length=[1, 12]"]
     rgbs, texts = render_lines(phrases + CLEAN, 9_200_000, min(args.lines, 300))
-    ours = [r for r, _ in read_lines(model, vocab, [to_grey(x) for x in rgbs])]
+    ours = read_ours(rgbs)
     theirs = [r.text for r in judge.recognize(rgbs)]
     agree = sum(normalize(a, norm) == normalize(b, norm) for a, b in zip(ours, theirs, strict=True))
     results["common_phrases"] = {

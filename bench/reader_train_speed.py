@@ -2,11 +2,12 @@
 
     python bench/reader_train_speed.py            # -> bench/results/reader_train_speed.{json,md}
 
-One optimizer step (forward, CTC, backward, AdamW) on a fixed batch of the training
-factory's lines (synth_data/configs/reader-train-stacked.yaml, batch 48, the bundled net),
-timed in alternating rounds so both precisions see the same machine load; medians and
-their ratio are reported, with the CTC loss each precision computes on the same batch
-(the same weights) so a speed-up that changes the numbers would show. Run it on an idle
+One optimizer step as `glyphgen train-reader` takes it (forward, CTC, backward, clipping,
+AdamW: ``glyphgen.reader.train.optimizer_step``) on a fixed batch of the training factory's
+lines (synth_data/configs/reader-train-stacked.yaml, batch 48, the bundled net), timed in
+alternating rounds so both precisions see the same machine load; medians and their ratio
+are reported, with the CTC loss each precision computes on the same batch (the same
+weights) so a speed-up that changes the numbers would show. Run it on an idle
 machine: the 1-minute load average is recorded beside the figures.
 """
 
@@ -27,7 +28,7 @@ from machine import machine_info
 
 from glyphgen.reader.config import load_reader_config
 from glyphgen.reader.data import FactoryLines, batches
-from glyphgen.reader.train import factory_config
+from glyphgen.reader.train import factory_config, optimizer_step
 from glyphgen.reader.weights import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,15 +53,8 @@ def main() -> None:
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
     opt = torch.optim.AdamW(model.parameters(), lr=0.0)  # lr 0: every step sees the same weights
 
-    def step(bf16: bool) -> float:
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            log_probs = model(batch.images)
-        lengths = torch.full((log_probs.shape[1],), log_probs.shape[0], dtype=torch.long)
-        loss = ctc(log_probs, batch.targets, lengths, batch.target_lengths)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return loss.item()
+    def step(bf16: bool) -> float:  # the very step `glyphgen train-reader` takes
+        return optimizer_step(model, opt, ctc, batch, bf16=bf16).item()
 
     names = {False: "fp32", True: "bf16"}
     losses = {names[bf]: step(bf) for bf in (False, True)}  # warm-up; the losses to compare
@@ -96,7 +90,7 @@ def main() -> None:
         f"1-minute load average {results['load_average']}. Command: `{results['command']}`.",
         "",
         f"One step = batch of {batch.images.shape[0]} lines {tuple(batch.images.shape[2:])}, "
-        f"forward + CTC + backward + AdamW; {args.rounds} alternating rounds of "
+        f"forward + CTC + backward + clipping + AdamW; {args.rounds} alternating rounds of "
         f"{args.steps} steps.",
         "",
         "| precision | median s / step | steps / hour | CTC loss, same batch and weights |",

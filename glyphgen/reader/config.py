@@ -33,7 +33,7 @@ class ReaderTrainConfig:
     shuffle_buffer: int = 2048  # lines; consecutive coverage lines share characters
     threads: int = 0  # torch threads; 0 = every core
     # bf16: the forward pass under CPU autocast (weights, optimizer and CTC stay fp32):
-    # 1.5x the steps per hour on this AVX512-BF16 CPU (bench/results/reader_train_speed.md)
+    # 1.45x the steps per hour on this AVX512-BF16 CPU (bench/results/reader_train_speed.md)
     precision: Literal["fp32", "bf16"] = "fp32"
     checkpoint_every: int = 200  # steps
     heldout_every: int = 500  # steps; quick held-out check (held-out seed and font)

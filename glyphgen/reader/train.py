@@ -25,7 +25,7 @@ from tqdm import tqdm
 from glyphgen import configio
 from glyphgen.paths import REPO_ROOT
 from glyphgen.reader.config import NetSection, ReaderTrainConfig, data_path, repo_path
-from glyphgen.reader.data import FactoryLines, batches
+from glyphgen.reader.data import Batch, FactoryLines, batches
 from glyphgen.reader.metrics import read_lines, score_readings
 from glyphgen.reader.net import LineRecognizer, NetConfig, grow_vocabulary
 from glyphgen.reader.vocab import Vocabulary, default_characters
@@ -105,6 +105,26 @@ def _load_state(run: Path, model: LineRecognizer, opt: torch.optim.Optimizer) ->
     return info
 
 
+def optimizer_step(
+    model: LineRecognizer,
+    opt: torch.optim.Optimizer,
+    ctc: torch.nn.CTCLoss,
+    batch: Batch,
+    bf16: bool = False,
+) -> torch.Tensor:
+    """One training step on ``batch``: forward (under CPU bf16 autocast if ``bf16``), CTC,
+    backward, gradient clipping, update; returns the loss."""
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        log_probs = model(batch.images)
+    lengths = torch.full((batch.images.shape[0],), log_probs.shape[0], dtype=torch.long)
+    loss = ctc(log_probs, batch.targets, lengths, batch.target_lengths)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+    opt.step()
+    return loss
+
+
 def train(cfg: ReaderTrainConfig, run: Path, command: str = "", quiet: bool = False) -> Path:
     """Train (or resume) in ``run``; returns the exported model folder."""
     if cfg.threads:
@@ -168,14 +188,7 @@ def train(cfg: ReaderTrainConfig, run: Path, command: str = "", quiet: bool = Fa
         batch = next(stream)
         for group in opt.param_groups:
             group["lr"] = lr_at(cfg, info["step"], info.get("rewarm_from"))
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
-            log_probs = model(batch.images)
-        lengths = torch.full((batch.images.shape[0],), log_probs.shape[0], dtype=torch.long)
-        loss = ctc(log_probs, batch.targets, lengths, batch.target_lengths)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        opt.step()
+        loss = optimizer_step(model, opt, ctc, batch, bf16=cfg.precision == "bf16")
         info["step"] += 1
         info["next_index"] = batch.last_index + 1
         avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
