@@ -42,7 +42,10 @@ class ReaderTrainConfig:
     net: NetSection = field(default_factory=NetSection)
     # A model folder (e.g. models/reader) to continue from when the run folder is new: its
     # weights, steps, data index and legs carry over (the optimizer restarts, with a fresh
-    # warm-up), so training resumes across sessions from the committed fp16 weights.
+    # warm-up), so training resumes across sessions from the committed fp16 weights. Where
+    # ``net`` asks for more than the init model has (wider stages, more context layers), the
+    # model is widened Net2Net-style first (glyphgen/reader/grow.py): it starts out reading
+    # as it did, with room to learn more; a smaller ``net`` is ignored.
     init: str = ""
     # Characters beyond the default vocabulary (charset names or files, e.g. "gbk"): they
     # are appended as new output classes, so a trained model grows without starting over.

@@ -81,21 +81,3 @@ def greedy_ids(log_probs: torch.Tensor) -> tuple[list[list[int]], list[float]]:
     best, ids = log_probs.max(-1)  # (T, B)
     conf = best.exp().mean(0)
     return ids.T.tolist(), conf.tolist()
-
-
-@torch.no_grad()
-def grow_vocabulary(model: LineRecognizer, new_size: int) -> LineRecognizer:
-    """A copy of ``model`` whose classifier has ``new_size`` classes; old rows are kept and new
-    ones start near the blank's bias, so nothing already learnt changes until training."""
-    old = model.cfg.num_classes
-    if new_size < old:
-        raise ValueError(f"a vocabulary can only grow ({old} -> {new_size})")
-    cfg = NetConfig(**{**model.cfg.to_dict(), "num_classes": new_size})  # type: ignore[arg-type]
-    grown = LineRecognizer(cfg)
-    state = {k: v for k, v in model.state_dict().items() if not k.startswith("classifier.")}
-    grown.load_state_dict(state, strict=False)
-    grown.classifier.weight[:old] = model.classifier.weight
-    grown.classifier.bias[:old] = model.classifier.bias
-    grown.classifier.weight[old:] *= 0.01
-    grown.classifier.bias[old:] = model.classifier.bias[1:].min()
-    return grown

@@ -2,7 +2,7 @@
 
 Stored with the weights (``vocab.txt`` beside the safetensors file) so a checkpoint always
 decodes with the characters it was trained on. Growing it appends classes at the end, so a
-trained model keeps every existing row (see ``net.grow_vocabulary``).
+trained model keeps every existing row (see ``grow.grow_vocabulary``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The recognizer: vocabulary and weights round trip, safetensors only, growth, training legs."""
+"""The recognizer: vocabulary and weights round trip, safetensors only, training legs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 
 from glyphgen.reader.config import load_reader_config
 from glyphgen.reader.data import batch_images, make_batch, shuffled
-from glyphgen.reader.net import LineRecognizer, NetConfig, grow_vocabulary
+from glyphgen.reader.net import LineRecognizer, NetConfig
 from glyphgen.reader.train import train
 from glyphgen.reader.vocab import Vocabulary, default_characters
 from glyphgen.reader.weights import load_model, save_model
@@ -54,19 +54,6 @@ def test_only_safetensors_are_loaded(tmp_path):
         load_model(tmp_path / "model.pt")
     with pytest.raises(FileNotFoundError, match="train-reader"):
         load_model(tmp_path)
-
-
-def test_growing_the_vocabulary_keeps_what_was_learnt():
-    vocab = Vocabulary("天地玄黄")
-    model = tiny(vocab)
-    bigger = vocab.extended("宇宙天")
-    assert bigger.chars == "天地玄黄宇宙"
-    grown = grow_vocabulary(model, bigger.size).eval()
-    x = torch.rand(1, 1, 32, 48)
-    old = model.classifier(model.features(x).permute(2, 0, 1))
-    new = grown.classifier(grown.features(x).permute(2, 0, 1))
-    torch.testing.assert_close(new[..., : vocab.size], old)
-    assert (new[..., vocab.size :] < new[..., :1]).all()  # new classes start below the blank
 
 
 def test_batches_pad_to_the_step_and_keep_targets():
@@ -126,7 +113,7 @@ def test_training_continues_from_exported_weights_and_grows_the_vocabulary(tmp_p
     old, old_vocab, old_manifest = load_model(first)
     (tmp_path / "extra.txt").write_text("𠀀𠀁\n", encoding="utf-8")
     # lr=0: the new leg must not move the weights, so the old classes read exactly as before;
-    # net.hidden=24 is ignored: the init model's network wins over the config's
+    # net.hidden=24 widens the init model's network (what it learnt is kept: tests/reader/test_grow.py)
     more = [*sets, "steps=3", "lr=0", f"init={first}", f"extra_charset={tmp_path / 'extra.txt'}",
             "net.hidden=24"]  # fmt: skip
     out = train(load_reader_config(None, more), tmp_path / "b", quiet=True)
@@ -135,7 +122,7 @@ def test_training_continues_from_exported_weights_and_grows_the_vocabulary(tmp_p
     assert manifest["steps"] == 3 and len(manifest["legs"]) == 2
     assert manifest["legs"][1]["init"] == str(first)
     assert manifest["legs"][1]["start_index"] == old_manifest["training_data"]["sample_indices"][1]
-    assert manifest["net"]["hidden"] == 16
+    assert manifest["net"]["hidden"] == 24 and manifest["net"]["widths"] == [4, 8, 8, 8]
     torch.testing.assert_close(model.classifier.weight[: old_vocab.size], old.classifier.weight)
 
 
