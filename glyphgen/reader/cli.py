@@ -11,8 +11,8 @@ EXAMPLES = """examples:
   glyphgen train-reader --out runs/reader                 # defaults; resumes if run exists
   glyphgen train-reader --config my-reader.yaml --out runs/reader --set steps=20000
   glyphgen train-reader --out runs/reader --set batch_size=32 --set workers=2
-  glyphgen train-reader --out runs/wide --set init=models/reader --set steps=30000
-      --set net.hidden=384 --set net.context_layers=3  # continue on a widened net
+  glyphgen train-reader --out runs/wide --set init=models/reader --set net.hidden=384
+      (continues models/reader on a wider net: its training so far is kept, Net2Net-style)
 The exported model lands in OUT/model (model.safetensors, vocab.txt, manifest.json);
 copy it to models/reader/ to make it the bundled judge (glyphgen eval --backend glyphgen).
 """
