@@ -293,7 +293,12 @@ def make_judges(threads: int, combined: bool = True) -> tuple[dict[str, Recogniz
         judges["combined"] = create_backend("combined", threads=threads)
     except BackendUnavailable as exc:
         return judges, f"unavailable: {exc}".replace(f"{REPO_ROOT}/", "")
-    return judges, "available: PP-OCRv4 where it can output the target, glyphgen's reader else"
+    reader = judges["combined"].info()["secondary"]  # which weights judged: they get retrained
+    sha = (reader.get("sha256") or "?")[:12]
+    return judges, (
+        "available: PP-OCRv4 where it can output the target, glyphgen's reader else "
+        f"({reader['model']}, {reader['steps']} steps, sha256 {sha})"
+    )
 
 
 def run_benchmark(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 import numpy as np
@@ -38,6 +39,9 @@ def test_glyphgen_judge_reads_clean_factory_lines_including_level_2(fonts):
         (r.text, s.text) for r, s in zip(reads, samples, strict=True)
     ]
     assert all(r.judge == "glyphgen" for r in reads)
+    # reports say which weights judged: the bundled reader gets retrained
+    digest = hashlib.sha256((BUNDLED / "model.safetensors").read_bytes()).hexdigest()
+    assert judge.info()["sha256"] == digest
 
 
 class _Fake(Recognizer):

@@ -49,6 +49,7 @@ class GlyphgenRecognizer(Recognizer):
             "model": str(self.weights or "models/reader (bundled)"),
             "dictionary_size": len(self.vocab.chars),
             "steps": self.manifest.get("steps"),
+            "sha256": next(iter(self.manifest.get("sha256", {}).values()), None),
             "batch_size": self.batch_size,
         }
 
