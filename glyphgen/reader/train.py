@@ -145,6 +145,7 @@ def train(cfg: ReaderTrainConfig, run: Path, command: str = "", quiet: bool = Fa
     info: dict[str, Any] = {"step": 0, "next_index": 0, "legs": [], "heldout": []}
     resuming = (run / "state.json").exists()
     init: LineRecognizer | None = None
+    widened_from: dict[str, Any] = {}
     if resuming:  # the run's own vocabulary, so class ids never move under a checkpoint
         vocab = Vocabulary.load(run / "vocab.txt") if (run / "vocab.txt").exists() else None
         vocab = wanted_vocabulary(cfg, vocab)
@@ -157,6 +158,7 @@ def train(cfg: ReaderTrainConfig, run: Path, command: str = "", quiet: bool = Fa
         if vocab.size > init_vocab.size:
             init = grow_vocabulary(init, vocab.size)
         if _net_section(init.cfg) != cfg.net:
+            widened_from = asdict(_net_section(init.cfg))
             init = widen(init, NetConfig(**asdict(cfg.net), num_classes=vocab.size))
         info.update(step=manifest["steps"], next_index=manifest["training_data"]["sample_indices"][1],
                     legs=manifest.get("legs", []), heldout=manifest.get("heldout_checks", []),
@@ -188,6 +190,8 @@ def train(cfg: ReaderTrainConfig, run: Path, command: str = "", quiet: bool = Fa
            "vocabulary_size": vocab.size, "config": config_dict}  # fmt: skip
     if cfg.init and not resuming:
         leg["init"] = cfg.init
+        if widened_from:
+            leg["widened_from"] = widened_from  # Net2Net-style (glyphgen/reader/grow.py)
     info["legs"].append(leg)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
     # the shuffle order is seeded by where this leg starts, so a leg is reproducible alone

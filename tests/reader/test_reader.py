@@ -123,6 +123,7 @@ def test_training_continues_from_exported_weights_and_grows_the_vocabulary(tmp_p
     assert manifest["legs"][1]["init"] == str(first)
     assert manifest["legs"][1]["start_index"] == old_manifest["training_data"]["sample_indices"][1]
     assert manifest["net"]["hidden"] == 24 and manifest["net"]["widths"] == [4, 8, 8, 8]
+    assert manifest["legs"][1]["widened_from"]["hidden"] == 16
     torch.testing.assert_close(model.classifier.weight[: old_vocab.size], old.classifier.weight)
 
 
