@@ -370,6 +370,8 @@ class Trainer:
             "stages": [s.name for s in done],
             "controlnet": self.unwrapped().controlnet is not None,
             "config": configio.to_dict(self.cfg),
+            # the recognizer behind the OCR-aware loss ("" in the config = whatever is bundled)
+            "ocr_loss_reader": getattr(self.text_loss, "source", None),
             "command": self.command,
             "files": file_table(folder),
         }

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -47,8 +48,12 @@ class TextPerceptualLoss(nn.Module):
         vocab: Vocabulary,
         feature_weight: float = 1.0,
         ctc_weight: float = 0.1,
+        source: dict[str, Any] | None = None,
     ):
         super().__init__()
+        # which recognizer this is (folder, steps, sha256): a model trained with the loss
+        # records it, since the bundled reader gets retrained
+        self.source = source or {}
         self.model = model.eval()
         for p in self.model.parameters():
             p.requires_grad_(False)
@@ -93,5 +98,7 @@ def text_perceptual_loss(
     weights: Path | None = None, feature_weight: float = 1.0, ctc_weight: float = 0.1
 ) -> TextPerceptualLoss:
     """The loss on the bundled recognizer (or the model folder ``weights``)."""
-    model, vocab, _ = load_model(weights)
-    return TextPerceptualLoss(model, vocab, feature_weight, ctc_weight)
+    model, vocab, manifest = load_model(weights)
+    source = {"weights": str(weights or "models/reader (bundled)"), "steps": manifest.get("steps"),
+              "sha256": next(iter(manifest.get("sha256", {}).values()), None)}  # fmt: skip
+    return TextPerceptualLoss(model, vocab, feature_weight, ctc_weight, source)

@@ -1,6 +1,8 @@
 """The OCR-aware loss: a recognizer on the predicted x0 inside text lines sends gradients
 into the trainable parts, at the timesteps the config allows."""
 
+import json
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -77,13 +79,18 @@ def test_the_readers_own_loss_plugs_in(tmp_path, fonts):
     vocab = Vocabulary("".join(sorted(set(batch["texts"][0]))))  # reads line 0, not line 1
     torch.manual_seed(0)
     net = NetConfig((4, 8, 8, 8), hidden=16, context_layers=1, embed=8, num_classes=vocab.size)
-    loss = reader_loss.TextPerceptualLoss(LineRecognizer(net), vocab)
+    source = {"weights": "tiny", "steps": 1, "sha256": "0" * 64}
+    loss = reader_loss.TextPerceptualLoss(LineRecognizer(net), vocab, source=source)
     trainer = Trainer(cfg, fonts=fonts, text_loss=loss, progress=False)
     losses = trainer.training_step(batch)
     losses["ocr"].backward()
     assert any(
         p.grad is not None and p.grad.abs().sum() > 0 for p in trainer.pipe.controlnet.parameters()
     )
+    # the weights say which recognizer shaped them: the bundled one gets retrained
+    trainer.save_weights(tmp_path / "weights")
+    manifest = json.loads((tmp_path / "weights" / "manifest.json").read_text())
+    assert manifest["ocr_loss_reader"] == source
 
 
 def test_line_crops_turn_columns_into_rows_of_one_height():

@@ -3,6 +3,8 @@ sharpening a blurred line toward its target."""
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 import torch
@@ -57,6 +59,12 @@ def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(
         F.pad(x, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c
     )
+
+
+@needs_weights
+def test_the_bundled_loss_names_its_weights(loss):
+    digest = hashlib.sha256((BUNDLED / "model.safetensors").read_bytes()).hexdigest()
+    assert loss.source["sha256"] == digest and loss.source["steps"] > 0
 
 
 @needs_weights
