@@ -26,7 +26,7 @@ from torch import nn
 
 from glyphgen.reader.net import HEIGHT, WIDTH_STEP, LineRecognizer
 from glyphgen.reader.vocab import Vocabulary
-from glyphgen.reader.weights import load_model
+from glyphgen.reader.weights import identity, load_model
 
 
 def to_reader_input(images: torch.Tensor) -> torch.Tensor:
@@ -99,6 +99,4 @@ def text_perceptual_loss(
 ) -> TextPerceptualLoss:
     """The loss on the bundled recognizer (or the model folder ``weights``)."""
     model, vocab, manifest = load_model(weights)
-    source = {"weights": str(weights or "models/reader (bundled)"), "steps": manifest.get("steps"),
-              "sha256": next(iter(manifest.get("sha256", {}).values()), None)}  # fmt: skip
-    return TextPerceptualLoss(model, vocab, feature_weight, ctc_weight, source)
+    return TextPerceptualLoss(model, vocab, feature_weight, ctc_weight, identity(manifest, weights))

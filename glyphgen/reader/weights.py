@@ -74,3 +74,13 @@ def load_model(folder: Path | None = None) -> tuple[LineRecognizer, Vocabulary, 
             f"{weights}: tensors do not match the network: {real_missing or unexpected}"
         )
     return model.eval(), vocab, manifest
+
+
+def identity(manifest: dict[str, Any], folder: Path | str | None = None) -> dict[str, Any]:
+    """Which recognizer this is, for the records of what it judged or trained: the folder,
+    its steps and its weights' sha256 (the bundled model gets retrained)."""
+    return {
+        "weights": str(folder or "models/reader (bundled)"),
+        "steps": manifest.get("steps"),
+        "sha256": manifest.get("sha256", {}).get(WEIGHTS),
+    }

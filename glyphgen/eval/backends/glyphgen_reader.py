@@ -44,12 +44,15 @@ class GlyphgenRecognizer(Recognizer):
         return "chars"  # trained on upright characters in rows
 
     def info(self) -> dict[str, Any]:
+        from glyphgen.reader.weights import identity
+
+        who = identity(self.manifest, self.weights)
         return {
             "name": self.name,
-            "model": str(self.weights or "models/reader (bundled)"),
+            "model": who["weights"],
             "dictionary_size": len(self.vocab.chars),
-            "steps": self.manifest.get("steps"),
-            "sha256": next(iter(self.manifest.get("sha256", {}).values()), None),
+            "steps": who["steps"],
+            "sha256": who["sha256"],
             "batch_size": self.batch_size,
         }
 
