@@ -12,7 +12,7 @@ its residual branch adds nothing until it learns to.
 from __future__ import annotations
 
 from dataclasses import fields
-from typing import cast
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -38,12 +38,28 @@ def grow_vocabulary(model: LineRecognizer, new_size: int) -> LineRecognizer:
     return grown
 
 
+def _larger(a: Any, b: Any) -> Any:
+    """The larger of two sizes, or of two tuples of sizes position by position."""
+    if isinstance(a, tuple):
+        return tuple(max(x, y) for x, y in zip(a, b, strict=True))
+    return max(a, b)
+
+
+def larger_net(trained: NetConfig, asked: NetConfig) -> NetConfig:
+    """Each size the larger of the trained net's and the asked one's (classes: the trained
+    net's): what ``init`` plus a config's ``net`` section grows to, never shrinking."""
+    sizes = {f.name: _larger(getattr(trained, f.name), getattr(asked, f.name))
+             for f in fields(NetConfig) if f.name != "num_classes"}  # fmt: skip
+    return NetConfig(**sizes, num_classes=trained.num_classes)
+
+
 def check_growth(old: NetConfig, new: NetConfig) -> None:
     """Refuse a target net that is not at least as large as ``old`` in every dimension."""
+    grown = larger_net(old, new)
     smaller = [
         f"{f.name} {getattr(old, f.name)} -> {getattr(new, f.name)}"
         for f in fields(NetConfig)
-        if f.name != "num_classes" and _less(getattr(new, f.name), getattr(old, f.name))
+        if f.name != "num_classes" and getattr(grown, f.name) != getattr(new, f.name)
     ]
     if smaller:
         raise ValueError(
@@ -51,12 +67,6 @@ def check_growth(old: NetConfig, new: NetConfig) -> None:
             f"smaller: {', '.join(smaller)}. Ask for at least the trained net's sizes, or "
             "train from zero without init"
         )
-
-
-def _less(new: object, old: object) -> bool:
-    if isinstance(new, tuple) and isinstance(old, tuple):
-        return any(n < o for n, o in zip(new, old, strict=True))
-    return new < old  # type: ignore[operator]
 
 
 ChannelMap = tuple[torch.Tensor, torch.Tensor]  # (old channel of each new one, its share)

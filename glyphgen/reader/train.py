@@ -26,7 +26,7 @@ from glyphgen import configio
 from glyphgen.paths import REPO_ROOT
 from glyphgen.reader.config import NetSection, ReaderTrainConfig, data_path, repo_path
 from glyphgen.reader.data import Batch, FactoryLines, batches
-from glyphgen.reader.grow import grow_vocabulary, widen
+from glyphgen.reader.grow import grow_vocabulary, larger_net, widen
 from glyphgen.reader.metrics import read_lines, score_readings
 from glyphgen.reader.net import LineRecognizer, NetConfig
 from glyphgen.reader.vocab import Vocabulary, default_characters
@@ -78,16 +78,6 @@ def wanted_vocabulary(cfg: ReaderTrainConfig, base: Vocabulary | None = None) ->
 def _net_section(net: NetConfig) -> NetSection:
     return NetSection(widths=net.widths, hidden=net.hidden, context_layers=net.context_layers,
                       embed=net.embed)  # fmt: skip
-
-
-def _larger_net(trained: NetConfig, asked: NetSection) -> NetSection:
-    """Each size the larger of a trained net's and the config's: ``init`` never shrinks."""
-    return NetSection(
-        widths=tuple(max(t, a) for t, a in zip(trained.widths, asked.widths, strict=True)),  # type: ignore[arg-type]
-        hidden=max(trained.hidden, asked.hidden),
-        context_layers=max(trained.context_layers, asked.context_layers),
-        embed=max(trained.embed, asked.embed),
-    )
 
 
 def _save_state(run: Path, model: LineRecognizer, opt: torch.optim.Optimizer, info: dict) -> None:
@@ -153,12 +143,13 @@ def train(cfg: ReaderTrainConfig, run: Path, command: str = "", quiet: bool = Fa
         # 0) continue from exported weights: their net (widened where the config asks for
         # more), vocabulary (grown if asked) and history
         init, init_vocab, manifest = load_model(repo_path(cfg.init))
-        cfg.net = _larger_net(init.cfg, cfg.net)
+        trained = _net_section(init.cfg)
+        cfg.net = _net_section(larger_net(init.cfg, NetConfig(**asdict(cfg.net))))
         vocab = wanted_vocabulary(cfg, init_vocab)
         if vocab.size > init_vocab.size:
             init = grow_vocabulary(init, vocab.size)
-        if _net_section(init.cfg) != cfg.net:
-            widened_from = asdict(_net_section(init.cfg))
+        if trained != cfg.net:
+            widened_from = asdict(trained)
             init = widen(init, NetConfig(**asdict(cfg.net), num_classes=vocab.size))
         info.update(step=manifest["steps"], next_index=manifest["training_data"]["sample_indices"][1],
                     legs=manifest.get("legs", []), heldout=manifest.get("heldout_checks", []),

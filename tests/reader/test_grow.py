@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from glyphgen.reader.grow import grow_vocabulary, widen
+from glyphgen.reader.grow import grow_vocabulary, larger_net, widen
 from glyphgen.reader.net import LineRecognizer, NetConfig
 from glyphgen.reader.vocab import Vocabulary
 
@@ -66,3 +66,12 @@ def test_a_trained_net_never_shrinks():
     smaller = NetConfig(widths=(4, 4, 8, 8), hidden=16, context_layers=1, embed=8)
     with pytest.raises(ValueError, match=r"widths \(4, 8, 8, 8\) -> \(4, 4, 8, 8\)"):
         widen(model, smaller)
+    with pytest.raises(ValueError, match="hidden 16 -> 12"):
+        widen(model, NetConfig(widths=(4, 8, 8, 8), hidden=12, context_layers=1, embed=8))
+
+
+def test_init_plus_a_net_section_grows_to_the_larger_of_each_size():
+    asked = NetConfig(widths=(2, 12, 8, 4), hidden=8, context_layers=3, embed=4)
+    grown = larger_net(SMALL, asked)
+    assert grown == NetConfig(widths=(4, 12, 8, 8), hidden=16, context_layers=3, embed=8,
+                              num_classes=SMALL.num_classes)  # fmt: skip
