@@ -14,7 +14,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -76,8 +76,8 @@ def wanted_vocabulary(cfg: ReaderTrainConfig, base: Vocabulary | None = None) ->
 
 
 def _net_section(net: NetConfig) -> NetSection:
-    return NetSection(widths=net.widths, hidden=net.hidden, context_layers=net.context_layers,
-                      embed=net.embed)  # fmt: skip
+    """The config section of a built net: every size it has, not its class count."""
+    return NetSection(**{f.name: getattr(net, f.name) for f in fields(NetSection)})
 
 
 def _save_state(run: Path, model: LineRecognizer, opt: torch.optim.Optimizer, info: dict) -> None:
