@@ -1,4 +1,5 @@
-"""Training speed of glyphgen's recognizer: fp32 against bf16 autocast, side by side.
+"""Training speed of glyphgen's recognizer, side by side: fp32 against bf16 autocast, and
+random batches against batches of like-width lines (``bucket_batches``).
 
     python bench/reader_train_speed.py            # -> bench/results/reader_train_speed.{json,md}
 
@@ -7,8 +8,14 @@ AdamW: ``glyphgen.reader.train.optimizer_step``) on a fixed batch of the trainin
 lines (synth_data/configs/reader-train-stacked.yaml, batch 48, the bundled net), timed in
 alternating rounds so both precisions see the same machine load; medians and their ratio
 are reported, with the CTC loss each precision computes on the same batch (the same
-weights) so a speed-up that changes the numbers would show. Run it on an idle
-machine: the 1-minute load average is recorded beside the figures.
+weights) so a speed-up that changes the numbers would show.
+
+Batching: the same 16 batches' worth of lines (768), cut into batches in stream order (every
+leg before 2026-11-26) and by width (``glyphgen.reader.data.width_buckets``, pool 16), each
+batch padded to its widest line; one bf16 step per batch, both ways in alternating rounds;
+the time to train on all 768 lines and the padded pixels per real pixel are reported.
+
+Run it on an idle machine: the 1-minute load average is recorded beside the figures.
 """
 
 from __future__ import annotations
@@ -20,15 +27,19 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_info
 
-from glyphgen.reader.config import load_reader_config
-from glyphgen.reader.data import FactoryLines, batches
+from glyphgen.reader.config import ReaderTrainConfig, load_reader_config
+from glyphgen.reader.data import FactoryLines, batches, make_batch, width_buckets
+from glyphgen.reader.net import LineRecognizer
 from glyphgen.reader.train import factory_config, optimizer_step
+from glyphgen.reader.vocab import Vocabulary
 from glyphgen.reader.weights import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +78,8 @@ def main() -> None:
                 step(bf)
             seconds[names[bf]].append((time.perf_counter() - t0) / args.steps)
     median = {k: statistics.median(v) for k, v in seconds.items()}
-    results = {
+    batching = time_batching(model, vocab, cfg, opt, ctc, args.rounds)
+    results: dict[str, Any] = {
         "machine": machine_info(),
         "command": "python bench/reader_train_speed.py " + " ".join(sys.argv[1:]),
         "threads": threads,
@@ -78,6 +90,7 @@ def main() -> None:
         "steps_per_hour": {k: round(3600 / v) for k, v in median.items()},
         "speedup_bf16": round(median["fp32"] / median["bf16"], 2),
         "ctc_loss_same_batch": {k: round(v, 5) for k, v in losses.items()},
+        "batching": batching,
         "load_average": round(max(load_before, os.getloadavg()[0]), 2),
     }
     args.out.mkdir(parents=True, exist_ok=True)
@@ -102,8 +115,63 @@ def main() -> None:
             f"{results['ctc_loss_same_batch'][k]:.5f} |"
         )
     md += ["", f"bf16 / fp32 speed: **{results['speedup_bf16']}x**.", ""]
+    lines = batching["lines"]
+    md += [
+        f"## Batching: {lines} lines, batches of 48, bf16",
+        "",
+        "| batches | padded px / line px | median s for all lines | lines / s |",
+        "|---|---:|---:|---:|",
+    ]
+    for k in ("random", "by_width"):
+        sec = batching["median_seconds"][k]
+        md.append(f"| {k} | {batching['padding'][k]:.2f} | {sec:.2f} | {lines / sec:.0f} |")
+    md += ["", f"by width / random speed: **{batching['speedup_by_width']}x**.", ""]
     (args.out / "reader_train_speed.md").write_text("\n".join(md), encoding="utf-8")
     print("\n".join(md))
+
+
+def time_batching(
+    model: LineRecognizer,
+    vocab: Vocabulary,
+    cfg: ReaderTrainConfig,
+    opt: torch.optim.Optimizer,
+    ctc: torch.nn.CTCLoss,
+    rounds: int,
+    pool: int = 16,
+) -> dict[str, Any]:
+    """One bf16 step per batch over the same lines, batched in stream order and by width."""
+    stream = FactoryLines(factory_config(cfg), vocab, 60_000_000)
+    items: list[tuple[np.ndarray, str]] = []
+    for grey, text, _ in stream:
+        items.append((grey, text))
+        if len(items) == 48 * pool:
+            break
+    ways = {
+        "random": list(width_buckets(items, 48, 1, np.random.default_rng(0))),
+        "by_width": list(width_buckets(items, 48, pool, np.random.default_rng(0))),
+    }
+    made = {
+        k: [make_batch([g for g, _ in group], [t for _, t in group], vocab) for group in v]
+        for k, v in ways.items()
+    }
+    real = sum(grey.shape[1] for grey, _ in items)
+    seconds: dict[str, list[float]] = {k: [] for k in made}
+    for _ in range(rounds):
+        for k, group in made.items():
+            t0 = time.perf_counter()
+            for batch in group:
+                optimizer_step(model, opt, ctc, batch, bf16=True)
+            seconds[k].append(time.perf_counter() - t0)
+    median = {k: statistics.median(v) for k, v in seconds.items()}
+    return {
+        "lines": len(items),
+        "padding": {
+            k: round(sum(b.images.numel() for b in v) / 32 / real, 3) for k, v in made.items()
+        },
+        "seconds": {k: [round(x, 3) for x in v] for k, v in seconds.items()},
+        "median_seconds": {k: round(v, 3) for k, v in median.items()},
+        "speedup_by_width": round(median["random"] / median["by_width"], 2),
+    }
 
 
 if __name__ == "__main__":

@@ -114,16 +114,51 @@ def shuffled(items: Iterable[T], size: int, rng: np.random.Generator) -> Iterato
     yield from buf
 
 
+def width_buckets(
+    items: Iterable[tuple[np.ndarray, str]], batch_size: int, pool: int, rng: np.random.Generator
+) -> Iterator[list[tuple[np.ndarray, str]]]:
+    """Groups of ``batch_size`` lines of like width: ``pool`` batches' worth of lines at a
+    time, sorted by width, cut into batches, yielded in a random order. A batch is padded to
+    its widest line, so random batches of 2-12 character lines cost 1.8x the compute of
+    their lines; like widths cut that to about 1.06x (bench/results/reader_train_speed.md)."""
+    held: list[tuple[np.ndarray, str]] = []
+
+    def cut() -> Iterator[list[tuple[np.ndarray, str]]]:
+        if pool > 1:  # (a pool of one batch stays in stream order, drawing nothing)
+            held.sort(key=lambda item: item[0].shape[1])
+        groups = [held[i : i + batch_size] for i in range(0, len(held), batch_size)]
+        for k in rng.permutation(len(groups)) if pool > 1 else range(len(groups)):
+            yield groups[k]
+        held.clear()
+
+    for item in items:
+        held.append(item)
+        if len(held) == batch_size * pool:
+            yield from cut()
+    if held:
+        yield from cut()
+
+
 def batches(
-    lines: FactoryLines, batch_size: int, workers: int = 1, shuffle: int = 0, seed: int = 0
+    lines: FactoryLines,
+    batch_size: int,
+    workers: int = 1,
+    shuffle: int = 0,
+    seed: int = 0,
+    bucket: int = 0,
 ) -> Iterator[Batch]:
     """Endless (or until the stream stops) batches from a line stream, drawn through a
-    shuffle buffer of ``shuffle`` lines when it is > 0 (its order seeded by ``seed``).
+    shuffle buffer of ``shuffle`` lines when it is > 0 (its order seeded by ``seed``), and
+    grouped by width over pools of ``bucket`` batches when it is > 1 (``width_buckets``).
 
     ``Batch.last_index`` is the highest factory index *drawn* so far, buffered lines included:
     a run resumed from it skips what its buffer held, and never sees a line twice."""
+    # workers render a pool of batches ahead (the default, two lines, left them idle while
+    # the steps ran, and the steps waiting while the next pool was rendered)
+    pool = batch_size * max(1, bucket)
+    ahead = {"prefetch_factor": max(2, pool // workers)} if workers > 0 else {}
     loader = torch.utils.data.DataLoader(
-        lines, batch_size=None, num_workers=workers, persistent_workers=workers > 0
+        lines, batch_size=None, num_workers=workers, persistent_workers=workers > 0, **ahead
     )
     drawn = [-1]
 
@@ -132,16 +167,10 @@ def batches(
             drawn[0] = max(drawn[0], int(index))
             yield np.asarray(grey), text
 
+    rng = np.random.default_rng(seed)
     stream: Iterator[tuple[np.ndarray, str]] = tracked()
     if shuffle > 0:
-        stream = shuffled(stream, shuffle, np.random.default_rng(seed))
-    greys: list[np.ndarray] = []
-    texts: list[str] = []
-    for grey, text in stream:
-        greys.append(grey)
-        texts.append(text)
-        if len(greys) == batch_size:
-            yield make_batch(greys, texts, lines.vocab, drawn[0])
-            greys, texts = [], []
-    if greys:
+        stream = shuffled(stream, shuffle, rng)
+    for group in width_buckets(stream, batch_size, max(1, bucket), rng):
+        greys, texts = zip(*group, strict=True)
         yield make_batch(greys, texts, lines.vocab, drawn[0])

@@ -187,7 +187,8 @@ def train(cfg: ReaderTrainConfig, run: Path, command: str = "", quiet: bool = Fa
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
     # the shuffle order is seeded by where this leg starts, so a leg is reproducible alone
     stream = batches(FactoryLines(fcfg, vocab, info["next_index"]), cfg.batch_size, cfg.workers,
-                     shuffle=cfg.shuffle_buffer, seed=fcfg.seed * 1_000_003 + info["next_index"])  # fmt: skip
+                     shuffle=cfg.shuffle_buffer, seed=fcfg.seed * 1_000_003 + info["next_index"],
+                     bucket=cfg.bucket_batches)  # fmt: skip
     bar = tqdm(
         total=cfg.steps, initial=info["step"], desc="train-reader", disable=quiet, unit="step"
     )

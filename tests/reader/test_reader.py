@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from glyphgen.reader.config import load_reader_config
-from glyphgen.reader.data import batch_images, make_batch, shuffled
+from glyphgen.reader.data import batch_images, make_batch, shuffled, width_buckets
 from glyphgen.reader.net import LineRecognizer, NetConfig
 from glyphgen.reader.train import train
 from glyphgen.reader.vocab import Vocabulary, default_characters
@@ -73,6 +73,24 @@ def test_shuffle_buffer_is_a_seeded_permutation_that_spreads_neighbours():
     assert sorted(order) == list(range(1000)) and order == run(1) and order != run(2)
     gaps = np.abs(np.diff(order))
     assert np.median(gaps) > 20  # neighbours in the stream rarely stay neighbours
+
+
+def test_width_buckets_group_like_widths_and_lose_no_line():
+    rng = np.random.default_rng(0)
+    widths = rng.integers(16, 512, size=10 * 8 + 5)  # a short last pool
+    items = [(np.zeros((32, int(w)), np.float32), str(i)) for i, w in enumerate(widths)]
+
+    def padded(groups: list[list[tuple[np.ndarray, str]]]) -> int:
+        return sum(len(g) * max(grey.shape[1] for grey, _ in g) for g in groups)
+
+    groups = list(width_buckets(items, 8, 4, np.random.default_rng(2)))
+    assert sorted(t for g in groups for _, t in g) == sorted(t for _, t in items)
+    assert [len(g) for g in groups].count(8) == 10 and len(groups) == 11
+    plain = list(width_buckets(items, 8, 1, np.random.default_rng(1)))
+    assert [t for g in plain for _, t in g] == [t for _, t in items]  # pool 1: stream order
+    assert padded(groups) < 0.8 * padded(plain)
+    first_pool = [widths[int(g[0][1])] for g in groups[:4]]
+    assert first_pool != sorted(first_pool)  # a pool's batches come out shuffled
 
 
 def test_training_writes_a_loadable_model_and_resumes_as_a_new_leg(tmp_path):
