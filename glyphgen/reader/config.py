@@ -32,11 +32,12 @@ class ReaderTrainConfig:
     workers: int = 1  # processes rendering lines
     shuffle_buffer: int = 2048  # lines; consecutive coverage lines share characters
     # batches of like-width lines, sorted within pools of this many batches (1 = random
-    # widths, as every leg before 2026-11-26 trained): 1.6x the steps per hour
+    # widths, as every leg before 2026-11-26 trained): 1.6x the steps per hour of compute,
+    # 1.37x in a real leg with the renderer on the same 2 cores (README, recognizer)
     bucket_batches: int = 16
     threads: int = 0  # torch threads; 0 = every core
     # bf16: the forward pass under CPU autocast (weights, optimizer and CTC stay fp32):
-    # 1.45x the steps per hour on this AVX512-BF16 CPU (bench/results/reader_train_speed.md)
+    # 1.62x the steps per hour on this AVX512-BF16 CPU (bench/results/reader_train_speed.md)
     precision: Literal["fp32", "bf16"] = "fp32"
     checkpoint_every: int = 200  # steps
     heldout_every: int = 500  # steps; quick held-out check (held-out seed and font)

@@ -120,7 +120,7 @@ def width_buckets(
     """Groups of ``batch_size`` lines of like width: ``pool`` batches' worth of lines at a
     time, sorted by width, cut into batches, yielded in a random order. A batch is padded to
     its widest line, so random batches of 2-12 character lines cost 1.8x the compute of
-    their lines; like widths cut that to about 1.06x (bench/results/reader_train_speed.md)."""
+    their lines; like widths cut that to about 1.07x (bench/results/reader_train_speed.md)."""
     held: list[tuple[np.ndarray, str]] = []
 
     def cut() -> Iterator[list[tuple[np.ndarray, str]]]:
