@@ -155,10 +155,13 @@ def batches(
     a run resumed from it skips what its buffer held, and never sees a line twice."""
     # workers render a pool of batches ahead (the default, two lines, left them idle while
     # the steps ran, and the steps waiting while the next pool was rendered)
-    pool = batch_size * max(1, bucket)
-    ahead = {"prefetch_factor": max(2, pool // workers)} if workers > 0 else {}
+    ahead = max(2, batch_size * max(1, bucket) // workers) if workers > 0 else None
     loader = torch.utils.data.DataLoader(
-        lines, batch_size=None, num_workers=workers, persistent_workers=workers > 0, **ahead
+        lines,
+        batch_size=None,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+        prefetch_factor=ahead,
     )
     drawn = [-1]
 
