@@ -124,11 +124,13 @@ def width_buckets(
     held: list[tuple[np.ndarray, str]] = []
 
     def cut() -> Iterator[list[tuple[np.ndarray, str]]]:
+        count = -(-len(held) // batch_size)  # the last may be short
+        order: Iterable[int] = range(count)
         if pool > 1:  # (a pool of one batch stays in stream order, drawing nothing)
             held.sort(key=lambda item: item[0].shape[1])
-        groups = [held[i : i + batch_size] for i in range(0, len(held), batch_size)]
-        for k in rng.permutation(len(groups)) if pool > 1 else range(len(groups)):
-            yield groups[k]
+            order = rng.permutation(count)
+        for k in order:
+            yield held[k * batch_size : (k + 1) * batch_size]
         held.clear()
 
     for item in items:
@@ -155,7 +157,8 @@ def batches(
     a run resumed from it skips what its buffer held, and never sees a line twice."""
     # workers render a pool of batches ahead (the default, two lines, left them idle while
     # the steps ran, and the steps waiting while the next pool was rendered)
-    ahead = max(2, batch_size * max(1, bucket) // workers) if workers > 0 else None
+    pool = max(1, bucket)
+    ahead = max(2, batch_size * pool // workers) if workers > 0 else None
     loader = torch.utils.data.DataLoader(
         lines,
         batch_size=None,
@@ -174,6 +177,6 @@ def batches(
     stream: Iterator[tuple[np.ndarray, str]] = tracked()
     if shuffle > 0:
         stream = shuffled(stream, shuffle, rng)
-    for group in width_buckets(stream, batch_size, max(1, bucket), rng):
+    for group in width_buckets(stream, batch_size, pool, rng):
         greys, texts = zip(*group, strict=True)
         yield make_batch(greys, texts, lines.vocab, drawn[0])
