@@ -60,7 +60,7 @@ def main() -> None:
     from glyphgen.model.config import load_train_config
     from glyphgen.model.pipeline import GlyphPipeline
     from glyphgen.model.render import RegionRequest, parse_region, render_regions
-    from glyphgen.synth.fonts import FontLibrary
+    from glyphgen.typeset.fonts import FontLibrary
 
     disable_progress_bar()
     torch.manual_seed(0)

@@ -9,7 +9,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 @pytest.fixture(scope="session")
 def fonts():
-    from glyphgen.synth.fonts import FontLibrary
+    from glyphgen.typeset.fonts import FontLibrary
 
     return FontLibrary.load()
 

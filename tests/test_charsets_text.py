@@ -5,8 +5,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from glyphgen.synth import charsets
 from glyphgen.synth.text import MixConfig, TextConfig, TextSource
+from glyphgen.typeset import charsets
 
 
 def test_gb2312_levels_have_the_standard_sizes_and_no_overlap():

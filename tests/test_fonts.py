@@ -13,8 +13,10 @@ from fontTools.pens.ttGlyphPen import TTGlyphPen
 from fontTools.ttLib import TTCollection, TTFont
 from PIL import Image, ImageDraw, ImageFont
 
-from glyphgen.synth import charsets, fonts_coverage
-from glyphgen.synth.fonts import (
+from glyphgen.typeset import charsets
+from glyphgen.typeset import coverage as fonts_coverage
+from glyphgen.typeset.coverage import check_face, from_ranges, sha256_file, to_ranges
+from glyphgen.typeset.fonts import (
     FontFileWarning,
     FontLibrary,
     bundled_fonts_dir,
@@ -22,7 +24,6 @@ from glyphgen.synth.fonts import (
     guess_style,
     load_manifest,
 )
-from glyphgen.synth.fonts_coverage import check_face, from_ranges, sha256_file, to_ranges
 
 FONTS_DIR = bundled_fonts_dir()
 EXT_A_ASSIGNED = range(0x3400, 0x4DB6)  # Ext A before Unicode 13 added U+4DB6..4DBF

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from glyphgen.synth import geometry as geo
 from glyphgen.synth.config import load_config
-from glyphgen.synth.layout import layout_block, paint
 from glyphgen.synth.render import MissingGlyphError, Renderer
+from glyphgen.typeset import geometry as geo
+from glyphgen.typeset.layout import layout_block, paint
 
 CLEAN = [
     "effects.blur_prob=0",

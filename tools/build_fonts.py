@@ -8,7 +8,7 @@ subset it with fontTools to the characters we draw (GB2312 + ASCII/Latin-1 + pun
 full-width and vertical forms; the whole URO and Ext A where the spec says so), keep the
 vertical-layout features, drop hinting and embedded bitmaps (outlines only, so every size is
 drawn the same way), then rasterize every code point to get the verified coverage
-(glyphgen.synth.fonts_coverage), write its cache to fonts/coverage/, copy the licence texts to
+(glyphgen.typeset.coverage), write its cache to fonts/coverage/, copy the licence texts to
 fonts/LICENSES/ and write fonts/manifest.json. The output is byte-for-byte reproducible for the
 same package versions and fontTools version (timestamps are kept from the source fonts).
 
@@ -33,9 +33,8 @@ import fontTools
 from fontTools import subset
 from fontTools.ttLib import TTFont
 
-from glyphgen.synth import charsets
-from glyphgen.synth.fonts import MANIFEST_NAME, coverage_counts
-from glyphgen.synth.fonts_coverage import (
+from glyphgen.typeset import charsets
+from glyphgen.typeset.coverage import (
     CHECK_SIZE,
     MAX_SHARED,
     cache_name,
@@ -44,6 +43,7 @@ from glyphgen.synth.fonts_coverage import (
     save_cache,
     sha256_file,
 )
+from glyphgen.typeset.fonts import MANIFEST_NAME, coverage_counts
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_FILE_BYTES = 15 * 1024 * 1024

@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from glyphgen.model.benchmark_set import (
+from glyphgen.benchmark.glyph_set import (
     build_items,
     build_validation_items,
     dumps_items,

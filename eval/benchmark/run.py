@@ -7,7 +7,7 @@
 
 Writes benchmark.json, benchmark.md and contact_sheet.png to --results (default
 eval/benchmark/results); images go to --work (default out/benchmark, scratch). The logic
-is glyphgen/model/benchmark.py; see eval/benchmark/README.md.
+is glyphgen/benchmark/glyph.py; see eval/benchmark/README.md.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))  # bench.machine
 
 from bench.machine import machine_info  # noqa: E402
-from glyphgen.model import benchmark as bm  # noqa: E402
+from glyphgen.benchmark import glyph as bm  # noqa: E402
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from glyphgen.synth.charsets import gb2312_level1, gb2312_level2
+from glyphgen.typeset.charsets import gb2312_level1, gb2312_level2
 
 
 def gb2312_coverage(charset: Collection[str]) -> dict[str, dict[str, int | str]]:

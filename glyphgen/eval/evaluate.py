@@ -337,8 +337,8 @@ def _thumbnail(crop: np.ndarray, height: int, max_width: int = 720) -> bytes:
 
 
 def charset_level(text: str) -> str:
-    """The rarest GB2312 level among the text's hanzi (see ``glyphgen.synth.charsets``)."""
-    from glyphgen.synth.charsets import gb2312_level
+    """The rarest GB2312 level among the text's hanzi (see ``glyphgen.typeset.charsets``)."""
+    from glyphgen.typeset.charsets import gb2312_level
 
     levels = {gb2312_level(c) for c in text if is_hanzi(c)}
     if not levels:

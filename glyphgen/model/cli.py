@@ -168,7 +168,7 @@ def run_render(args: argparse.Namespace) -> int:
         render_regions,
         write_outputs,
     )
-    from glyphgen.synth.fonts import FontLibrary
+    from glyphgen.typeset.fonts import FontLibrary
 
     try:
         texts = list(args.text)

@@ -31,12 +31,12 @@ from PIL import Image
 
 from glyphgen.model.config import DataConfig, ModelConfig
 from glyphgen.model.glyph import draw_line, glyph_cache
-from glyphgen.synth import charsets
 from glyphgen.synth.config import load_config
-from glyphgen.synth.fonts import FontLibrary
-from glyphgen.synth.glyphs import GlyphCache
 from glyphgen.synth.record import Sample
 from glyphgen.synth.render import Renderer
+from glyphgen.typeset import charsets
+from glyphgen.typeset.fonts import FontLibrary
+from glyphgen.typeset.glyphs import GlyphCache
 
 ASPECT = 4.0  # window length / window height
 EDIT_MARGIN = 0.15  # the edit mask reaches this far (x line height) around the line

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from glyphgen.synth import geometry as geo
-from glyphgen.synth.fonts import FontLibrary
-from glyphgen.synth.glyphs import GlyphCache
-from glyphgen.synth.layout import layout_block, paint
+from glyphgen.typeset import geometry as geo
+from glyphgen.typeset.fonts import FontLibrary
+from glyphgen.typeset.glyphs import GlyphCache
+from glyphgen.typeset.layout import layout_block, paint
 
 
 class UncoveredCharacters(ValueError):

@@ -22,7 +22,7 @@ import torch
 from glyphgen.model.data import crop_size, edit_mask, window
 from glyphgen.model.glyph import draw_line, glyph_cache, line_faces
 from glyphgen.model.pipeline import GlyphPipeline, GlyphPipelineOutput
-from glyphgen.synth.fonts import FontLibrary
+from glyphgen.typeset.fonts import FontLibrary
 
 FILL = 0.7  # the region's height as a fraction of the crop's (training draws 0.55-0.85)
 PAPER = (248, 245, 238)  # default background colour

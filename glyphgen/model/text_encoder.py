@@ -28,7 +28,7 @@ SPECIALS = 4
 
 def default_vocab() -> str:
     """GB2312 (hanzi, punctuation, full-width forms), ASCII printables, common CJK punctuation."""
-    from glyphgen.synth import charsets
+    from glyphgen.typeset import charsets
 
     ascii_printable = "".join(chr(c) for c in range(0x20, 0x7F))
     return charsets.unique(charsets.gb2312_all() + ascii_printable + charsets.CJK_PUNCT)

@@ -54,7 +54,7 @@ from glyphgen.model.losses import (
     readable,
 )
 from glyphgen.model.pipeline import GlyphPipeline, denoise, make_condition
-from glyphgen.synth.fonts import FontLibrary
+from glyphgen.typeset.fonts import FontLibrary
 
 log = logging.getLogger(__name__)
 

@@ -31,8 +31,8 @@ from glyphgen.reader.metrics import read_lines, score_readings
 from glyphgen.reader.net import LineRecognizer, NetConfig
 from glyphgen.reader.vocab import Vocabulary, default_characters
 from glyphgen.reader.weights import load_model, save_model
-from glyphgen.synth import charsets
 from glyphgen.synth.config import SynthConfig, load_config
+from glyphgen.typeset import charsets
 
 
 def factory_config(cfg: ReaderTrainConfig, heldout: bool = False) -> SynthConfig:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from glyphgen.synth import charsets
+from glyphgen.typeset import charsets
 
 BLANK = 0
 

@@ -143,7 +143,7 @@ def _print_example(out: Path) -> None:
 
 
 def run_fonts(args: argparse.Namespace) -> int:
-    from glyphgen.synth.fonts import FontLibrary, describe
+    from glyphgen.typeset.fonts import FontLibrary, describe
 
     try:
         lib = FontLibrary.load(args.dir, split=args.split)

@@ -17,18 +17,18 @@ from typing import Any
 import cv2
 import numpy as np
 
-from glyphgen.synth import charsets
-from glyphgen.synth import geometry as geo
 from glyphgen.synth.background import list_images, make_background
 from glyphgen.synth.choices import Choices
 from glyphgen.synth.config import SynthConfig
 from glyphgen.synth.effects import apply_effects, encode, jpeg_roundtrip
-from glyphgen.synth.fonts import FontLibrary
-from glyphgen.synth.glyphs import GlyphCache
-from glyphgen.synth.layout import Block, layout_block, paint
 from glyphgen.synth.record import CharBox, Sample, TextLine
 from glyphgen.synth.style import composite, draw_style
 from glyphgen.synth.text import TextSource, load_corpus
+from glyphgen.typeset import charsets
+from glyphgen.typeset import geometry as geo
+from glyphgen.typeset.fonts import FontLibrary
+from glyphgen.typeset.glyphs import GlyphCache
+from glyphgen.typeset.layout import Block, layout_block, paint
 
 MAX_TEXT_TRIES = 10  # redraws of a text no font can render (policy "skip"), then give up
 

@@ -25,8 +25,8 @@ from glyphgen import configio
 from glyphgen.synth import shards as sh
 from glyphgen.synth import writers
 from glyphgen.synth.config import SynthConfig, fingerprint_dict
-from glyphgen.synth.fonts import FontLibrary
 from glyphgen.synth.render import Renderer
+from glyphgen.typeset.fonts import FontLibrary
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 
 from glyphgen.paths import resolve_data_path
-from glyphgen.synth import charsets
+from glyphgen.typeset import charsets
 
 # A single em dash between hanzi looks just like 一; Chinese text writes them doubled.
 PAIRED_MARKS = frozenset("—…")

@@ -173,7 +173,7 @@ class Studio:
         from diffusers.utils.logging import disable_progress_bar
 
         from glyphgen.model.pipeline import GlyphPipeline
-        from glyphgen.synth.fonts import FontLibrary
+        from glyphgen.typeset.fonts import FontLibrary
 
         disable_progress_bar()
         self.weights = Path(weights)

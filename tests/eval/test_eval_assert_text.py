@@ -9,7 +9,7 @@ from PIL import Image
 
 from glyphgen.eval import assert_text, read_text
 from glyphgen.paths import REPO_ROOT
-from glyphgen.synth.charsets import gb2312_level2
+from glyphgen.typeset.charsets import gb2312_level2
 
 
 @pytest.fixture(scope="module")

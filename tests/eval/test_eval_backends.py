@@ -16,7 +16,7 @@ from glyphgen.eval.backends import (
     unregister_backend,
 )
 from glyphgen.eval.coverage import coverage_summary, gb2312_coverage
-from glyphgen.synth.charsets import gb2312_level1, gb2312_level2
+from glyphgen.typeset.charsets import gb2312_level1, gb2312_level2
 
 
 def test_registry_by_name():

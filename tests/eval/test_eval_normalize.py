@@ -5,7 +5,7 @@ import pytest
 from glyphgen.configio import ConfigError
 from glyphgen.eval.config import NormalizeConfig, load_eval_config
 from glyphgen.eval.normalize import is_hanzi, normalize
-from glyphgen.synth.charsets import gb2312_hanzi
+from glyphgen.typeset.charsets import gb2312_hanzi
 
 
 def test_defaults_fold_width_and_remove_whitespace():

@@ -8,8 +8,8 @@ import pytest
 import torch
 from model_helpers import run_until_crash, tiny_config
 
+from glyphgen.benchmark import glyph as bm
 from glyphgen.cli import main
-from glyphgen.model import benchmark as bm
 from glyphgen.model.build import build_pipeline
 from glyphgen.model.pipeline import GlyphPipeline
 from glyphgen.model.train import Trainer

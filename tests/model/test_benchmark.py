@@ -10,16 +10,16 @@ import pytest
 import torch
 from model_helpers import tiny_config
 
-from glyphgen.model import benchmark as bm
-from glyphgen.model.benchmark_set import item_groups, load_items
+from glyphgen.benchmark import glyph as bm
+from glyphgen.benchmark.glyph_set import item_groups, load_items
 from glyphgen.model.build import build_pipeline
 from glyphgen.model.config import CONFIGS_DIR, config_names, load_train_config
 from glyphgen.model.data import DataConfig, FactoryScenes
 from glyphgen.model.pipeline import GlyphPipeline, GlyphPipelineOutput
 from glyphgen.paths import REPO_ROOT
-from glyphgen.synth.fonts import FontLibrary
 from glyphgen.synth.render import Renderer
 from glyphgen.synth.runner import load_fonts
+from glyphgen.typeset.fonts import FontLibrary
 
 
 def _build_set_script():

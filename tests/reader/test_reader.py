@@ -14,7 +14,7 @@ from glyphgen.reader.net import LineRecognizer, NetConfig
 from glyphgen.reader.train import train
 from glyphgen.reader.vocab import Vocabulary, default_characters
 from glyphgen.reader.weights import load_model, save_model
-from glyphgen.synth import charsets
+from glyphgen.typeset import charsets
 
 TINY = {"widths": (4, 8, 8, 8), "hidden": 16, "context_layers": 1, "embed": 8}
 

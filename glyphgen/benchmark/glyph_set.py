@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from glyphgen.synth import charsets
+from glyphgen.typeset import charsets
 
 SET_SEED = 6  # the set's own seed (issue 6); not a factory seed
 MIN_LEN, MAX_LEN = 2, 12

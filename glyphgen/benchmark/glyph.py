@@ -35,20 +35,20 @@ from typing import Any
 import cv2
 import numpy as np
 
+from glyphgen.benchmark.glyph_set import load_items, set_digest
 from glyphgen.configio import ConfigError
 from glyphgen.eval.annotations import read_annotations
 from glyphgen.eval.backends import BackendUnavailable, Recognizer, create_backend
 from glyphgen.eval.evaluate import evaluate
 from glyphgen.eval.metrics import Aggregate, aggregate
 from glyphgen.eval.report import RegionResult, Report
-from glyphgen.model.benchmark_set import load_items, set_digest
 from glyphgen.paths import REPO_ROOT
 from glyphgen.synth.config import SynthConfig, load_config
-from glyphgen.synth.fonts import FontLibrary
 from glyphgen.synth.render import Renderer
 from glyphgen.synth.runner import load_fonts
 from glyphgen.synth.text import load_corpus
 from glyphgen.synth.writers.jsonl import line_record
+from glyphgen.typeset.fonts import FontLibrary
 
 SCHEMA = "glyphgen.benchmark/1"
 BENCH_DIR = REPO_ROOT / "eval" / "benchmark"

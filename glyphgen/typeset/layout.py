@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from glyphgen.synth import geometry as geo
-from glyphgen.synth.glyphs import Glyph, GlyphCache
+from glyphgen.typeset import geometry as geo
+from glyphgen.typeset.glyphs import Glyph, GlyphCache
 
 # The ideographic em box: 0.88 em above the baseline, 0.12 below (as in Noto/Source Han).
 ASCENT = 0.88

@@ -3,7 +3,7 @@
 Bundled fonts come from the repository's ``fonts/`` folder through ``fonts/manifest.json``
 (built by ``tools/build_fonts.py``); user folders are scanned for .ttf/.otf/.ttc/.otc and
 every face of a collection is used. Coverage is verified by rasterizing
-(``glyphgen.synth.fonts_coverage``) and cached, so a load is a few JSON reads: worker processes
+(``glyphgen.typeset.coverage``) and cached, so a load is a few JSON reads: worker processes
 call ``FontLibrary.load`` again with the same arguments instead of receiving a pickle.
 
 "No tofu, ever": a face is offered for a text only if every non-whitespace character of the
@@ -26,8 +26,8 @@ from typing import Any
 from PIL import ImageFont
 
 from glyphgen.paths import REPO_ROOT
-from glyphgen.synth import charsets
-from glyphgen.synth.fonts_coverage import (
+from glyphgen.typeset import charsets
+from glyphgen.typeset.coverage import (
     FaceCoverage,
     NotAFontError,
     cached_check,
