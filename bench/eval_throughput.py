@@ -31,8 +31,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine_info
+from glyphgen.benchmark.machine import machine_info
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 3.0

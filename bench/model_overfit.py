@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -23,8 +22,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine_info
+from glyphgen.benchmark.machine import machine_info
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENES = [

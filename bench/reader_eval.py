@@ -34,9 +34,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine_info
-
+from glyphgen.benchmark.machine import machine_info
 from glyphgen.eval.backends import create_backend
 from glyphgen.eval.config import NormalizeConfig
 from glyphgen.eval.normalize import normalize

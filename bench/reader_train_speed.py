@@ -32,9 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine_info
-
+from glyphgen.benchmark.machine import machine_info
 from glyphgen.reader.config import ReaderTrainConfig, load_reader_config
 from glyphgen.reader.data import FactoryLines, batches, make_batch, width_buckets
 from glyphgen.reader.net import LineRecognizer

@@ -24,8 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine_info
+from glyphgen.benchmark.machine import machine_info
 
 ROOT = Path(__file__).resolve().parents[1]
 OURS_LINES = [

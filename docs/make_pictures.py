@@ -16,11 +16,10 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from glyphgen.model.cli import DEFAULT_WEIGHTS
+from glyphgen.web.studio import decode_image
 
-from glyphgen.model.cli import DEFAULT_WEIGHTS  # noqa: E402
-from glyphgen.web.studio import decode_image  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 # (background preset, text, box x0 y0 x1 y1 on the 640x360 preset, vertical)
 SCENES = [

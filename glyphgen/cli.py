@@ -6,6 +6,7 @@ glyphgen eval    OCR-check images against their text     (glyphgen.eval.cli)
 glyphgen train   train the glyph diffusion model         (glyphgen.model.cli)
 glyphgen render  draw text into images with the model    (glyphgen.model.cli)
 glyphgen serve   a web page to try the model             (glyphgen.web.cli)
+glyphgen bench   benchmark glyph models                  (glyphgen.benchmark.cli)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ _JOB_MODULES = (
     "glyphgen.model.cli",
     "glyphgen.reader.cli",
     "glyphgen.web.cli",
+    "glyphgen.benchmark.cli",
 )
 
 
