@@ -1,6 +1,7 @@
 """YAML configs become typed dataclasses; typos are rejected with the valid keys listed."""
 
 import pytest
+import yaml
 
 from glyphgen.configio import ConfigError, parse_override
 from glyphgen.synth.config import load_config, preset_names
@@ -38,3 +39,52 @@ def test_override_syntax():
     }
     with pytest.raises(ConfigError, match=r"section\.key=value"):
         parse_override("line.height")
+
+
+# Every command's config, one precedence: defaults < files < --set < explicit flags.
+# (loader, a key path, values for the file / --set / flag layers)
+def _synth(path, overrides, flags):
+    return load_config(path, None, overrides, flags).line.height
+
+
+def _eval(path, overrides, flags):
+    from glyphgen.eval.config import load_eval_config
+
+    return load_eval_config(path, overrides, flags).chunk
+
+
+def _train(path, overrides, flags):
+    from glyphgen.model.config import load_train_config
+
+    return load_train_config(path, overrides, flags).out
+
+
+def _reader(path, overrides, flags):
+    from glyphgen.reader.config import load_reader_config
+
+    return load_reader_config(path, overrides, flags).steps
+
+
+@pytest.mark.parametrize(
+    ("load", "key", "values"),
+    [
+        (_synth, "line.height", (40, 44, 52)),
+        (_eval, "chunk", (10, 20, 30)),
+        (_train, "out", ("from-file", "from-set", "from-flag")),
+        (_reader, "steps", (100, 200, 300)),
+    ],
+    ids=["synth", "eval", "train", "train-reader"],
+)
+def test_every_loader_orders_file_then_set_then_flags(tmp_path, load, key, values):
+    file_value, set_value, flag_value = values
+    section, _, name = key.rpartition(".")
+    path = tmp_path / "cfg.yaml"
+    nested = {name: file_value}
+    path.write_text(yaml.safe_dump({section: nested} if section else nested), encoding="utf-8")
+    flags = {section: {name: flag_value}} if section else {name: flag_value}
+    overrides = [f"{key}={set_value}"]
+
+    assert load(path, [], {}) == file_value
+    assert load(path, overrides, {}) == set_value
+    assert load(path, overrides, flags) == flag_value
+    assert load(None, [], flags) == flag_value

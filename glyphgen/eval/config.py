@@ -131,9 +131,6 @@ def load_eval_config(
     overrides: list[str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> EvalConfig:
-    """Defaults, then the YAML file, then ``--set`` overrides, then ``extra`` (CLI flags)."""
-    data: dict[str, Any] = configio.load_yaml(path) if path is not None else {}
-    for text in overrides or []:
-        data = configio.deep_merge(data, configio.parse_override(text))
-    data = configio.deep_merge(data, extra or {})
-    return configio.from_dict(EvalConfig, data, "eval config")
+    """Defaults < the YAML file < ``--set`` overrides < ``extra`` (explicit CLI flags)."""
+    files = [Path(path)] if path is not None else []
+    return configio.load(EvalConfig, files, overrides, extra, "eval config")

@@ -131,9 +131,9 @@ def run_train(args: argparse.Namespace) -> int:
     if not args.config:
         return fail("--config is required to train (e.g. --config cpu); --export needs none")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    overrides = list(args.overrides) + ([f"out={args.out}"] if args.out else [])
+    flags = {"out": args.out} if args.out else {}
     try:
-        cfg = load_train_config(args.config, overrides)
+        cfg = load_train_config(args.config, args.overrides, flags)
         weights = Trainer(cfg, progress=not args.quiet, command=command_line()).run()
     except (ConfigError, ValueError, FileNotFoundError) as exc:
         return fail(str(exc))

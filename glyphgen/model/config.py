@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from glyphgen import configio
 
@@ -120,10 +120,13 @@ def config_names() -> list[str]:
 
 
 def load_train_config(
-    path: Path | str | None = None, overrides: list[str] | None = None
+    path: Path | str | None = None,
+    overrides: list[str] | None = None,
+    flags: dict[str, Any] | None = None,
 ) -> TrainConfig:
-    """A YAML file (or a bundled config's name), then ``--set key=value`` overrides."""
-    data: dict[str, Any] = {}
+    """Defaults < a YAML file (or a bundled config's name) < ``--set key=value`` overrides <
+    ``flags`` (explicit CLI flags, e.g. ``--out``)."""
+    files: list[Path] = []
     if path is not None:
         file = Path(path)
         if not file.exists() and (CONFIGS_DIR / f"{path}.yaml").exists():
@@ -132,7 +135,5 @@ def load_train_config(
             raise configio.ConfigError(
                 f"no config file {path}; bundled configs: {config_names()} (in {CONFIGS_DIR})"
             )
-        data = configio.load_yaml(file)
-    for text in overrides or []:
-        data = configio.deep_merge(data, configio.parse_override(text))
-    return configio.from_dict(TrainConfig, data)
+        files.append(file)
+    return configio.load(TrainConfig, files, overrides, flags)

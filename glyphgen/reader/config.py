@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from glyphgen import configio
 from glyphgen.paths import REPO_ROOT
@@ -56,11 +56,13 @@ class ReaderTrainConfig:
     extra_charset: str | list[str] = ""
 
 
-def load_reader_config(path: Path | None, overrides: list[str] | None = None) -> ReaderTrainConfig:
-    data: dict[str, Any] = configio.load_yaml(path) if path else {}
-    for item in overrides or []:
-        data = configio.deep_merge(data, configio.parse_override(item))
-    return configio.from_dict(ReaderTrainConfig, data, where=str(path or "reader config"))
+def load_reader_config(
+    path: Path | None, overrides: list[str] | None = None, flags: dict[str, Any] | None = None
+) -> ReaderTrainConfig:
+    """Defaults < the YAML file < ``--set`` overrides < ``flags`` (explicit CLI flags)."""
+    files = [Path(path)] if path else []
+    where = str(path or "reader config")
+    return configio.load(ReaderTrainConfig, files, overrides, flags, where)
 
 
 def data_path(cfg: ReaderTrainConfig) -> Path:

@@ -140,22 +140,19 @@ def load_config(
     overrides: list[str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> SynthConfig:
-    """Preset, then config file, then ``extra`` (CLI flags), then ``--set`` overrides."""
-    data: dict[str, Any] = {}
+    """Preset < config file < ``--set`` overrides < ``extra`` (explicit CLI flags), as
+    :func:`glyphgen.configio.load` orders every config."""
+    files: list[Path] = []
     if preset:
         preset_file = PRESETS_DIR / f"{preset}.yaml"
         if not preset_file.exists():
             raise configio.ConfigError(
                 f"unknown preset {preset!r}; available presets: {preset_names()}"
             )
-        data = configio.load_yaml(preset_file)
+        files.append(preset_file)
     if path:
-        data = configio.deep_merge(data, configio.load_yaml(path))
-    if extra:
-        data = configio.deep_merge(data, extra)
-    for text in overrides or []:
-        data = configio.deep_merge(data, configio.parse_override(text))
-    return configio.from_dict(SynthConfig, data)
+        files.append(Path(path))
+    return configio.load(SynthConfig, files, overrides, extra)
 
 
 def fingerprint_dict(cfg: SynthConfig) -> dict[str, Any]:
