@@ -21,7 +21,6 @@ exact readings / lines.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import statistics
@@ -32,7 +31,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 
 from glyphgen.benchmark.machine import machine_info
 from glyphgen.eval.backends import create_backend
@@ -76,7 +74,7 @@ def render_lines(overrides: list[str], seed: int, n: int) -> tuple[list[np.ndarr
         sample = renderer.render(i)
         i += 1
         if sample is not None:
-            rgbs.append(np.asarray(Image.open(io.BytesIO(sample.image)).convert("RGB")))
+            rgbs.append(sample.pixels)
             texts.append("".join(sample.text.split()))
     return rgbs, texts
 

@@ -58,12 +58,12 @@ def make_sample(index: int, kind: str = "line", ext: str = "jpg") -> Sample:
         glyph = mask = None
     else:
         lines = [_line(text, 2.0, 10.0), _line("第二行", 5.0, 40.0, curved=index % 2 == 0)]
-        glyph = _encode(Image.new("L", (width, height), 255), "png")
-        mask = _encode(Image.new("L", (width, height), 128), "png")
+        glyph = np.full((height, width), 255, np.uint8)
+        mask = np.full((height, width), 128, np.uint8)
     return Sample(
         index=index,
         kind=kind,
-        image=_encode(img, ext),
+        image=np.asarray(img),
         image_ext=ext,
         width=width,
         height=height,
@@ -170,7 +170,7 @@ def test_jsonl_records_and_image_paths(tmp_path):
         assert [t["text"] for t in row["texts"]] == [line.text for line in sample.lines]
         with Image.open(tmp_path / row["image"]) as img:
             assert img.size == (sample.width, sample.height)
-        assert (tmp_path / row["glyph_image"]).read_bytes() == sample.glyph_image
+        assert (tmp_path / row["glyph_image"]).read_bytes() == sample.glyph_png
     assert "鱻龘𠀀" in (tmp_path / "labels.jsonl").read_text("utf-8")  # not \\u-escaped
 
 
@@ -309,7 +309,7 @@ def test_lmdb_map_grows_instead_of_reserving_and_bytes_repeat(tmp_path, monkeypa
     for i in range(40):
         sample = make_sample(i, ext="png")
         noise = rng.integers(0, 256, (64, 256, 3), dtype=np.uint8)
-        sample.image = _encode(Image.fromarray(noise), "png")  # ~50 KB, incompressible
+        sample.image = noise  # ~50 KB as PNG, incompressible
         big.append(sample)
     for name in ("a", "b"):
         sw = writers.open_writers(["lmdb"], tmp_path / name, "shards/00000", "line")
@@ -317,7 +317,7 @@ def test_lmdb_map_grows_instead_of_reserving_and_bytes_repeat(tmp_path, monkeypa
             sw.add(sample)
         assert sw.close() == {"lmdb": 40}
     data = (tmp_path / "a/lmdb/data.mdb").read_bytes()
-    assert len(data) < 3 * sum(len(s.image) for s in big)  # the data, not a reservation
+    assert len(data) < 3 * sum(len(s.image_bytes) for s in big)  # the data, not a reservation
     assert data == (tmp_path / "b/lmdb/data.mdb").read_bytes()  # resume compares bytes
     assert [label for label, _ in _read_lmdb(tmp_path / "a/lmdb")] == [s.text for s in big]
 

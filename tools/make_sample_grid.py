@@ -7,7 +7,6 @@ glyph control images and position masks.
 from __future__ import annotations
 
 import argparse
-import io
 from pathlib import Path
 
 import cv2
@@ -19,10 +18,6 @@ from glyphgen.synth.render import Renderer
 from glyphgen.synth.runner import load_fonts
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _rgb(data: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).copy()
 
 
 def _outline(img: np.ndarray, sample) -> np.ndarray:
@@ -45,7 +40,7 @@ def main() -> None:
         preset="lines", overrides=["layout.vertical=0"], extra={"seed": args.seed}
     )
     renderer = Renderer(lines_cfg, load_fonts(lines_cfg))
-    crops = [_rgb(s.image) for s in (renderer.render(i) for i in range(12)) if s]
+    crops = [s.pixels.copy() for s in (renderer.render(i) for i in range(12)) if s]
     tile_w = 512 * 4 + 3 * 8
     strip_rows, row, x = [], [], 0
     for crop in crops:  # pack the 48-px crops into rows as wide as the scene row
@@ -73,12 +68,12 @@ def main() -> None:
     for cfg, index in ((scene_cfg, 1), (det_cfg, 2)):
         sample = Renderer(cfg, load_fonts(cfg)).render(index)
         assert sample is not None
-        img = _rgb(sample.image)
+        img = sample.pixels
         tiles = [img, _outline(img, sample)]
-        if sample.glyph_image:
-            tiles.append(_rgb(sample.glyph_image))
-        if sample.position_mask:
-            tiles.append(_rgb(sample.position_mask))
+        if sample.glyph_image is not None:
+            tiles.append(np.repeat(sample.glyph_image[..., None], 3, axis=2))
+        if sample.position_mask is not None:
+            tiles.append(np.repeat(sample.position_mask[..., None], 3, axis=2))
         while len(tiles) < 4:
             tiles.append(np.full_like(img, 255))
         gap = np.full((512, 8, 3), 255, np.uint8)

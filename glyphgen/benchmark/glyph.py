@@ -153,7 +153,7 @@ def render_ground_truth(
                 )
             assert sample is not None
             name = f"images/{k:04d}.png"
-            (out / name).write_bytes(sample.image)
+            (out / name).write_bytes(sample.image_bytes)
             record = {
                 "image": name,
                 "width": sample.width,

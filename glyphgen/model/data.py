@@ -201,8 +201,7 @@ def scene_from_sample(sample: Sample, styles: dict[str, str]) -> Scene:
     from glyphgen.synth.writers.jsonl import sample_record
 
     record = json.loads(json.dumps(sample_record(sample, None), default=str))
-    glyph = _png(sample.glyph_image, "L") if sample.glyph_image else None
-    return scene_from_record(record, _png(sample.image, "RGB"), glyph, styles)
+    return scene_from_record(record, sample.pixels, sample.glyph_image, styles)
 
 
 def wds_scenes(patterns: list[str], styles: dict[str, str]) -> Iterator[Scene]:

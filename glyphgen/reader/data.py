@@ -7,7 +7,6 @@ another seed and the held-out font split (recorded in the weights' manifest).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -91,7 +90,7 @@ class FactoryLines(torch.utils.data.IterableDataset):
             text = "".join(sample.text.split())
             if not text or not self.vocab.covers(text):
                 continue
-            yield to_grey(Image.open(io.BytesIO(sample.image))), text, here
+            yield to_grey(sample.pixels), text, here
 
 
 T = TypeVar("T")

@@ -52,10 +52,14 @@ def encode(img: np.ndarray, fmt: str, jpeg_quality: int) -> bytes:
     return buf.tobytes()
 
 
+def decode(data: bytes) -> np.ndarray:
+    """Bytes this module encoded -> RGB uint8 (trusted: never user files, see glyphgen.images)."""
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if decoded is None:
+        raise RuntimeError("could not decode an image the factory encoded itself")
+    return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
+
+
 def jpeg_roundtrip(img: np.ndarray, quality: int) -> np.ndarray:
     """JPEG artefacts for outputs stored losslessly."""
-    data = np.frombuffer(encode(img, "jpg", quality), np.uint8)
-    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    if decoded is None:
-        raise RuntimeError("JPEG round trip failed to decode its own output")
-    return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
+    return decode(encode(img, "jpg", quality))

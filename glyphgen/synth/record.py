@@ -10,8 +10,13 @@ the text as it reads (for rotated text, the corner where reading starts).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
+
+from glyphgen.synth.effects import decode, encode
 
 Point = tuple[float, float]
 
@@ -40,15 +45,36 @@ class TextLine:
 class Sample:
     index: int  # global sample index; the sample depends only on (config, seed, index)
     kind: str  # "line" (recognition crop) | "scene" (full image with regions)
-    image: bytes  # encoded image bytes
-    image_ext: str  # "jpg" | "png"
+    image: np.ndarray  # (H, W, 3) uint8 RGB, before the file encoding
+    image_ext: str  # "jpg" | "png": how writers store it
     width: int
     height: int
     lines: list[TextLine]
     caption: str = ""  # short description of the scene, for text-to-image training
-    glyph_image: bytes | None = None  # PNG, L mode: the text in the canonical font, on black
-    position_mask: bytes | None = None  # PNG, L mode: text-line polygons filled with 255
+    glyph_image: np.ndarray | None = None  # (H, W) uint8: the text in the canonical font, on 0
+    position_mask: np.ndarray | None = None  # (H, W) uint8: text-line polygons filled with 255
     meta: dict[str, Any] = field(default_factory=dict)  # every random choice, for replay
+    jpeg_quality: int = 95  # the quality a "jpg" image is stored at (the JPEG effect's, if drawn)
+
+    # Writers encode; trainers take the arrays. Each encoding happens at most once per sample,
+    # however many formats are written.
+    @functools.cached_property
+    def image_bytes(self) -> bytes:
+        return encode(self.image, self.image_ext, self.jpeg_quality)
+
+    @functools.cached_property
+    def glyph_png(self) -> bytes | None:
+        return None if self.glyph_image is None else encode(self.glyph_image, "png", 0)
+
+    @functools.cached_property
+    def mask_png(self) -> bytes | None:
+        return None if self.position_mask is None else encode(self.position_mask, "png", 0)
+
+    @property
+    def pixels(self) -> np.ndarray:
+        """The image as a reader of the stored file sees it: the array itself for PNG (lossless,
+        nothing decoded), the decoded bytes for JPEG (its compression is part of the data)."""
+        return self.image if self.image_ext == "png" else decode(self.image_bytes)
 
     @property
     def key(self) -> str:

@@ -20,7 +20,7 @@ import numpy as np
 from glyphgen.synth.background import list_images, make_background
 from glyphgen.synth.choices import Choices
 from glyphgen.synth.config import SynthConfig
-from glyphgen.synth.effects import apply_effects, encode, jpeg_roundtrip
+from glyphgen.synth.effects import apply_effects, jpeg_roundtrip
 from glyphgen.synth.record import CharBox, Sample, TextLine
 from glyphgen.synth.style import composite, draw_style
 from glyphgen.synth.text import TextSource, load_corpus
@@ -312,27 +312,27 @@ class Renderer:
         fmt = self.cfg.output.image_format
         if fmt == "png" and jpeg_quality is not None:
             out = jpeg_roundtrip(out, jpeg_quality)
-        data = encode(out, fmt, jpeg_quality or self.cfg.output.jpeg_quality)
-        glyph_png = mask_png = None
+        glyph_image = position_mask = None
         if self.cfg.kind == "scene" and self.cfg.scene.glyph_image:
-            glyph_png = encode(self._glyph_image(drawn, out_size), "png", 0)
+            glyph_image = self._glyph_image(drawn, out_size)
         if self.cfg.kind == "scene" and self.cfg.scene.position_mask:
-            glyph_mask = np.zeros((out_h, out_w), np.uint8)
+            position_mask = np.zeros((out_h, out_w), np.uint8)
             for line in lines:
-                cv2.fillPoly(glyph_mask, [np.round(np.array(line.polygon)).astype(np.int32)], 255)
-            mask_png = encode(glyph_mask, "png", 0)
+                points = np.round(np.array(line.polygon)).astype(np.int32)
+                cv2.fillPoly(position_mask, [points], 255)
         meta = {"seed": self.cfg.seed, "index": index, "background": bg_kind, **ch.meta}
         return Sample(
             index=index,
             kind=self.cfg.kind,
-            image=data,
+            image=out,
             image_ext=fmt,
+            jpeg_quality=jpeg_quality or self.cfg.output.jpeg_quality,
             width=out_w,
             height=out_h,
             lines=lines,
             caption=_caption(lines, bg_kind),
-            glyph_image=glyph_png,
-            position_mask=mask_png,
+            glyph_image=glyph_image,
+            position_mask=position_mask,
             meta=meta,
         )
 

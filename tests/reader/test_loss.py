@@ -38,11 +38,8 @@ def line(fonts) -> tuple[torch.Tensor, str]:
     )  # fmt: skip
     sample = Renderer(cfg, fonts).render(3)
     assert sample is not None
-    import io
 
-    from PIL import Image
-
-    rgb = np.asarray(Image.open(io.BytesIO(sample.image)).convert("RGB"), np.float32)
+    rgb = sample.pixels.astype(np.float32)
     return torch.from_numpy(rgb).permute(2, 0, 1)[None] / 127.5 - 1, sample.text
 
 

@@ -23,8 +23,8 @@ class LooseFiles:
         (target / name).write_bytes(data)
 
     def add(self, sample: Sample) -> None:
-        self._write(IMAGES_DIR, f"{sample.key}.{sample.image_ext}", sample.image)
-        if sample.glyph_image is not None:
-            self._write(GLYPH_DIR, f"{sample.key}.png", sample.glyph_image)
-        if sample.position_mask is not None:
-            self._write(MASK_DIR, f"{sample.key}.png", sample.position_mask)
+        self._write(IMAGES_DIR, f"{sample.key}.{sample.image_ext}", sample.image_bytes)
+        if sample.glyph_png is not None:
+            self._write(GLYPH_DIR, f"{sample.key}.png", sample.glyph_png)
+        if sample.mask_png is not None:
+            self._write(MASK_DIR, f"{sample.key}.png", sample.mask_png)

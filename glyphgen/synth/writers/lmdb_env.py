@@ -54,7 +54,7 @@ class LmdbWriter(FormatWriter):
             raise RuntimeError(f"{self.name} writer for {self.shard_rel} is already closed")
         label = rec_label(sample, self.name).encode("utf-8")
         self.count += 1  # indices start at 1, as the readers expect
-        self._put(b"image-%09d" % self.count, sample.image)
+        self._put(b"image-%09d" % self.count, sample.image_bytes)
         self._put(b"label-%09d" % self.count, label)
         if len(self._batch) >= 2 * BATCH_SAMPLES or self._batch_bytes >= BATCH_BYTES:
             self._commit()

@@ -51,13 +51,13 @@ class WdsWriter(FormatWriter):
         key = sample.key
         if "." in key:
             raise ValueError(f"WebDataset keys may not contain dots; got {key!r}")
-        self._member(f"{key}.{sample.image_ext}", sample.image)
+        self._member(f"{key}.{sample.image_ext}", sample.image_bytes)
         self._member(f"{key}.txt", sample.text.encode("utf-8"))
         self._member(f"{key}.json", dumps(sample_record(sample, None)).encode("utf-8"))
-        if sample.glyph_image is not None:
-            self._member(f"{key}.glyph.png", sample.glyph_image)
-        if sample.position_mask is not None:
-            self._member(f"{key}.mask.png", sample.position_mask)
+        if sample.glyph_png is not None:
+            self._member(f"{key}.glyph.png", sample.glyph_png)
+        if sample.mask_png is not None:
+            self._member(f"{key}.mask.png", sample.mask_png)
         self.count += 1
 
     def close(self) -> int:
