@@ -101,6 +101,15 @@ class BackgroundConfig:
 
 
 @dataclass
+class EditConfig:
+    """Edit pairs (scenes only): each sample's first line is drawn twice with identical style,
+    background and effects, with text A (the source) and B (the sample), equal in length."""
+
+    pairs: bool = False
+    blank_prob: float = 0.0  # share of pairs whose source has no text at all (an empty sign)
+
+
+@dataclass
 class OutputConfig:
     formats: list[str] = field(default_factory=lambda: ["jsonl"])
     image_format: Literal["jpg", "png"] = "jpg"
@@ -121,6 +130,7 @@ class SynthConfig:
     style: StyleConfig = field(default_factory=StyleConfig)
     effects: EffectsConfig = field(default_factory=EffectsConfig)
     background: BackgroundConfig = field(default_factory=BackgroundConfig)
+    edit: EditConfig = field(default_factory=EditConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
     def __post_init__(self) -> None:
@@ -128,6 +138,8 @@ class SynthConfig:
             raise ValueError("num must be >= 0")
         if self.output.shard_size < 1:
             raise ValueError("output.shard_size must be >= 1")
+        if self.edit.pairs and self.kind != "scene":
+            raise ValueError("edit.pairs needs kind: scene (an edit replaces a line in a scene)")
 
 
 def preset_names() -> list[str]:
@@ -159,4 +171,6 @@ def fingerprint_dict(cfg: SynthConfig) -> dict[str, Any]:
     """The parts of the config that decide sample bytes (not how many, nor where, nor how fast)."""
     data = configio.to_dict(cfg)
     data.pop("num")
+    if not cfg.edit.pairs:  # folders written before edit pairs existed keep their fingerprint
+        data.pop("edit")
     return data

@@ -41,6 +41,33 @@ class TextLine:
     language: str = "Chinese"  # "Chinese" | "Latin" | "Mixed" (AnyWord-3M's field)
 
 
+EDIT_FILES = ("source", "mask_a", "mask_b", "style_ref")  # an edit pair's images, by name
+
+
+@dataclass
+class EditInfo:
+    """An edit pair: the sample's image shows text B; ``source`` is the same scene, drawn with
+    the same style, background and effects, showing text A instead (or no text: a blank pair).
+    The edited line is the sample's first; its polygon is the region to edit."""
+
+    source: np.ndarray  # (H, W, 3) uint8 RGB: the scene with A (or without text)
+    text_a: str  # "" for a blank pair
+    mask_a: np.ndarray  # (H, W) uint8, 255 where A's ink (fill, stroke, shadow) changed pixels
+    mask_b: np.ndarray  # (H, W) uint8, the same for B in the sample's image
+    style: dict[str, Any]  # the edited line's fill, stroke and shadow, as drawn
+
+    def style_ref(self, polygon: list[Point], margin: float = 0.15) -> np.ndarray:
+        """A's region of the source, axis-aligned, with ``margin`` of its size around it: the
+        style reference a user would crop."""
+        xs = [x for x, _ in polygon]
+        ys = [y for _, y in polygon]
+        mx, my = margin * (max(xs) - min(xs)), margin * (max(ys) - min(ys))
+        h, w = self.source.shape[:2]
+        x0, x1 = max(0, int(min(xs) - mx)), min(w, int(np.ceil(max(xs) + mx)))
+        y0, y1 = max(0, int(min(ys) - my)), min(h, int(np.ceil(max(ys) + my)))
+        return self.source[y0:y1, x0:x1]
+
+
 @dataclass
 class Sample:
     index: int  # global sample index; the sample depends only on (config, seed, index)
@@ -55,6 +82,7 @@ class Sample:
     position_mask: np.ndarray | None = None  # (H, W) uint8: text-line polygons filled with 255
     meta: dict[str, Any] = field(default_factory=dict)  # every random choice, for replay
     jpeg_quality: int = 95  # the quality a "jpg" image is stored at (the JPEG effect's, if drawn)
+    edit: EditInfo | None = None  # edit pairs (``edit.pairs``): the same scene with text A
 
     # Writers encode; trainers take the arrays. Each encoding happens at most once per sample,
     # however many formats are written.
@@ -69,6 +97,16 @@ class Sample:
     @functools.cached_property
     def mask_png(self) -> bytes | None:
         return None if self.position_mask is None else encode(self.position_mask, "png", 0)
+
+    @functools.cached_property
+    def edit_pngs(self) -> dict[str, bytes]:
+        """An edit pair's images as PNG, by the name of their folder / WebDataset suffix:
+        ``source`` (the scene with A), ``mask_a``, ``mask_b``, ``style_ref`` (A's region)."""
+        if self.edit is None:
+            return {}
+        e = self.edit
+        arrays = (e.source, e.mask_a, e.mask_b, e.style_ref(self.lines[0].polygon))
+        return {name: encode(a, "png", 0) for name, a in zip(EDIT_FILES, arrays, strict=True)}
 
     @property
     def pixels(self) -> np.ndarray:

@@ -20,6 +20,7 @@ import numpy as np
 from glyphgen.synth.background import list_images, make_background
 from glyphgen.synth.choices import Choices
 from glyphgen.synth.config import SynthConfig
+from glyphgen.synth.edits import edit_pair
 from glyphgen.synth.effects import apply_effects, jpeg_roundtrip
 from glyphgen.synth.record import CharBox, Sample, TextLine
 from glyphgen.synth.style import composite, draw_style
@@ -82,6 +83,7 @@ class Renderer:
         corpus = load_corpus(cfg.text.corpus, base_dir) if cfg.text.corpus else []
         slots = 1 if cfg.kind == "line" else cfg.scene.regions[1] * cfg.layout.lines[1]
         self.text_source = TextSource(cfg.text, cfg.seed, charset, corpus, slots)
+        self.charset, self.corpus = charset, corpus  # edit pairs draw B from them
         self._replacements = charset or charsets.gb2312_level1()
         self.backgrounds = list_images(cfg.background.image_dirs)
         self.glyphs = GlyphCache(lambda face_id, size: fonts.pil_font(fonts.face(face_id), size))
@@ -175,11 +177,19 @@ class Renderer:
             sample = self._render_line(ch, index)
         elif self.cfg.kind == "scene":
             sample = self._render_scene(ch, index)
+            if sample is not None and self.cfg.edit.pairs:
+                sample = edit_pair(self, sample, ch.child("edit"))
         else:
             raise ValueError(f"unknown kind {self.cfg.kind!r}; use 'line' or 'scene'")
         if sample is None:
             self.stats["samples_skipped"] += 1
         return sample
+
+    def replay_scene(self, index: int, recorded: dict[str, Any], ink: bool = True) -> Sample | None:
+        """Scene ``index`` rebuilt from its recorded choices; ``ink=False`` draws everything
+        (background, effects) but the text, so it differs from the scene only where ink was."""
+        rng = np.random.default_rng([self.cfg.seed, index])
+        return self._render_scene(Choices(rng, recorded), index, ink)
 
     def _render_line(self, ch: Choices, index: int) -> Sample | None:
         cfg = self.cfg.line
@@ -207,7 +217,7 @@ class Renderer:
         h = geo.scaling(k) @ offset @ shape
         return self._compose(ch.child("bg"), ch, index, (out_w, out_h), [(block, h, [faces])])
 
-    def _render_scene(self, ch: Choices, index: int) -> Sample | None:
+    def _render_scene(self, ch: Choices, index: int, ink: bool = True) -> Sample | None:
         sc = self.cfg.scene
         bg_ch = ch.child("bg")
         n_regions = ch.integer("regions", sc.regions)
@@ -235,7 +245,7 @@ class Renderer:
             placed.append((*spot, faces))
         if not placed:
             return None
-        return self._compose(bg_ch, ch, index, (sc.width, sc.height), placed)
+        return self._compose(bg_ch, ch, index, (sc.width, sc.height), placed, ink)
 
     def _place_region(
         self,
@@ -291,6 +301,7 @@ class Renderer:
         index: int,
         out_size: tuple[int, int],
         regions: list[tuple[Block, np.ndarray, list[list[str]]]],
+        ink: bool = True,
     ) -> Sample:
         out_w, out_h = out_size
         bg, bg_kind = make_background(
@@ -304,8 +315,8 @@ class Renderer:
             poly = np.vstack([geo.apply(h, ln.polygon) for ln in block.lines])
             under = _mean_under(bg, poly)
             style = draw_style(ch.child(f"style{r}"), self.cfg.style, under, block.size)
-            coverage = paint(block, h, out_size)
-            composite(img, coverage, style)
+            if ink:
+                composite(img, paint(block, h, out_size), style)
             drawn.append(_Region(block, h, style, faces))
             lines.extend(self._annotate(block, h, style))
         out, jpeg_quality = apply_effects(ch.child("effects"), self.cfg.effects, img)

@@ -9,7 +9,8 @@ from glyphgen.synth.writers.base import GLYPH_DIR, IMAGES_DIR, MASK_DIR
 
 
 class LooseFiles:
-    """``images/<key>.<ext>``, and ``glyph/<key>.png`` / ``mask/<key>.png`` when present."""
+    """``images/<key>.<ext>``, and ``glyph/<key>.png`` / ``mask/<key>.png`` when present; for
+    edit pairs ``source/``, ``mask_a/``, ``mask_b/``, ``style_ref/`` too."""
 
     def __init__(self, shard_dir: Path) -> None:
         self.shard_dir = Path(shard_dir)
@@ -28,3 +29,5 @@ class LooseFiles:
             self._write(GLYPH_DIR, f"{sample.key}.png", sample.glyph_png)
         if sample.mask_png is not None:
             self._write(MASK_DIR, f"{sample.key}.png", sample.mask_png)
+        for folder, data in sample.edit_pngs.items():
+            self._write(folder, f"{sample.key}.png", data)

@@ -10,9 +10,10 @@ evaluator reads ``image`` and ``texts[*].text`` / ``texts[*].polygon``.
 from __future__ import annotations
 
 import json
+from pathlib import PurePosixPath
 from typing import Any, ClassVar
 
-from glyphgen.synth.record import Sample, TextLine
+from glyphgen.synth.record import EDIT_FILES, Sample, TextLine
 from glyphgen.synth.writers.base import LineFileWriter, SamplePaths, points2, r2, sample_paths
 
 
@@ -46,7 +47,21 @@ def sample_record(sample: Sample, paths: SamplePaths | None) -> dict[str, Any]:
     if paths is not None:
         record["glyph_image"] = paths.glyph
         record["position_mask"] = paths.mask
+    if sample.edit is not None:
+        record["edit"] = edit_record(sample, paths)
     record["meta"] = sample.meta
+    return record
+
+
+def edit_record(sample: Sample, paths: SamplePaths | None) -> dict[str, Any]:
+    """An edit pair's labels: A's text, the style as drawn, and (beside files) where the source
+    scene, both text masks and the style reference are. The edited line is ``texts[0]``."""
+    assert sample.edit is not None
+    record: dict[str, Any] = {"text_a": sample.edit.text_a, "text_b": sample.lines[0].text}
+    if paths is not None:
+        shard = PurePosixPath(paths.image).parent.parent
+        record.update({name: str(shard / name / f"{sample.key}.png") for name in EDIT_FILES})
+    record["style"] = sample.edit.style
     return record
 
 

@@ -58,6 +58,8 @@ class WdsWriter(FormatWriter):
             self._member(f"{key}.glyph.png", sample.glyph_png)
         if sample.mask_png is not None:
             self._member(f"{key}.mask.png", sample.mask_png)
+        for name, data in sample.edit_pngs.items():
+            self._member(f"{key}.{name}.png", data)
         self.count += 1
 
     def close(self) -> int:
