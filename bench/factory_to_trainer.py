@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -124,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         "# Factory sample to trainer input: arrays against the PNG round trip",
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores; {m['date']}. Command: `{result['command']}` "
-        f"(median of {args.rounds} alternating rounds).",
+        f"(median of {args.rounds} alternating rounds; 1-minute load {result['load_1min']:.1f}, "
+        "so the ratios, not the milliseconds, are the figures to compare).",
         "",
         "| data | samples | render ms/sample | round trip ms/sample | arrays ms/sample | "
         "round trip / arrays | saved, share of render + round trip |",
