@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     result = {
         "machine": machine_info(),
+        "load_1min": os.getloadavg()[0],
         "command": "python bench/factory_to_trainer.py",
         "rows": rows,
     }
