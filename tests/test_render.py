@@ -138,3 +138,17 @@ def test_paint_identity_matches_layout_canvas(fonts):
     block = layout_block(["汉字"], [[face, face]], 32, False, 0.0, 0.0, "start", renderer.glyphs)
     canvas = paint(block, np.eye(3), (block.width, block.height))
     assert canvas.shape == (block.height, block.width) and canvas.max() == 255
+
+
+def test_palette_colours_are_taken_from_the_scene_itself(fonts):
+    cfg = load_config(
+        preset="scenes-det",
+        overrides=[*CLEAN, "style.color=palette", "background.kinds={gradient: 1, noise: 1}"],
+    )
+    renderer = Renderer(cfg, fonts)
+    for index in range(4):
+        sample = renderer.render(index)
+        empty = renderer.replay_scene(index, sample.meta, ink=False).image
+        scene_colours = {tuple(int(v) for v in px) for px in empty.reshape(-1, 3)}
+        for line in sample.lines:
+            assert tuple(line.color) in scene_colours | {(0, 0, 0), (255, 255, 255)}

@@ -69,7 +69,9 @@ class LayoutConfig:
 
 @dataclass
 class StyleConfig:
-    color: Literal["contrast", "random"] = "contrast"
+    # "contrast": random colours meeting min_contrast; "palette": colours of the background
+    # itself (with that contrast), black or white when none has it; "random": anything.
+    color: Literal["contrast", "palette", "random"] = "contrast"
     min_contrast: float = 3.0  # WCAG contrast ratio against the background under the text
     stroke_prob: float = 0.0
     stroke_width: tuple[float, float] = (0.03, 0.08)  # in em

@@ -314,7 +314,7 @@ class Renderer:
         for r, (block, h, faces) in enumerate(regions):
             poly = np.vstack([geo.apply(h, ln.polygon) for ln in block.lines])
             under = _mean_under(bg, poly)
-            style = draw_style(ch.child(f"style{r}"), self.cfg.style, under, block.size)
+            style = draw_style(ch.child(f"style{r}"), self.cfg.style, under, block.size, bg)
             if ink:
                 composite(img, paint(block, h, out_size), style)
             drawn.append(_Region(block, h, style, faces))

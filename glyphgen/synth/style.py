@@ -25,25 +25,52 @@ def contrast_ratio(a: np.ndarray, b: np.ndarray) -> float:
     return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
 
 
+PALETTE_SAMPLES = 24  # background pixels a "palette" colour is drawn from
+
+
 def pick_colour(
-    rng: np.random.Generator, under: np.ndarray, mode: str, min_contrast: float
+    rng: np.random.Generator,
+    under: np.ndarray,
+    mode: str,
+    min_contrast: float,
+    background: np.ndarray | None = None,
 ) -> list[int]:
+    """A text colour: ``random``; ``contrast`` (random, at least ``min_contrast`` against the
+    colour ``under`` the text); ``palette`` (a colour of the scene itself, a pixel of
+    ``background`` with that contrast, as signs reuse their surroundings' paint). Black or
+    white, whichever contrasts more, when no draw meets the contrast."""
     if mode == "random":
         return [int(v) for v in rng.integers(0, 256, size=3)]
-    if mode != "contrast":
-        raise ValueError(f"unknown style.color {mode!r}; use 'contrast' or 'random'")
-    for _ in range(24):
-        colour = rng.integers(0, 256, size=3)
-        if contrast_ratio(colour, under) >= min_contrast:
-            return [int(v) for v in colour]
+    if mode == "palette":
+        if background is None:
+            raise ValueError("style.color 'palette' needs the scene's background")
+        pixels = background.reshape(-1, 3)
+        for index in rng.integers(0, len(pixels), size=PALETTE_SAMPLES):
+            if contrast_ratio(pixels[index], under) >= min_contrast:
+                return [int(v) for v in pixels[index]]
+    elif mode != "contrast":
+        raise ValueError(f"unknown style.color {mode!r}; use 'contrast', 'palette' or 'random'")
+    else:
+        for _ in range(24):
+            colour = rng.integers(0, 256, size=3)
+            if contrast_ratio(colour, under) >= min_contrast:
+                return [int(v) for v in colour]
     black, white = np.zeros(3), np.full(3, 255)
     best = black if contrast_ratio(black, under) >= contrast_ratio(white, under) else white
     return [int(v) for v in best]
 
 
-def draw_style(ch: Choices, cfg: StyleConfig, under: np.ndarray, size: int) -> dict:
+def draw_style(
+    ch: Choices,
+    cfg: StyleConfig,
+    under: np.ndarray,
+    size: int,
+    background: np.ndarray | None = None,
+) -> dict:
     """Draw the style of one region: fill colour, optional stroke and shadow."""
-    fill = ch.get("color", lambda r: pick_colour(r, under, cfg.color, cfg.min_contrast))
+    fill = ch.get(
+        "color", lambda r: pick_colour(r, under, cfg.color, cfg.min_contrast, background)
+    )
     style: dict = {"color": fill}
     if ch.chance("stroke", cfg.stroke_prob):
         style["stroke_width"] = max(1, round(ch.uniform("stroke_width", cfg.stroke_width) * size))
