@@ -191,7 +191,8 @@ def find_text(
     fill = label_map == fill_j
     erase = np.isin(label_map, text)
     ring = label_map == ring_j if ring_j is not None else None
-    return TextPixels(True, fill, erase, ring, _colours(lab, fill, ring))
+    surface = centres[min(background, key=lambda b: np.linalg.norm(centres[fill_j] - centres[b]))]
+    return TextPixels(True, fill, erase, ring, _colours(lab, fill, ring, surface))
 
 
 def _between(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
@@ -204,17 +205,33 @@ def _between(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
     return 0 < t < 1 and gap < 0.25 * float(np.linalg.norm(ab))
 
 
-def _colours(lab: np.ndarray, fill: np.ndarray, ring: np.ndarray | None) -> TextColours:
+def _off_segment(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance of each of (N, 3) points to the segment from ``a`` to ``b``: (N,)."""
+    ab = b - a
+    t = np.clip((points - a) @ ab / max(float(ab @ ab), 1e-9), 0, 1)
+    return np.linalg.norm(points - (a + t[:, None] * ab), axis=1)
+
+
+def _colours(
+    lab: np.ndarray, fill: np.ndarray, ring: np.ndarray | None, surface: np.ndarray
+) -> TextColours:
     """Median CIELAB of the fill's core (the fill eroded by 1 px when that leaves pixels:
-    edge pixels are blends with the background), and of the ring when there is one."""
+    edge pixels are blends with the background), and, when there is a ring, of its purest
+    quarter. A thin outline is mostly blends with the fill or the surface, colours on the
+    segments from the outline's colour to those two; the purest pixels are those farthest
+    from the segment fill-to-surface (``surface``: the background centre)."""
     core = cv2.erode(fill.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    text = to_rgb(np.median(lab[core if core.any() else fill], axis=0))
+    fill_lab = np.median(lab[core if core.any() else fill], axis=0)
+    text = to_rgb(fill_lab)
     if ring is None or not ring.any():
         return TextColours(text)
     # A band w px wide: its distance transform peaks at about w / 2 in the band's middle.
     dist = cv2.distanceTransform(ring.astype(np.uint8), cv2.DIST_L2, 3)
     width = max(1.0, 2 * float(np.percentile(dist[ring], 90)))
-    return TextColours(text, to_rgb(np.median(lab[ring], axis=0)), width)
+    pixels = lab[ring].astype(np.float64)
+    apart = _off_segment(pixels, fill_lab, surface)
+    purest = pixels[apart >= np.percentile(apart, 75)]
+    return TextColours(text, to_rgb(np.median(purest, axis=0)), width)
 
 
 # -- steps 2-4 ----------------------------------------------------------------------------

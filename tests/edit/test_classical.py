@@ -124,9 +124,9 @@ def test_an_outlined_text_gives_fill_and_stroke_colours(fonts):
     out = ce.classical_edit(image, QUAD, TEXT_B, fonts)
     assert out.colours.stroke is not None
     assert delta_e(out.colours.text, yellow) < 5  # measured 0.0
-    # The ring is 2 px, so half its pixels are anti-aliased blends with the fill or the
-    # background: its median comes out lighter than drawn (measured (41, 43, 43), dE00 12).
-    assert delta_e(out.colours.stroke, black) < 20
+    # The ring is 2 px, mostly blends with the fill or the background; its purest quarter
+    # gives (27, 27, 23), dE00 3.6 (its plain median gave (41, 43, 43), dE00 12).
+    assert delta_e(out.colours.stroke, black) < 5
     assert 1 <= out.colours.stroke_width <= 4  # measured 1.9
 
 
