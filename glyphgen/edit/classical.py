@@ -1,0 +1,386 @@
+"""The classical text edit, no model: replace the text A of a region by text B in A's colours.
+
+``classical_edit`` in four steps, all on the image's own pixels (no resampling of the
+photo: only B's glyph is drawn in a rectified frame and warped in):
+
+1. find A: cluster the region's pixels in CIELAB (k-means, 2 or 3 clusters, deterministic
+   start). The background is what the surface just *outside* the region looks like: a
+   cluster is background when its share of the outer ring (pixels within ``ring`` px around
+   the region, assigned to the nearest centre) is at least half its share of the region;
+   text is what stays, the minority that does not reach outside. With two text clusters,
+   one lying between the background and the other in CIELAB is the other's anti-aliased
+   fringe; otherwise the one touching the background more is a stroke (outline) ring
+   around the fill. No text cluster (nothing differs from the surround by ``min_contrast``)
+   means no text was found;
+2. remove A: ``cv2.inpaint`` (Telea or Navier-Stokes) over A's pixels grown by ``dilate``
+   px; when no text was found, over the region's whole bounding box;
+3. colours: given colours win, then a style reference crop (clustered as in 1, its border
+   standing in for the outer ring), then A's own pixels (median CIELAB of the fill cluster
+   away from its fringe); with none of these, black or white, whichever differs more from
+   the restored surface (as the glyph model's draft does);
+4. draw B in the canonical font fitted to A's quad: ``glyphgen.model.data.window``
+   rectifies the quad, ``glyphgen.model.glyph.draw_line`` lays B out in it (the code the
+   glyph model's draft uses), and the coverage is warped back onto the image and painted
+   in the text colour, over a stroke ring when A had one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from glyphgen.model.data import crop_size, window
+from glyphgen.model.glyph import draw_line, glyph_cache, line_faces
+from glyphgen.typeset import geometry as geo
+from glyphgen.typeset.fonts import FontLibrary
+
+RGB = tuple[int, int, int]
+INPAINT_METHODS = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
+
+
+@dataclass(frozen=True)
+class ClassicalConfig:
+    clusters: int = 3  # k-means clusters: 2 (text, background) or 3 (adds a fringe or ring)
+    ring: int = 4  # px: the outer ring that shows the surface around the region
+    min_contrast: float = 12.0  # CIELAB distance from the background for a cluster to be text
+    dilate: int = 2  # px: A's pixels are grown this much before inpainting
+    inpaint: str = "telea"  # "telea" (Telea 2004) or "ns" (Navier-Stokes, Bertalmio 2001)
+    inpaint_radius: int = 3  # px: cv2.inpaint's neighbourhood
+    sample: int = 20_000  # at most this many region pixels fit the clusters (evenly strided)
+
+    def __post_init__(self) -> None:
+        if self.clusters not in (2, 3):
+            raise ValueError(f"clusters must be 2 or 3, got {self.clusters}")
+        if self.inpaint not in INPAINT_METHODS:
+            raise ValueError(
+                f"unknown inpaint method {self.inpaint!r}; use one of {sorted(INPAINT_METHODS)}"
+            )
+        for name in ("ring", "dilate", "inpaint_radius", "sample"):
+            if getattr(self, name) < (1 if name != "dilate" else 0):
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class TextColours:
+    text: RGB
+    stroke: RGB | None = None  # an outline ring around the strokes, when there is one
+    stroke_width: float = 0.0  # px, in the image
+
+
+@dataclass(frozen=True)
+class TextPixels:
+    """What step 1 found in a region: masks over the whole image and the CIELAB centres."""
+
+    found: bool
+    fill: np.ndarray  # (H, W) bool: the text's fill cluster
+    text: np.ndarray  # (H, W) bool: everything to erase (fill, fringe, ring)
+    ring: np.ndarray | None  # (H, W) bool: the stroke ring, when one was found
+    colours: TextColours | None  # from the pixels; None when no text was found
+
+
+@dataclass(frozen=True)
+class ClassicalEdit:
+    image: np.ndarray  # (H, W, 3) uint8: the edited image
+    found_text: bool  # step 1 found A's pixels (else the whole box was inpainted)
+    text_mask: np.ndarray  # (H, W) bool: A's pixels as found (before growing)
+    erased: np.ndarray  # (H, W) bool: what was inpainted
+    glyph: np.ndarray  # (H, W) uint8: B's coverage as painted (0-255)
+    colours: TextColours  # what B was painted in
+    colour_source: str  # "given" | "style reference" | "region" | "contrast"
+
+
+# -- step 1: A's pixels -------------------------------------------------------------------
+
+
+def to_lab(rgb: np.ndarray) -> np.ndarray:
+    """CIELAB (OpenCV, D65: L in 0-100) of uint8 sRGB pixels (..., 3), float32."""
+    flat = np.asarray(rgb, np.uint8).reshape(-1, 1, 3).astype(np.float32) / 255
+    return cv2.cvtColor(flat, cv2.COLOR_RGB2Lab).reshape(*np.shape(rgb)[:-1], 3)
+
+
+def to_rgb(lab: np.ndarray) -> RGB:
+    """One CIELAB colour (3,) back to uint8 sRGB."""
+    rgb = cv2.cvtColor(np.asarray(lab, np.float32).reshape(1, 1, 3), cv2.COLOR_Lab2RGB)
+    r, g, b = np.clip(np.round(rgb.reshape(3) * 255), 0, 255).astype(int)
+    return int(r), int(g), int(b)
+
+
+def kmeans(points: np.ndarray, k: int, iterations: int = 25) -> np.ndarray:
+    """(k, 3) centres of (N, 3) points by Lloyd's k-means, started deterministically at the
+    5th / 50th / 95th percentiles (5th / 95th for k = 2) along the first principal axis."""
+    mean = points.mean(axis=0)
+    centred = points - mean
+    axis = np.linalg.svd(centred[:: max(1, len(points) // 2000)], full_matrices=False)[2][0]
+    proj = centred @ axis
+    qs = [5, 95] if k == 2 else [5, 50, 95]
+    centres = np.array([points[np.argmin(np.abs(proj - np.percentile(proj, q)))] for q in qs])
+    for _ in range(iterations):
+        labels = assign(points, centres)
+        new = np.array(
+            [
+                points[labels == j].mean(axis=0) if (labels == j).any() else centres[j]
+                for j in range(k)
+            ]
+        )
+        if np.allclose(new, centres, atol=1e-3):
+            break
+        centres = new
+    return centres
+
+
+def assign(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Index of the nearest centre per point: (N,)."""
+    return np.argmin(((points[:, None, :] - centres[None]) ** 2).sum(axis=2), axis=1)
+
+
+def find_text(
+    image: np.ndarray, region: np.ndarray, cfg: ClassicalConfig, surround: np.ndarray | None = None
+) -> TextPixels:
+    """Step 1 (module docstring): A's pixels inside ``region`` (bool (H, W) mask).
+
+    ``surround`` (bool (H, W)) are the pixels that show the background; by default the
+    ring of ``cfg.ring`` px around the region, or, where the region leaves no pixel outside
+    it, the region's own outermost ``cfg.ring`` px.
+    """
+    h, w = region.shape
+    if surround is None:
+        box = np.ones((2 * cfg.ring + 1,) * 2, np.uint8)
+        surround = cv2.dilate(region.astype(np.uint8), box).astype(bool) & ~region
+        if not surround.any():
+            surround = region & ~cv2.erode(
+                region.astype(np.uint8), box, borderType=cv2.BORDER_CONSTANT, borderValue=0
+            ).astype(bool)
+    lab = to_lab(image)
+    inside = lab[region]  # (N, 3)
+    stride = max(1, len(inside) // cfg.sample)
+    centres = kmeans(inside[::stride].astype(np.float64), cfg.clusters)
+    labels = assign(inside, centres)
+    share_in = np.bincount(labels, minlength=len(centres)) / len(labels)
+    outside = assign(lab[surround], centres)
+    share_out = np.bincount(outside, minlength=len(centres)) / max(1, len(outside))
+    background = [j for j in range(len(centres)) if share_out[j] >= 0.5 * share_in[j]]
+    if not background:  # every cluster is rarer outside than inside: take the commonest there
+        background = [int(np.argmax(share_out / np.maximum(share_in, 1e-9)))]
+
+    def contrast(j: int) -> float:
+        return float(min(np.linalg.norm(centres[j] - centres[b]) for b in background))
+
+    text = [
+        j for j in range(len(centres)) if j not in background and contrast(j) >= cfg.min_contrast
+    ]
+    empty = np.zeros((h, w), bool)
+    if not text:
+        return TextPixels(False, empty, empty, None, None)
+    label_map = np.full((h, w), -1, np.int64)
+    label_map[region] = labels
+    fill_j, ring_j = max(text, key=contrast), None
+    if len(text) == 2:
+        other = min(text, key=contrast)
+        nearest_bg = min(background, key=lambda b: np.linalg.norm(centres[other] - centres[b]))
+        if not _between(centres[other], centres[nearest_bg], centres[fill_j]):
+            # Two distinct colours: the one that meets the background more is the outline.
+            bg_near = cv2.dilate(
+                np.isin(label_map, background).astype(np.uint8), np.ones((3, 3), np.uint8)
+            )
+            touch = {j: float(bg_near[label_map == j].mean()) for j in text}
+            ring_j = max(text, key=lambda j: touch[j])
+            fill_j = other if ring_j == fill_j else fill_j
+    fill = label_map == fill_j
+    erase = np.isin(label_map, text)
+    ring = label_map == ring_j if ring_j is not None else None
+    surface = centres[min(background, key=lambda b: np.linalg.norm(centres[fill_j] - centres[b]))]
+    return TextPixels(True, fill, erase, ring, _colours(lab, fill, ring, surface))
+
+
+def _between(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
+    """``p`` lies near the segment from ``a`` to ``b`` (a blend of the two colours): its
+    distance to the segment is under a quarter of the segment's length, its projection
+    strictly inside."""
+    ab = b - a
+    t = float((p - a) @ ab / max(float(ab @ ab), 1e-9))
+    gap = float(np.linalg.norm(a + t * ab - p))
+    return 0 < t < 1 and gap < 0.25 * float(np.linalg.norm(ab))
+
+
+def _off_segment(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance of each of (N, 3) points to the segment from ``a`` to ``b``: (N,)."""
+    ab = b - a
+    t = np.clip((points - a) @ ab / max(float(ab @ ab), 1e-9), 0, 1)
+    return np.linalg.norm(points - (a + t[:, None] * ab), axis=1)
+
+
+def _colours(
+    lab: np.ndarray, fill: np.ndarray, ring: np.ndarray | None, surface: np.ndarray
+) -> TextColours:
+    """Median CIELAB of the fill's core (the fill eroded by 1 px when that leaves pixels:
+    edge pixels are blends with the background), and, when there is a ring, of its purest
+    quarter. A thin outline is mostly blends with the fill or the surface, colours on the
+    segments from the outline's colour to those two; the purest pixels are those farthest
+    from the segment fill-to-surface (``surface``: the background centre)."""
+    core = cv2.erode(fill.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    fill_lab = np.median(lab[core if core.any() else fill], axis=0)
+    text = to_rgb(fill_lab)
+    if ring is None or not ring.any():
+        return TextColours(text)
+    # A band w px wide: its distance transform peaks at about w / 2 in the band's middle.
+    dist = cv2.distanceTransform(ring.astype(np.uint8), cv2.DIST_L2, 3)
+    width = max(1.0, 2 * float(np.percentile(dist[ring], 90)))
+    pixels = lab[ring].astype(np.float64)
+    apart = _off_segment(pixels, fill_lab, surface)
+    purest = pixels[apart >= np.percentile(apart, 75)]
+    return TextColours(text, to_rgb(np.median(purest, axis=0)), width)
+
+
+# -- steps 2-4 ----------------------------------------------------------------------------
+
+
+def polygon_mask(polygon: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The quad filled (pixels whose centres it covers, after rounding): bool (H, W)."""
+    out = np.zeros(shape, np.uint8)
+    cv2.fillPoly(out, [np.round(polygon).astype(np.int32)], 1)
+    return out.astype(bool)
+
+
+def check_inputs(image: np.ndarray, polygon: np.ndarray, text_b: str, fonts: FontLibrary) -> None:
+    """Loud errors before any work: image type, the quad inside the image, B drawable."""
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(
+            f"the image is {image.dtype} {image.shape}; give an RGB uint8 (H, W, 3) array"
+        )
+    p = np.asarray(polygon, np.float64)
+    if p.shape != (4, 2):
+        raise ValueError(
+            f"the region has shape {p.shape}; give 4 points (x, y) clockwise from where "
+            "reading starts"
+        )
+    h, w = image.shape[:2]
+    if (
+        p[:, 0].min() < -0.5
+        or p[:, 1].min() < -0.5
+        or p[:, 0].max() > w + 0.5
+        or p[:, 1].max() > h + 0.5
+    ):
+        raise ValueError(f"the region {p.round(1).tolist()} reaches outside the {w}x{h} image")
+    if abs(cv2.contourArea(p.astype(np.float32))) < 4:
+        raise ValueError(f"the region {p.round(1).tolist()} has (almost) no area")
+    if not text_b.strip():
+        raise ValueError("text B is empty: give the text to draw")
+    line_faces(fonts, text_b)  # raises UncoveredCharacters, naming the characters
+
+
+def erase_text(image: np.ndarray, mask: np.ndarray, cfg: ClassicalConfig) -> np.ndarray:
+    """Step 2: ``image`` with ``mask`` (bool (H, W)) inpainted by ``cfg.inpaint``."""
+    return cv2.inpaint(
+        image, mask.astype(np.uint8) * 255, cfg.inpaint_radius, INPAINT_METHODS[cfg.inpaint]
+    )
+
+
+def contrast_colour(image: np.ndarray, region: np.ndarray) -> RGB:
+    """Black or white, whichever differs more from the region's mean luminance."""
+    return (0, 0, 0) if float(image[region].mean()) > 127.5 else (255, 255, 255)
+
+
+def draw_text(
+    polygon: np.ndarray, text: str, vertical: bool, shape: tuple[int, int], fonts: FontLibrary
+) -> np.ndarray:
+    """Step 4's coverage: ``text`` in the canonical font fitted to ``polygon``, uint8 (H, W).
+
+    The quad is rectified by ``window`` (no margin: the crop is the quad) at about the
+    image's own resolution across the line, ``draw_line`` lays the text out in it, and the
+    coverage is warped back through the inverse homography.
+    """
+    p = np.asarray(polygon, np.float64)
+    across = float(np.linalg.norm(p[1] - p[0]) if vertical else np.linalg.norm(p[3] - p[0]))
+    height = max(8, math.ceil(across))
+    _, _, need = window(p, vertical, height, 1.0, None)
+    size = crop_size(height, vertical, need, 1)
+    m, rect, _ = window(p, vertical, height, 1.0, max(size))
+    glyph, _, _ = draw_line(text, rect, vertical, size, fonts, glyph_cache(fonts))
+    return geo.warp(glyph, np.linalg.inv(m), (shape[1], shape[0]))
+
+
+def paint(image: np.ndarray, coverage: np.ndarray, colours: TextColours) -> np.ndarray:
+    """``coverage`` (uint8) painted over ``image`` in the text colour, over a ring of the
+    stroke colour ``stroke_width`` px wide when there is one (grey dilation of the coverage)."""
+    out: np.ndarray = image.astype(np.float32)
+    if colours.stroke is not None and colours.stroke_width > 0:
+        r = max(1, round(colours.stroke_width))
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+        a = cv2.dilate(coverage, disc).astype(np.float32)[..., None] / 255
+        out = out * (1 - a) + np.array(colours.stroke, np.float32) * a
+    a = coverage.astype(np.float32)[..., None] / 255
+    out = out * (1 - a) + np.array(colours.text, np.float32) * a
+    return np.round(out).astype(np.uint8)
+
+
+def classical_edit(
+    image: np.ndarray,
+    polygon: np.ndarray,
+    text_b: str,
+    fonts: FontLibrary,
+    *,
+    vertical: bool = False,
+    style_ref: np.ndarray | None = None,
+    colours: TextColours | None = None,
+    cfg: ClassicalConfig | None = None,
+) -> ClassicalEdit:
+    """Replace the text in ``polygon`` ((4, 2) x, y image pixels, clockwise from where
+    reading starts; a column when ``vertical``) by ``text_b``, following the module's four
+    steps. ``style_ref`` (an RGB uint8 crop of text in the wanted style) or ``colours``
+    override the colours read from the region. The input image is not modified."""
+    cfg = cfg or ClassicalConfig()
+    check_inputs(image, polygon, text_b, fonts)
+    shape = (image.shape[0], image.shape[1])
+    region = polygon_mask(np.asarray(polygon, np.float64), shape)
+    if not region.any():
+        raise ValueError(f"the region {np.round(polygon, 1).tolist()} covers no pixel centre")
+    # 1) A's pixels; 2) erase them (the whole box when none were found).
+    found = find_text(image, region, cfg)
+    if found.found:
+        grow = np.ones((2 * cfg.dilate + 1,) * 2, np.uint8)
+        erased = cv2.dilate(found.text.astype(np.uint8), grow).astype(bool)
+    else:
+        erased = np.zeros(shape, bool)
+        ys, xs = np.nonzero(region)
+        erased[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1] = True
+    clean = erase_text(image, erased, cfg)
+    # 3) colours.
+    if colours is not None:
+        chosen, source = colours, "given"
+    elif style_ref is not None:
+        chosen, source = reference_colours(style_ref, cfg), "style reference"
+    elif found.colours is not None:
+        chosen, source = found.colours, "region"
+    else:
+        chosen, source = TextColours(contrast_colour(clean, region)), "contrast"
+    # 4) B at A's quad.
+    glyph = draw_text(np.asarray(polygon, np.float64), text_b, vertical, shape, fonts)
+    return ClassicalEdit(
+        image=paint(clean, glyph, chosen),
+        found_text=found.found,
+        text_mask=found.text,
+        erased=erased,
+        glyph=glyph,
+        colours=chosen,
+        colour_source=source,
+    )
+
+
+def reference_colours(style_ref: np.ndarray, cfg: ClassicalConfig) -> TextColours:
+    """Text colours of a style reference crop: step 1 on the whole crop, its outermost
+    ``cfg.ring`` px standing for the surround."""
+    if style_ref.ndim != 3 or style_ref.shape[2] != 3 or style_ref.dtype != np.uint8:
+        raise ValueError(
+            f"the style reference is {style_ref.dtype} {style_ref.shape}; give an RGB uint8 crop"
+        )
+    whole = np.ones(style_ref.shape[:2], bool)
+    found = find_text(style_ref, whole, cfg)
+    if found.colours is None:
+        raise ValueError(
+            f"no text found in the {style_ref.shape[1]}x{style_ref.shape[0]} style reference: "
+            "give a crop of text on its background, or give the colours"
+        )
+    return found.colours
