@@ -17,6 +17,7 @@ import numpy as np
 
 from glyphgen.synth.choices import Choices
 from glyphgen.synth.record import EditInfo, Sample
+from glyphgen.typeset import charsets
 
 if TYPE_CHECKING:
     from glyphgen.synth.render import Renderer
@@ -83,7 +84,8 @@ def pick_text_b(
         text = same_length[int(rng.integers(len(same_length)))]
         if fits(text):
             return text
-    pool = [c for c in renderer.charset if c not in text_a and not c.isspace()]
+    pool = [c for c in renderer.charset or charsets.gb2312_level1() if c not in text_a]
+    pool = [c for c in pool if not c.isspace()]
     if not pool:
         return None
     chars = []

@@ -26,6 +26,7 @@ def contrast_ratio(a: np.ndarray, b: np.ndarray) -> float:
 
 
 PALETTE_SAMPLES = 24  # background pixels a "palette" colour is drawn from
+PALETTE_PLAIN = 0.25  # share of "palette" colours that are black or white, as on most signs
 
 
 def pick_colour(
@@ -37,15 +38,17 @@ def pick_colour(
 ) -> list[int]:
     """A text colour: ``random``; ``contrast`` (random, at least ``min_contrast`` against the
     colour ``under`` the text); ``palette`` (a colour of the scene itself, a pixel of
-    ``background`` with that contrast, as signs reuse their surroundings' paint). Black or
-    white, whichever contrasts more, when no draw meets the contrast."""
+    ``background`` with that contrast, as signs reuse their surroundings' paint; black or
+    white for ``PALETTE_PLAIN`` of them). Black or white, whichever contrasts more, when no
+    draw meets the contrast."""
     if mode == "random":
         return [int(v) for v in rng.integers(0, 256, size=3)]
     if mode == "palette":
         if background is None:
             raise ValueError("style.color 'palette' needs the scene's background")
         pixels = background.reshape(-1, 3)
-        for index in rng.integers(0, len(pixels), size=PALETTE_SAMPLES):
+        plain = rng.random() < PALETTE_PLAIN
+        for index in rng.integers(0, len(pixels), size=0 if plain else PALETTE_SAMPLES):
             if contrast_ratio(pixels[index], under) >= min_contrast:
                 return [int(v) for v in pixels[index]]
     elif mode != "contrast":
@@ -68,9 +71,7 @@ def draw_style(
     background: np.ndarray | None = None,
 ) -> dict:
     """Draw the style of one region: fill colour, optional stroke and shadow."""
-    fill = ch.get(
-        "color", lambda r: pick_colour(r, under, cfg.color, cfg.min_contrast, background)
-    )
+    fill = ch.get("color", lambda r: pick_colour(r, under, cfg.color, cfg.min_contrast, background))
     style: dict = {"color": fill}
     if ch.chance("stroke", cfg.stroke_prob):
         style["stroke_width"] = max(1, round(ch.uniform("stroke_width", cfg.stroke_width) * size))

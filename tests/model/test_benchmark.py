@@ -10,6 +10,7 @@ import pytest
 import torch
 from model_helpers import tiny_config
 
+from glyphgen.benchmark import edit as eb
 from glyphgen.benchmark import glyph as bm
 from glyphgen.benchmark.glyph_set import item_groups, load_items
 from glyphgen.model.build import build_pipeline
@@ -106,6 +107,12 @@ def test_training_never_draws_the_benchmarks_fonts_or_seed():
     assert validation.fonts.split == "heldout"
     assert bench.seed not in seeds.values(), seeds
     assert validation.seed not in {bench.seed, *seeds.values()}, seeds
+    # The style-edit benchmark: held-out font, held-out photos only, its own seed and corpus.
+    edits = eb.edits_config()
+    assert edits.fonts.split == "heldout"
+    assert edits.background.image_dirs == ["synth_data/photos/heldout"]
+    assert edits.background.kinds == {"image": 1.0}
+    assert edits.seed not in {bench.seed, validation.seed, *seeds.values()}, seeds
 
 
 def test_a_training_stage_asking_for_heldout_fonts_is_refused():

@@ -1,0 +1,54 @@
+"""The style-edit benchmark end to end on a few held-out photo edits: every row judged on the
+same edits, the ceiling perfect by its own figures, models compared with the classical edit."""
+
+import json
+
+import numpy as np
+import pytest
+
+from glyphgen.benchmark import edit as eb
+from glyphgen.benchmark.glyph import ModelEntry
+
+
+@pytest.fixture(scope="module")
+def results(trained, tmp_path_factory):
+    work = tmp_path_factory.mktemp("edits")
+    models = [ModelEntry("tiny", trained, strength=0.4)]
+    return eb.run_edit_benchmark(models, work, limit=3, log=lambda _: None), work
+
+
+def test_every_row_is_judged_on_the_same_edits(results):
+    res, _ = results
+    assert [r["name"] for r in res["rows"]] == ["ground truth", "classical", "tiny"]
+    assert res["set"]["edits"] == 3
+    for row in res["rows"]:
+        assert len(row["per_edit"]) == 3
+        assert row["legibility"]["n"] + row["uncovered"] == 3
+
+
+def test_the_ground_truth_is_the_ceiling_of_every_fidelity_figure(results):
+    truth = results[0]["rows"][0]["summary"]
+    assert truth["ssim"] == pytest.approx(1.0)
+    assert truth["psnr"] == eb.PSNR_CAP and truth["background_psnr"] == eb.PSNR_CAP
+    assert truth["colour_median"] == 0 and truth["seam"] == 0 and truth["cast"] == 0
+
+
+def test_models_are_compared_with_the_classical_edit(results, tmp_path):
+    res, _ = results
+    tiny = res["rows"][2]
+    assert set(tiny["vs_classical"]) == {"ssim", "background_psnr"}
+    for interval in tiny["vs_classical"].values():
+        assert interval["low"] <= interval["mean_difference"] <= interval["high"]
+    paths = eb.write_results(res, tmp_path)
+    assert [p.name for p in paths] == ["edits.json", "edits.md", "contact_sheet.png"]
+    assert "| classical |" in paths[1].read_text(encoding="utf-8")
+    assert "per_edit" not in json.loads(paths[0].read_text(encoding="utf-8"))["rows"][0]
+
+
+def test_fill_pixels_are_the_ink_nearest_the_fill_colour():
+    truth = np.zeros((8, 8, 3), np.uint8)
+    truth[:, :4] = (200, 30, 30)  # fill
+    truth[:, 4:] = (10, 10, 10)  # an outline, also ink
+    ink = np.ones((8, 8), bool)
+    picked = eb.fill_pixels(truth, ink, [200, 30, 30])
+    assert picked[:, :4].all() and not picked[:, 4:].any()
