@@ -111,10 +111,14 @@ def check_json_type(content_type: str | None) -> None:
         )
 
 
-def body_length(value: str | None, limit: int) -> int:
-    """The ``Content-Length`` of a POST as a number of bytes from 0 to ``limit``."""
-    if value is None:
+def body_length(values: list[str] | None, limit: int) -> int:
+    """The ``Content-Length`` of a POST (every such header's value, as ``get_all`` gives
+    them) as a number of bytes from 0 to ``limit``."""
+    if not values:
         raise Refused(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length header with the body")
+    if len(values) > 1:
+        raise Refused(HTTPStatus.BAD_REQUEST, "send one Content-Length header, not several")
+    value = values[0]
     text = value.strip()
     if not text.isdigit() or not text.isascii():  # "-1", "abc", "1e3", "１２"
         raise Refused(

@@ -21,11 +21,12 @@ import queue
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote
 
 from glyphgen.paths import REPO_ROOT
@@ -170,10 +171,9 @@ def make_handler(desk: Desk, limits: ServerLimits) -> type[BaseHTTPRequestHandle
             else:
                 self._json(code, {"error": text}, extra)
 
-        def _guarded(self, work) -> None:
+        def _guarded(self, work: Callable[[], None]) -> None:
             try:
-                assert isinstance(self.server, GlyphServer)
-                check_host(self.headers.get("Host"), self.server.served)
+                check_host(self.headers.get("Host"), cast(GlyphServer, self.server).served)
                 check_origin(self.headers.get("Origin"), self.headers["Host"])
                 work()
             except Refused as exc:
@@ -213,7 +213,7 @@ def make_handler(desk: Desk, limits: ServerLimits) -> type[BaseHTTPRequestHandle
             if self.path != "/api/render":
                 raise Refused(HTTPStatus.NOT_FOUND, NOT_FOUND["error"])
             check_json_type(self.headers.get("Content-Type"))
-            length = body_length(self.headers.get("Content-Length"), limits.max_body)
+            length = body_length(self.headers.get_all("Content-Length"), limits.max_body)
             body = self.rfile.read(length)
             if len(body) < length:
                 raise Refused(
@@ -328,10 +328,21 @@ class GlyphServer(HTTPServer):
 
     def server_close(self) -> None:
         super().server_close()
-        if not self._closed:
-            self._closed = True
-            for _ in self._workers:
-                self._waiting.put(None)  # blocks until a place is free: workers drain it
+        if self._closed:
+            return
+        self._closed = True
+        while True:  # connections nobody will answer now
+            try:
+                item = self._waiting.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                item[0].close()
+        for _ in self._workers:  # each idle worker takes one and ends; a busy one ends after
+            try:  # its request, or with the process (the threads are daemons)
+                self._waiting.put_nowait(None)
+            except queue.Full:
+                break
 
 
 def serve(

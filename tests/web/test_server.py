@@ -133,6 +133,7 @@ def test_a_good_request_renders(port):
         ("1001", 413, "at most 1000"),
         ("9" * 5000, 413, "at most 1000"),
     ],
+    ids=["missing", "negative", "letters", "exponent", "over", "5000 digits"],
 )
 def test_content_length_is_enforced_before_the_body_is_read(start, length, status, says):
     port = start(limits=ServerLimits(max_body=1000))
@@ -140,6 +141,12 @@ def test_content_length_is_enforced_before_the_body_is_read(start, length, statu
     data = request(port, body=b"x" * 5000, Content_Length=length)
     got, _, out = exchange(port, data)
     assert got == status and says in out["error"]
+
+
+def test_two_content_lengths_are_refused(port):
+    data = request(port, body=b"{}", Content_Length="2\r\nContent-Length: 5000")
+    status, _, out = exchange(port, data)
+    assert status == 400 and "one Content-Length" in out["error"]
 
 
 def test_a_body_shorter_than_its_content_length_is_refused(start):
@@ -206,6 +213,7 @@ def test_a_decompression_bomb_is_refused_from_its_header(port):
         (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", 414),
         (b"GET / HTTP/1.1\r\n" + b"X: y\r\n" * 200 + b"\r\n", 431),
     ],
+    ids=["garbage", "extra word", "HTTP/9.9", "70 KB path", "200 headers"],
 )
 def test_malformed_http_gets_a_json_error(port, data, status):
     got, _, out = exchange(port, data)
@@ -217,7 +225,11 @@ def test_unknown_methods_get_405(port):
     assert status == 405 and "GET" in headers["allow"] and out["error"]
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"[" * 100_000, b"\xff\xfe{}"])
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b"[1, 2]", b"[" * 100_000, b"\xff\xfe{}"],
+    ids=["broken", "a list", "100000 deep", "not UTF-8"],
+)
 def test_bodies_that_are_not_a_json_object_get_400(port, body):
     status, _, out = exchange(port, request(port, body=body))
     assert status == 400 and out["error"]
@@ -323,7 +335,9 @@ def test_fifty_concurrent_renders_are_all_answered_and_threads_stay_bounded(star
 # -- who may talk to it: Host, Origin, Content-Type ---------------------------------------
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LocalHost:{port}"])
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1:{port}", "localhost:{port}", "LocalHost:{port}", "[::1]:{port}"]
+)
 def test_its_own_names_are_welcome(port, host):
     status, _, out = render(port, ASK, Host=host.format(port=port))
     assert status == 200, out
