@@ -247,10 +247,10 @@ def test_a_bug_is_a_json_500_and_the_server_keeps_serving(start, caplog):
 
 
 def test_waiting_for_the_model_is_bounded_503_with_retry_after(start):
-    port = start(draw=painter(seconds=1.0), desk=DeskLimits(lock_wait_s=0.1))
+    port = start(draw=painter(seconds=1.5), desk=DeskLimits(lock_wait_s=0.1))
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         first = pool.submit(render, port, ASK)
-        time.sleep(0.3)  # the first holds the model now
+        time.sleep(0.5)  # the first holds the model now
         status, headers, out = render(port, ASK)
         assert first.result()[0] == 200
     assert status == 503 and "busy" in out["error"] and int(headers["retry-after"]) >= 1
@@ -273,7 +273,9 @@ def test_past_the_workers_and_the_queue_the_answer_is_503_at_once(start):
     port = start(limits=ServerLimits(workers=1, queue=1, read_timeout_s=3))
     stalled = []
     try:
-        for _ in range(2):  # one in the worker, one in the queue; neither sends a byte
+        # one in the worker, one in the queue, one over (if the worker was slow to take the
+        # first, the second is the one over); none sends a byte
+        for _ in range(3):
             stalled.append(socket.create_connection(("127.0.0.1", port)))
             time.sleep(0.2)
         before = time.perf_counter()
