@@ -13,11 +13,17 @@ SERVE_EXAMPLES = """\
 examples:
   glyphgen serve                                  # http://127.0.0.1:8765, default weights
   glyphgen serve --port 9000 --weights out/model/weights
-  glyphgen serve --host 0.0.0.0                   # reachable from other machines
+  glyphgen serve --host 0.0.0.0                   # reachable from other machines (by IP)
 
 Open the address, pick or upload a background, drag a box over it, type the text and press
 Render: the page shows the result and what the evaluator's OCR read in the box (PP-OCRv4,
 or the project's reader for characters PP-OCRv4 cannot output).
+
+Limits: a request of at most 16 MB; a background of at most 2048x2048 pixels; a box at least
+12 pixels a side and at most 24:1; one render at a time (a request that waits 20 s for the
+model gets 503 with Retry-After); 8 requests handled at once and 32 waiting, then 503. Only
+the page itself may post: other Host names (except IP addresses with --host 0.0.0.0) and
+cross-origin pages get 403.
 """
 
 
@@ -55,6 +61,7 @@ def run_serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         return fail(f"cannot listen on {args.host}:{args.port} ({exc}); try another --port")
     host, port = str(server.server_address[0]), int(server.server_address[1])
+    host = f"[{host}]" if ":" in host else host
     print(f"glyphgen serve: http://{host}:{port}  (Ctrl-C stops)", flush=True)
     try:
         while True:

@@ -1,20 +1,27 @@
 """The page's work, without HTTP: parse a render request, draw it with the glyph model,
 and judge the drawn region with the evaluator's OCR. The server (``server.py``) only moves
-bytes in and out of these functions."""
+bytes in and out of these functions.
+
+Every request's work is bounded before any is done: the uploaded background by its pixel
+count (read from the image header, before decoding), the box by its side ratio (the model's
+crop grows with it: a 2048x12 box held the model for 34 s), the wait for the model by
+``DeskLimits.lock_wait_s`` (then :class:`Busy`, which the server answers with 503)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import io
+import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from glyphgen.eval.annotations import Region
 from glyphgen.eval.backends import Recognizer, create_backend
@@ -23,14 +30,31 @@ from glyphgen.eval.crops import CropError, crop_region
 from glyphgen.eval.metrics import score
 from glyphgen.eval.normalize import normalize
 from glyphgen.eval.testing import describe_diff
+from glyphgen.images import ImageRefused, open_image
+from glyphgen.paths import REPO_ROOT
 
 MAX_SIDE = 2048  # pixels; larger uploads are refused with this number in the message
+MAX_PIXELS = MAX_SIDE * MAX_SIDE  # checked from the header, before a pixel is decoded
 MAX_TEXT = 24  # characters: the model's text encoder reads at most this many
+# The box's long side over its short side. The model's crop is as long as the box's ratio
+# times its fixed height, and its time grows with that length (measured on 2 busy cores:
+# 8 s at 4:1, 13 s at 8:1, 26 s at 16:1); 24:1 still fits 24 square characters in a row.
+MAX_ASPECT = 24.0
+MIN_BOX_SIDE = 12  # pixels
+MAX_SEED = 2**32 - 1  # torch seeds are 64-bit; the page sends small ones
 PRESET_SIZE = (640, 360)
 
 
 class AskError(ValueError):
     """A render request the page cannot carry out; the message names the field and the fix."""
+
+
+class Busy(RuntimeError):
+    """The model was busy for longer than the desk waits; ``retry_after_s`` is a hint."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True)
@@ -69,6 +93,17 @@ def _smooth_noise(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     return (out - out.min()) / max(float(out.max() - out.min()), 1e-6)
 
 
+def _short(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters: errors quote the input, not megabytes of it."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _is_number(value: Any) -> bool:
+    # bool is an int to Python, not a coordinate to anyone
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def parse_ask(payload: dict[str, Any], size: tuple[int, int]) -> RenderAsk:
     """The request's fields checked against the background of ``size`` (width, height)."""
     text = payload.get("text")
@@ -77,42 +112,64 @@ def parse_ask(payload: dict[str, Any], size: tuple[int, int]) -> RenderAsk:
     text = text.strip()
     if len(text) > MAX_TEXT:
         raise AskError(f"text: {len(text)} characters; the model draws at most {MAX_TEXT}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate such as "\ud800" in the JSON
+        raise AskError(f"text: {_short(text)} is not valid Unicode text") from exc
     box = payload.get("box")
-    if (
-        not isinstance(box, list)
-        or len(box) != 4
-        or not all(isinstance(v, int | float) for v in box)
-    ):
+    if not isinstance(box, list) or len(box) != 4 or not all(_is_number(v) for v in box):
         raise AskError("box: drag a box on the background (x0, y0, x1, y1 in pixels)")
+    if not all(math.isfinite(v) for v in box):
+        raise AskError(f"box: {_short(box)} has a number that is not finite; send 4 numbers")
     x0, x1 = sorted(float(v) for v in box[0::2])
     y0, y1 = sorted(float(v) for v in box[1::2])
     w, h = size
     if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
         raise AskError(f"box: {box} reaches outside the {w}x{h} background; drag inside it")
-    if min(x1 - x0, y1 - y0) < 12:
-        raise AskError("box: at least 12 pixels on each side; drag a larger box")
+    short, long = sorted((x1 - x0, y1 - y0))
+    if short < MIN_BOX_SIDE:
+        raise AskError(f"box: at least {MIN_BOX_SIDE} pixels on each side; drag a larger box")
+    if long / short > MAX_ASPECT:
+        raise AskError(
+            f"box: {x1 - x0:g}x{y1 - y0:g} pixels is {long / short:.0f}:1; at most "
+            f"{MAX_ASPECT:g}:1 (long side to short side), drag a less elongated box"
+        )
     seed = payload.get("seed", 0)
-    if not isinstance(seed, int) or seed < 0:
-        raise AskError(f"seed: {seed!r} is not a whole number >= 0")
-    return RenderAsk(text, (x0, y0, x1, y1), bool(payload.get("vertical", False)), seed)
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+        raise AskError(f"seed: {_short(seed)} is not a whole number from 0 to {MAX_SEED}")
+    vertical = payload.get("vertical", False)
+    if not isinstance(vertical, bool):
+        raise AskError(f"vertical: {_short(vertical)} is not true or false")
+    return RenderAsk(text, (x0, y0, x1, y1), vertical, seed)
 
 
 def decode_image(data: str) -> np.ndarray:
-    """An uploaded image as a ``data:image/...;base64,`` URL -> RGB uint8."""
+    """An uploaded image as a ``data:image/...;base64,`` URL -> RGB uint8. The pixel count is
+    read from the header and checked before decoding (a 0.9 MB PNG can hold 13000x13000)."""
     head, _, body = data.partition(",")
     if not head.startswith("data:image/") or ";base64" not in head:
         raise AskError("background: send an image as a data:image/...;base64 URL")
     try:
-        image = Image.open(io.BytesIO(base64.b64decode(body, validate=True)))
-        image.load()
-    except (binascii.Error, UnidentifiedImageError, OSError) as exc:
-        raise AskError(f"background: not a readable image ({exc}); upload a PNG or JPEG") from exc
-    if max(image.size) > MAX_SIDE:
+        raw = base64.b64decode(body, validate=True)
+    except binascii.Error as exc:
+        raise AskError(f"background: the base64 data is broken ({exc})") from exc
+    try:
+        image = open_image(raw, "RGB", max_pixels=MAX_PIXELS, name="upload")
+    except ImageRefused as exc:
+        if exc.kind == "too-large":  # its own advice ("raise the limit") is not the user's
+            what = str(exc).split(";")[0]
+            raise AskError(
+                f"background: {what}; at most {MAX_SIDE}x{MAX_SIDE} pixels, please resize it"
+            ) from exc
+        # PIL's own words name a BytesIO at a memory address: the kind says enough
+        message = f"background: not a readable image ({exc.kind}); upload a PNG or JPEG"
+        raise AskError(message) from exc
+    if max(image.shape[:2]) > MAX_SIDE:
         raise AskError(
-            f"background: {image.size[0]}x{image.size[1]} pixels; at most {MAX_SIDE} on a "
+            f"background: {image.shape[1]}x{image.shape[0]} pixels; at most {MAX_SIDE} on a "
             "side, please resize it"
         )
-    return np.asarray(image.convert("RGB"))
+    return image
 
 
 def png_bytes(image: np.ndarray) -> bytes:
@@ -165,11 +222,100 @@ def judge_region(image: np.ndarray, record: dict[str, Any], judge: Recognizer) -
     }
 
 
-class Studio:
-    """The loaded model, fonts and judge; ``render`` is safe to call from many threads (one
-    render at a time: the model is not reentrant and the machine has few cores)."""
+def weights_label(weights: Path) -> str:
+    """How the page names the weights: relative to the repository, else the folder and its
+    parent (``RUN/weights``): never the absolute path, which tells a visitor about the disk."""
+    path = Path(weights).resolve()
+    if path.is_relative_to(REPO_ROOT):
+        return path.relative_to(REPO_ROOT).as_posix()
+    return "/".join(path.parts[-2:])
 
-    def __init__(self, weights: Path, *, judge: Recognizer | None = None, font_dirs=()):
+
+@dataclass(frozen=True)
+class Drawn:
+    image: np.ndarray  # the background with the text drawn, RGB uint8
+    annotation: dict[str, Any]  # the region's JSONL record (text, polygon, chars)
+    verdict: dict[str, Any]  # judge_region's reading
+
+
+# (background, checked request) -> the drawing; the model in Studio, a stub in tests
+Draw = Callable[[np.ndarray, RenderAsk], Drawn]
+
+
+@dataclass(frozen=True)
+class DeskLimits:
+    lock_wait_s: float = 20.0  # how long a request waits for the model before Busy (503)
+
+
+class Desk:
+    """Checks render requests and hands them to ``draw`` one at a time (the model is not
+    reentrant and the machine has few cores). ``render`` is safe to call from many threads;
+    everything before the model (parsing, decoding a background) is bounded and unlocked."""
+
+    def __init__(
+        self,
+        draw: Draw,
+        *,
+        label: str,
+        presets: dict[str, np.ndarray] | None = None,
+        limits: DeskLimits = DeskLimits(),
+    ) -> None:
+        self.draw = draw
+        self.label = label  # what /api/info shows as the weights
+        self.presets = preset_backgrounds() if presets is None else presets
+        self.limits = limits
+        self._lock = threading.Lock()
+        self._last_seconds = 5.0  # a first guess for Retry-After, then the last render's time
+
+    def background(self, payload: dict[str, Any]) -> np.ndarray:
+        spec = payload.get("background")
+        if isinstance(spec, str) and spec.startswith("preset:"):
+            name = spec[len("preset:") :]
+            if name not in self.presets:
+                raise AskError(
+                    f"background: no preset {_short(name)}; presets: {sorted(self.presets)}"
+                )
+            return self.presets[name]
+        if isinstance(spec, str):
+            return decode_image(spec)
+        raise AskError("background: pick a preset or upload an image")
+
+    def render(self, payload: dict[str, Any]) -> dict[str, Any]:
+        image = self.background(payload)
+        ask = parse_ask(payload, (image.shape[1], image.shape[0]))
+        if not self._lock.acquire(timeout=self.limits.lock_wait_s):
+            retry = max(1, math.ceil(self._last_seconds))
+            raise Busy(
+                f"the model is busy with other requests (waited {self.limits.lock_wait_s:g} s); "
+                f"try again in {retry} s",
+                retry,
+            )
+        try:
+            start = time.perf_counter()
+            drawn = self.draw(image, ask)
+            seconds = time.perf_counter() - start
+            self._last_seconds = seconds
+        finally:
+            self._lock.release()
+        return {
+            "image": encode_png(drawn.image),
+            "verdict": drawn.verdict,
+            "seconds": round(seconds, 3),
+            "annotation": drawn.annotation,
+        }
+
+
+class Studio(Desk):
+    """The desk with the loaded model, fonts and judge."""
+
+    def __init__(
+        self,
+        weights: Path,
+        *,
+        judge: Recognizer | None = None,
+        font_dirs=(),
+        limits: DeskLimits = DeskLimits(),
+    ):
         from diffusers.utils.logging import disable_progress_bar
 
         from glyphgen.model.pipeline import GlyphPipeline
@@ -181,39 +327,14 @@ class Studio:
         self.pipe.set_progress_bar_config(disable=True)
         self.fonts = FontLibrary.load(list(font_dirs), progress=False)
         self.judge = judge or create_backend("combined")
-        self.presets = preset_backgrounds()
-        self._lock = threading.Lock()
+        super().__init__(self._draw_with_model, label=weights_label(self.weights), limits=limits)
 
-    def background(self, payload: dict[str, Any]) -> np.ndarray:
-        spec = payload.get("background")
-        if isinstance(spec, str) and spec.startswith("preset:"):
-            name = spec[len("preset:") :]
-            if name not in self.presets:
-                raise AskError(f"background: no preset {name!r}; presets: {sorted(self.presets)}")
-            return self.presets[name]
-        if isinstance(spec, str):
-            return decode_image(spec)
-        raise AskError("background: pick a preset or upload an image")
-
-    def render(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def _draw_with_model(self, image: np.ndarray, ask: RenderAsk) -> Drawn:
         from glyphgen.model.render import RegionRequest, RenderError, render_regions
 
-        image = self.background(payload)
-        ask = parse_ask(payload, (image.shape[1], image.shape[0]))
         request = RegionRequest(ask.text, box_polygon(ask.box), ask.vertical)
-        with self._lock:
-            start = time.perf_counter()
-            try:
-                out, records = render_regions(
-                    self.pipe, image, [request], self.fonts, seed=ask.seed
-                )
-            except RenderError as exc:
-                raise AskError(str(exc)) from exc
-            seconds = time.perf_counter() - start
-            verdict = judge_region(out, records[0], self.judge)
-        return {
-            "image": encode_png(out),
-            "verdict": verdict,
-            "seconds": round(seconds, 3),
-            "annotation": records[0],
-        }
+        try:
+            out, records = render_regions(self.pipe, image, [request], self.fonts, seed=ask.seed)
+        except RenderError as exc:
+            raise AskError(str(exc)) from exc
+        return Drawn(out, records[0], judge_region(out, records[0], self.judge))

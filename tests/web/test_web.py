@@ -9,11 +9,19 @@ import urllib.request
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
+from glyphgen.paths import REPO_ROOT
 from glyphgen.web.browser import find_chromium
 from glyphgen.web.server import serve
-from glyphgen.web.studio import AskError, Studio, decode_image, parse_ask, preset_backgrounds
+from glyphgen.web.studio import (
+    AskError,
+    Studio,
+    decode_image,
+    parse_ask,
+    preset_backgrounds,
+    weights_label,
+)
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +56,13 @@ def png(data_url):
         ({"text": "开业", "box": [10, 10, 700, 60]}, "outside the 640x360"),
         ({"text": "开业", "box": [10, 10, 15, 60]}, "at least 12 pixels"),
         ({"text": "开业", "box": [10, 10, 200, 60], "seed": -1}, "seed:"),
+        ({"text": "开业", "box": [10, 10, 200, 60], "seed": 2**70}, "seed:"),
+        ({"text": "开业", "box": [10, 10, 200, 60], "vertical": "no"}, "vertical:"),
+        ({"text": "开业", "box": [10, 10, float("nan"), 60]}, "not finite"),
+        ({"text": "开业", "box": [10, 10, 200, float("inf")]}, "not finite"),
+        # 640x12 is 53:1: the model's crop would be 53 times its height (34 s at 170:1)
+        ({"text": "开业", "box": [0, 0, 640, 12]}, "at most 24:1"),
+        ({"text": "开业", "box": [0, 0, 13, 340]}, "at most 24:1"),
     ],
 )
 def test_bad_requests_name_the_field_and_the_fix(payload, field):
@@ -58,6 +73,28 @@ def test_bad_requests_name_the_field_and_the_fix(payload, field):
 def test_a_dragged_box_is_ordered_and_kept():
     ask = parse_ask({"text": " 开业 ", "box": [200, 60, 10, 10], "vertical": True}, (640, 360))
     assert ask.text == "开业" and ask.box == (10, 10, 200, 60) and ask.vertical
+
+
+def test_a_box_up_to_24_to_1_is_taken():
+    assert parse_ask({"text": "开业", "box": [0, 0, 480, 20]}, (640, 360)).box == (0, 0, 480, 20)
+
+
+def test_an_upload_over_the_pixel_limit_is_refused_before_decoding(monkeypatch):
+    buf = io.BytesIO()
+    Image.new("1", (2100, 2100)).save(buf, format="PNG")
+    data = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+    def decoded(*args):
+        raise AssertionError("the pixels were decoded before the size was checked")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", decoded)
+    with pytest.raises(AskError, match=r"2100x2100.*at most 2048x2048"):
+        decode_image(data)
+
+
+def test_the_page_names_weights_without_the_disk_path(tmp_path):
+    assert weights_label(REPO_ROOT / "weights" / "glyph-default") == "weights/glyph-default"
+    assert weights_label(tmp_path / "run" / "weights") == "run/weights"
 
 
 def test_uploads_must_be_readable_images():
@@ -115,7 +152,9 @@ def test_api_errors_are_json_with_a_message(server):
         urllib.request.urlopen(server + "/nothing", timeout=30)
     assert err.value.code == 404
     with urllib.request.urlopen(server + "/api/info", timeout=30) as res:
-        assert json.loads(res.read())["presets"] == list(preset_backgrounds())
+        info = json.loads(res.read())
+    assert info["presets"] == list(preset_backgrounds())
+    assert info["weights"].endswith("/weights") and not info["weights"].startswith("/")
 
 
 def test_the_page_in_headless_chromium(server, tmp_path):
