@@ -64,6 +64,7 @@ from glyphgen.model.losses import (
     readable,
 )
 from glyphgen.model.pipeline import GlyphPipeline, denoise, make_condition
+from glyphgen.resume import InexactResume, seed_for
 from glyphgen.typeset.fonts import FontLibrary
 
 log = logging.getLogger(__name__)
@@ -71,16 +72,6 @@ log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint"
 WEIGHTS = "weights"
 RNG_FILE = "rng.safetensors"  # in the checkpoint: the generators' states
-
-
-class InexactResume(UserWarning):
-    """A checkpoint written before random states were saved: the resumed run goes on with
-    fresh draws, so it is not the run that was never interrupted."""
-
-
-def seed_for(*key: int) -> int:
-    """A 63-bit seed from integers (numpy's SeedSequence mixes them)."""
-    return int(np.random.SeedSequence(list(key)).generate_state(2, np.uint64)[0] >> np.uint64(1))
 
 
 def stage_weights(out: Path, stage: StageConfig) -> Path:

@@ -155,7 +155,8 @@ def test_a_resumed_run_is_the_run_that_was_never_interrupted(tmp_path, fonts, mo
 def test_a_checkpoint_without_random_states_resumes_with_a_warning(tmp_path, fonts, monkeypatch):
     """Checkpoints written before random states were saved still resume, and say that the
     run will not be the one that was never interrupted."""
-    from glyphgen.model.train import RNG_FILE, InexactResume
+    from glyphgen.model.train import RNG_FILE
+    from glyphgen.resume import InexactResume
 
     cfg = tiny_config(tmp_path, "stages=[{steps: 3, batch_size: 1}]", "checkpoint_every=1")
     run_until_crash(Trainer(cfg, fonts=fonts, progress=False), monkeypatch, call=2)
