@@ -150,16 +150,22 @@ class Trainer:
         self._optimizer: torch.optim.Optimizer | None = None  # the running stage's
 
     def _restore_rng(self, ckpt: Path) -> None:
-        """The generators as the checkpoint left them; a checkpoint older than that resumes
-        with generators seeded from the step (reproducible, but not the uninterrupted run)."""
+        """The generators as the checkpoint left them; a checkpoint older than that, or a
+        run of several processes (only the main one's states are saved), resumes with
+        generators seeded from the step: reproducible, but not the uninterrupted run."""
         file = ckpt / RNG_FILE
         if self.state["stage"] >= len(self.cfg.stages):
             return  # nothing left to train
-        if not file.is_file() or "data_position" not in self.state:
+        several = self.accelerator.num_processes > 1
+        if several or not file.is_file() or "data_position" not in self.state:
+            why = (
+                "holds the main process's random states and data position alone"
+                if several
+                else "was written before checkpoints held random states and data positions"
+            )
             warnings.warn(
-                f"{ckpt} was written before checkpoints held random states and data "
-                f"positions: resuming at step {self.state['step']}, but noise, timesteps and "
-                "data order restart from seeds (the run is not the one that was never "
+                f"{ckpt} {why}: resuming at step {self.state['step']}, but noise, timesteps "
+                "and data order restart from seeds (the run is not the one that was never "
                 "interrupted)",
                 InexactResume,
                 stacklevel=3,
@@ -242,7 +248,8 @@ class Trainer:
         # a stage under way goes on exactly where its data stood; older checkpoints only
         # know the next scene (crops waiting in the buckets are skipped)
         start: int | DataPosition = self.state["data_next"]
-        if self.state["stage_step"] and self.state.get("data_position"):
+        exact = acc.num_processes == 1  # (the checkpoint holds the main process's alone)
+        if self.state["stage_step"] and self.state.get("data_position") and exact:
             start = DataPosition.from_dict(self.state["data_position"])
         stream = prefetch(batches(data, self.cfg.model, stage.batch_size, self.fonts, start))
         preview = self._preview_batch(stage)
