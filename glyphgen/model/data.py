@@ -325,46 +325,147 @@ def collate(
     }
 
 
+@dataclass
+class DataPosition:
+    """Where a batch stream stands after a batch: enough to continue it exactly.
+
+    Crops wait in their orientation's bucket until it holds a batch, so a stream that
+    stopped holds crops of earlier scenes; they are named here, rendered again (scenes are
+    replayable from their index) and batched with the same draws as before.
+    """
+
+    scene: int  # the scene being cut into lines (factory index, or scenes into a file pass)
+    line: int  # its first line not yet in a bucket
+    rows: list[tuple[int, int]]  # (scene, line) of the crops waiting in the rows' bucket
+    columns: list[tuple[int, int]]  # the same for columns
+    rng: dict[str, Any]  # the condition draws' generator (numpy bit_generator.state)
+
+    @classmethod
+    def start(cls, data: DataConfig, scene: int) -> DataPosition:
+        """A stream starting at ``scene`` with empty buckets (a new stage, or a checkpoint
+        older than data positions)."""
+        rng = np.random.default_rng([data.seed, scene, 2])
+        return cls(scene, 0, [], [], dict(rng.bit_generator.state))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scene": self.scene,
+            "line": self.line,
+            "rows": [list(p) for p in self.rows],
+            "columns": [list(p) for p in self.columns],
+            "rng": self.rng,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DataPosition:
+        pairs = {k: [(int(i), int(j)) for i, j in d[k]] for k in ("rows", "columns")}
+        return cls(int(d["scene"]), int(d["line"]), pairs["rows"], pairs["columns"], d["rng"])
+
+
 def batches(
     data: DataConfig,
     cfg: ModelConfig,
     batch_size: int,
     fonts: FontLibrary,
-    start: int = 0,
+    start: int | DataPosition = 0,
 ) -> Iterator[dict[str, Any]]:
     """Endless batches; rows and columns are batched apart (their crops differ in shape).
 
-    ``start`` is the first scene index (factory) or scenes to skip (files), so a resumed
-    run continues where it stopped. Each yielded batch has ``"next"``: the resume point.
+    ``start`` is the first scene index (factory) or scenes to skip (files), or the
+    ``"data_position"`` a batch of an earlier stream carried: the stream goes on from there as
+    if it had never stopped. Each yielded batch has ``"data_position"`` (a ``DataPosition``
+    as a dict) and ``"next"``: the first scene not yet drawn.
     """
     glyphs = glyph_cache(fonts)
-    rng = np.random.default_rng([data.seed, start, 2])
-    buckets: dict[bool, tuple[list[Crop], list[Crop | None]]] = {False: ([], []), True: ([], [])}
+    pos = start if isinstance(start, DataPosition) else DataPosition.start(data, start)
+    rng = np.random.Generator(np.random.PCG64())
+    rng.bit_generator.state = pos.rng
     factory = FactoryScenes(data, fonts) if data.source == "factory" else None
-    index = start
+
+    def fill_of(scene_index: int) -> float:
+        return float(np.random.default_rng([data.seed, scene_index + 1, 3]).uniform(*data.fill))
+
+    def crop_pair(
+        scene: Scene, ref: Scene | None, i: int, k: int
+    ) -> tuple[Crop | None, Crop | None]:
+        fill = fill_of(i)
+        crop = line_crop(scene, k, cfg, fill, fonts, glyphs)
+        if crop is None:
+            return None, None
+        ref_crop = line_crop(ref, 0, cfg, fill, fonts, glyphs) if ref and k == 0 else None
+        if ref_crop is not None and ref_crop.vertical != crop.vertical:
+            ref_crop = None
+        return crop, ref_crop
+
+    # the buckets as the position left them: (crops, their style references, their names)
+    buckets: dict[bool, tuple[list[Crop], list[Crop | None], list[tuple[int, int]]]] = {
+        False: ([], [], []),
+        True: ([], [], []),
+    }
+    waiting = {False: pos.rows, True: pos.columns}
+    scenes = _scenes_at(data, factory, fonts, {i for names in waiting.values() for i, _ in names})
+    for vertical, names in waiting.items():
+        for i, k in names:
+            crop, ref_crop = crop_pair(*scenes[i], i, k)
+            if crop is None or crop.vertical != vertical:
+                raise RuntimeError(
+                    f"scene {i} line {k} no longer renders as it did when the checkpoint was "
+                    "written (fonts or factory changed?); start the stage over"
+                )
+            buckets[vertical][0].append(crop)
+            buckets[vertical][1].append(ref_crop)
+            buckets[vertical][2].append((i, k))
+
+    index, first_line = pos.scene, pos.line
     while True:
         for scene, ref in _scene_stream(data, factory, fonts, index):
-            index += 1
+            i, index, first, first_line = index, index + 1, first_line, 0
             if scene is None:
                 continue
-            fill = float(np.random.default_rng([data.seed, index, 3]).uniform(*data.fill))
-            for k in range(len(scene.lines)):
-                crop = line_crop(scene, k, cfg, fill, fonts, glyphs)
+            for k in range(first, len(scene.lines)):
+                crop, ref_crop = crop_pair(scene, ref, i, k)
                 if crop is None:
                     continue
-                ref_crop = line_crop(ref, 0, cfg, fill, fonts, glyphs) if ref and k == 0 else None
-                if ref_crop is not None and ref_crop.vertical != crop.vertical:
-                    ref_crop = None
-                crops, refs = buckets[crop.vertical]
+                crops, refs, names = buckets[crop.vertical]
                 crops.append(crop)
                 refs.append(ref_crop)
+                names.append((i, k))
                 if len(crops) == batch_size:
                     batch = collate(crops, refs, rng, data)
+                    buckets[crop.vertical] = ([], [], [])
+                    here = (i, k + 1) if k + 1 < len(scene.lines) else (i + 1, 0)
                     batch["next"] = index
-                    buckets[crop.vertical] = ([], [])
+                    batch["data_position"] = DataPosition(
+                        *here, list(buckets[False][2]), list(buckets[True][2]),
+                        dict(rng.bit_generator.state),
+                    ).to_dict()  # fmt: skip
                     yield batch
         if factory is None:
             index = 0  # files: start another pass
+
+
+def _scenes_at(
+    data: DataConfig, factory: FactoryScenes | None, fonts: FontLibrary, wanted: set[int]
+) -> dict[int, tuple[Scene, Scene | None]]:
+    """The scenes (and style references) at these indices, rendered or read again."""
+    found: dict[int, tuple[Scene, Scene | None]] = {}
+    if factory is not None:
+        for i in sorted(wanted):
+            scene = factory.scene(i)
+            if scene is not None:
+                found[i] = (scene, factory.style_reference(i, scene))
+    elif wanted:  # files: one pass from the start, as far as the last one wanted
+        for i, (scene, ref) in enumerate(_scene_stream(data, None, fonts, 0)):
+            if i in wanted and scene is not None:
+                found[i] = (scene, ref)
+            if i >= max(wanted):
+                break
+    if len(found) != len(wanted):
+        raise RuntimeError(
+            f"scenes {sorted(wanted - set(found))} of the checkpoint's data position are "
+            "gone from the data (files changed?); start the stage over"
+        )
+    return found
 
 
 def _scene_stream(

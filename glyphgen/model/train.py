@@ -15,8 +15,16 @@ Stages run one after another (stage 1: large synthetic data; stage 2: a small cl
 real set), each with its own data, steps and learning rate; when a stage ends, its
 pipeline is exported to ``<out>/weights-<stage name>`` (stage 1 alone is an ablation row
 of the benchmark), and the last one's also to ``<out>/weights``. Everything needed to
-resume is in ``<out>/checkpoint``: the pipeline (safetensors), the optimizer, and where
-the data stream stood; a re-run of the same command continues from it.
+resume is in ``<out>/checkpoint``: the pipeline (safetensors), the optimizer, every random
+generator's state and where the data stream stood; a re-run of the same command continues
+from it, and a run resumed any number of times ends bit for bit where the run that was
+never interrupted ends.
+
+Randomness: noise and timesteps come from the trainer's own ``torch.Generator`` (seeded
+from ``seed``), data and condition dropout from the data stream's numpy generators (seeded
+from the data seed and scene index). No module draws from torch's global generator (the
+text encoder and UNet have no dropout); its state is saved and restored all the same, so a
+module that did would still resume exactly. The learning rate is a function of the step.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import queue
 import shutil
 import threading
 import time
+import warnings
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,13 +45,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
+from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from glyphgen import configio
 from glyphgen.cli import command_line
 from glyphgen.model.build import build_pipeline, training_scheduler
 from glyphgen.model.config import ModelConfig, StageConfig, TrainConfig
-from glyphgen.model.data import batches
+from glyphgen.model.data import DataPosition, batches
 from glyphgen.model.export import file_table
 from glyphgen.model.losses import (
     TextPerceptualLoss,
@@ -54,12 +64,14 @@ from glyphgen.model.losses import (
     readable,
 )
 from glyphgen.model.pipeline import GlyphPipeline, denoise, make_condition
+from glyphgen.resume import InexactResume, seed_for
 from glyphgen.typeset.fonts import FontLibrary
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint"
 WEIGHTS = "weights"
+RNG_FILE = "rng.safetensors"  # in the checkpoint: the generators' states
 
 
 def stage_weights(out: Path, stage: StageConfig) -> Path:
@@ -104,8 +116,10 @@ class Trainer:
         self.text_loss = text_loss if cfg.ocr_loss.weight > 0 else None
         if isinstance(self.text_loss, torch.nn.Module):
             self.text_loss.to(self.accelerator.device)
-        torch.manual_seed(cfg.seed)
         self.state: dict[str, Any] = {"stage": 0, "stage_step": 0, "step": 0, "data_next": 0}
+        # noise and timesteps; each process of a multi-process run draws its own
+        rank = self.accelerator.process_index
+        self.generator = torch.Generator().manual_seed(seed_for(cfg.seed, rank))
         ckpt = self.out / CHECKPOINT
         model = configio.to_dict(cfg.model)
         if (ckpt / "state.json").is_file():
@@ -121,14 +135,51 @@ class Trainer:
             self.pipe = GlyphPipeline.from_pretrained(ckpt / "pipeline")
             self.state = saved
             log.info("resuming from %s at step %d", ckpt, self.state["step"])
+            self._restore_rng(ckpt)
         else:
-            self.pipe = build_pipeline(cfg.model)
+            # the initial weights from the seed, leaving torch's global generator as it was
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(cfg.seed)
+                self.pipe = build_pipeline(cfg.model)
         self.state["model"] = model
         self.noise_scheduler = training_scheduler(self.pipe)
         self.trainable = self._trainable()
         # What the training step calls: the modules accelerate wrapped (DDP on several
         # processes), else the pipeline's own.
         self.wrapped: dict[str, Any] = {}
+        self._optimizer: torch.optim.Optimizer | None = None  # the running stage's
+
+    def _restore_rng(self, ckpt: Path) -> None:
+        """The generators as the checkpoint left them; a checkpoint older than that, or a
+        run of several processes (only the main one's states are saved), resumes with
+        generators seeded from the step: reproducible, but not the uninterrupted run."""
+        file = ckpt / RNG_FILE
+        if self.state["stage"] >= len(self.cfg.stages):
+            return  # nothing left to train
+        several = self.accelerator.num_processes > 1
+        if several or not file.is_file() or "data_position" not in self.state:
+            why = (
+                "holds the main process's random states and data position alone"
+                if several
+                else "was written before checkpoints held random states and data positions"
+            )
+            warnings.warn(
+                f"{ckpt} {why}: resuming at step {self.state['step']}, but noise, timesteps "
+                "and data order restart from seeds (the run is not the one that was never "
+                "interrupted)",
+                InexactResume,
+                stacklevel=3,
+            )
+            seed = seed_for(self.cfg.seed, self.accelerator.process_index, self.state["step"])
+            self.generator.manual_seed(seed)
+            return
+        states = load_file(str(file))
+        self.generator.set_state(states["noise"])
+        torch.set_rng_state(states["torch_global"])
+        if torch.cuda.is_available() and "torch_cuda.0" in states:
+            torch.cuda.set_rng_state_all(
+                [states[f"torch_cuda.{i}"] for i in range(torch.cuda.device_count())]
+            )
 
     def _trainable(self) -> dict[str, torch.nn.Module]:
         """The modules the optimizer updates, by their name in the pipeline."""
@@ -164,8 +215,8 @@ class Trainer:
                 # each stage's pipeline too (stage 1 alone is a benchmark row); a resumed
                 # run whose stage had ended exports it again, from the same checkpoint
                 self.save_weights(stage_weights(self.out, cfg.stages[index]), index + 1)
-                self.state.update(stage=index + 1, stage_step=0, data_next=0)
-            self._save_checkpoint()
+                self.state.update(stage=index + 1, stage_step=0, data_next=0, data_position=None)
+            self._save_checkpoint(self._optimizer)
         finally:
             writer.close()
         weights = self.out / WEIGHTS
@@ -186,7 +237,7 @@ class Trainer:
         if self.state["stage_step"] and opt_file.is_file():
             optimizer.load_state_dict(torch.load(opt_file, weights_only=True))
         prepared = acc.prepare(*self.trainable.values(), optimizer)
-        optimizer = prepared[-1]
+        optimizer = self._optimizer = prepared[-1]
         self.wrapped = dict(zip(self.trainable, prepared[:-1], strict=True))
         self.pipe.to(acc.device)
         data = stage.data
@@ -194,9 +245,13 @@ class Trainer:
             data = type(data)(
                 **{**data.__dict__, "seed": data.seed + 1_000_003 * acc.process_index}
             )
-        stream = prefetch(
-            batches(data, self.cfg.model, stage.batch_size, self.fonts, self.state["data_next"])
-        )
+        # a stage under way goes on exactly where its data stood; older checkpoints only
+        # know the next scene (crops waiting in the buckets are skipped)
+        start: int | DataPosition = self.state["data_next"]
+        exact = acc.num_processes == 1  # (the checkpoint holds the main process's alone)
+        if self.state["stage_step"] and self.state.get("data_position") and exact:
+            start = DataPosition.from_dict(self.state["data_position"])
+        stream = prefetch(batches(data, self.cfg.model, stage.batch_size, self.fonts, start))
         preview = self._preview_batch(stage)
         bar = tqdm(
             total=stage.steps,
@@ -221,6 +276,7 @@ class Trainer:
             self.state["stage_step"] += 1
             self.state["step"] += 1
             self.state["data_next"] = batch["next"]
+            self.state["data_position"] = batch["data_position"]
             step = self.state["step"]
             record: dict[str, Any] = {k: v.item() for k, v in losses.items()}
             record |= {
@@ -252,8 +308,11 @@ class Trainer:
         # 2) forward diffusion in the model's space
         with torch.no_grad():
             clean = pipe.encode_images(image)
-        noise = torch.randn_like(clean)
-        t = torch.randint(0, sched.config.num_train_timesteps, (n,), device=device)
+        # drawn on the CPU from the trainer's generator: the same draws on any device
+        noise = torch.randn(clean.shape, generator=self.generator, dtype=clean.dtype)
+        noise = noise.to(device)
+        steps = sched.config.num_train_timesteps
+        t = torch.randint(0, steps, (n,), generator=self.generator).to(device)
         noisy = sched.add_noise(clean, noise, t)
         # 3) conditions: editing samples see the source outside the edit mask (through the
         # ControlNet; without one, glyph, position and source reach nothing)
@@ -345,6 +404,11 @@ class Trainer:
         if optimizer is not None:
             torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
         (tmp / "state.json").write_text(json.dumps(self.state))
+        states = {"noise": self.generator.get_state(), "torch_global": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            for i, state in enumerate(torch.cuda.get_rng_state_all()):
+                states[f"torch_cuda.{i}"] = state
+        save_file(states, str(tmp / RNG_FILE))
         final = self.out / CHECKPOINT
         old = self.out / f"{CHECKPOINT}.old"
         shutil.rmtree(old, ignore_errors=True)

@@ -29,6 +29,7 @@ class ReaderTrainConfig:
     lr: float = 2e-3
     warmup: int = 300  # linear warm-up steps, then cosine decay to 5% at ``steps``
     weight_decay: float = 0.01
+    seed: int = 0  # initial weights; the data's seed is the factory config's
     workers: int = 1  # processes rendering lines
     shuffle_buffer: int = 2048  # lines; consecutive coverage lines share characters
     # batches of like-width lines, sorted within pools of this many batches (1 = random

@@ -5,6 +5,13 @@ optimizer moments, step, the next factory index) written every ``checkpoint_ever
 through a temporary name, so a killed run resumes where its last checkpoint left it; and
 ``model/`` (the exported fp16 weights, vocabulary and manifest). Each invocation is a "leg"
 recorded in the manifest.
+
+A killed run resumed from its folder is the run that was never killed, bit for bit: the
+checkpoint holds the data stream's position (``StreamPosition``: the next factory index,
+the lines in the shuffle buffer and width pools, their generator's state). The learning
+rate is a function of the step, and nothing else draws random numbers: the net has no
+dropout, its initial weights come from ``seed`` without touching torch's global
+generator, and every line is rendered from (factory seed, index).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
@@ -25,12 +33,13 @@ from tqdm import tqdm
 from glyphgen import configio
 from glyphgen.paths import REPO_ROOT
 from glyphgen.reader.config import NetSection, ReaderTrainConfig, data_path, repo_path
-from glyphgen.reader.data import Batch, FactoryLines, batches
+from glyphgen.reader.data import Batch, FactoryLines, StreamPosition, batches
 from glyphgen.reader.grow import grow_vocabulary, larger_net, widen
 from glyphgen.reader.metrics import read_lines, score_readings
 from glyphgen.reader.net import LineRecognizer, NetConfig
 from glyphgen.reader.vocab import Vocabulary, default_characters
 from glyphgen.reader.weights import load_model, save_model
+from glyphgen.resume import InexactResume
 from glyphgen.synth.config import SynthConfig, load_config
 from glyphgen.typeset import charsets
 
@@ -157,8 +166,9 @@ def train(cfg: ReaderTrainConfig, run: Path, command: str = "", quiet: bool = Fa
     else:
         vocab = wanted_vocabulary(cfg)
     net_cfg = NetConfig(**{**asdict(cfg.net), "num_classes": vocab.size})
-    torch.manual_seed(0)
-    model = LineRecognizer(net_cfg)
+    with torch.random.fork_rng(devices=[]):  # the initial weights from the seed alone
+        torch.manual_seed(cfg.seed)
+        model = LineRecognizer(net_cfg)
     if init is not None:
         model.load_state_dict(init.state_dict())
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -185,10 +195,20 @@ def train(cfg: ReaderTrainConfig, run: Path, command: str = "", quiet: bool = Fa
             leg["widened_from"] = widened_from  # Net2Net-style (glyphgen/reader/grow.py)
     info["legs"].append(leg)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
-    # the shuffle order is seeded by where this leg starts, so a leg is reproducible alone
+    # a resumed run's stream goes on where it stood; a new leg's shuffle order is seeded by
+    # where the leg starts, so a leg is reproducible alone
+    position = StreamPosition.from_dict(info["stream"]) if info.get("stream") else None
+    if resuming and position is None:
+        warnings.warn(
+            f"{run / 'state.json'} was written before checkpoints held the data stream's "
+            f"position: resuming at step {info['step']} from factory line {info['next_index']} "
+            "with a fresh shuffle buffer (the run is not the one that was never interrupted)",
+            InexactResume,
+            stacklevel=2,
+        )
     stream = batches(FactoryLines(fcfg, vocab, info["next_index"]), cfg.batch_size, cfg.workers,
                      shuffle=cfg.shuffle_buffer, seed=fcfg.seed * 1_000_003 + info["next_index"],
-                     bucket=cfg.bucket_batches)  # fmt: skip
+                     bucket=cfg.bucket_batches, position=position)  # fmt: skip
     bar = tqdm(
         total=cfg.steps, initial=info["step"], desc="train-reader", disable=quiet, unit="step"
     )
@@ -201,6 +221,7 @@ def train(cfg: ReaderTrainConfig, run: Path, command: str = "", quiet: bool = Fa
         loss = optimizer_step(model, opt, ctc, batch, bf16=cfg.precision == "bf16")
         info["step"] += 1
         info["next_index"] = batch.last_index + 1
+        position = batch.position
         avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
         bar.update(1)
         bar.set_postfix(loss=f"{avg:.3f}")
@@ -220,6 +241,7 @@ def train(cfg: ReaderTrainConfig, run: Path, command: str = "", quiet: bool = Fa
                     1,
                 ),
             )
+            info["stream"] = position.to_dict() if position else None
             _save_state(run, model, opt, info)
     bar.close()
     model.eval()

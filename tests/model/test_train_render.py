@@ -113,3 +113,59 @@ def test_a_checkpoint_of_another_model_is_not_resumed(tmp_path, fonts):
     Trainer(tiny_config(tmp_path, "stages=[{steps: 1, batch_size: 1}]"), fonts=fonts).run()
     with pytest.raises(ValueError, match="text_dim"):
         Trainer(tiny_config(tmp_path, "model.text_dim=16"), fonts=fonts)
+
+
+def _checkpoint(out) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """A checkpoint's tensors: the pipeline's weights, and the optimizer's state."""
+    from safetensors.torch import load_file
+
+    weights = {}
+    for file in sorted((out / "checkpoint" / "pipeline").rglob("*.safetensors")):
+        weights |= {f"{file.parent.name}.{k}": v for k, v in load_file(str(file)).items()}
+    opt = torch.load(out / "checkpoint" / "optimizer.pt", weights_only=True)
+    moments = {
+        f"{pid}.{k}": v
+        for pid, st in opt["state"].items()
+        for k, v in st.items()
+        if torch.is_tensor(v)
+    }
+    return weights, moments
+
+
+def test_a_resumed_run_is_the_run_that_was_never_interrupted(tmp_path, fonts, monkeypatch):
+    """Stopped mid stage 1 (its last checkpoint a step back, batches prefetched past it),
+    resumed by new objects from the checkpoint alone: every weight and optimizer moment
+    at the end of both stages is bit for bit the one of the straight run."""
+    sets = ["checkpoint_every=2", "sample_every=100", "model.width=64"]
+    Trainer(tiny_config(tmp_path / "straight", *sets), fonts=fonts, progress=False).run()
+    cfg = tiny_config(tmp_path / "resumed", *sets)
+    run_until_crash(Trainer(cfg, fonts=fonts, progress=False), monkeypatch, call=4)
+    Trainer(cfg, fonts=fonts, progress=False).run()
+    losses = [read_losses(tmp_path / run / "loss.jsonl") for run in ("straight", "resumed")]
+    straight, resumed = ({r["step"]: r["loss"] for r in records} for records in losses)
+    assert straight == resumed and len(straight) == 6
+    (weights, moments), (weights2, moments2) = (
+        _checkpoint(tmp_path / run) for run in ("straight", "resumed")
+    )
+    assert sorted(weights) == sorted(weights2) and len(moments) == len(moments2) > 0
+    assert [k for k in weights if not torch.equal(weights[k], weights2[k])] == []
+    assert [k for k in moments if not torch.equal(moments[k], moments2[k])] == []
+
+
+def test_a_checkpoint_without_random_states_resumes_with_a_warning(tmp_path, fonts, monkeypatch):
+    """Checkpoints written before random states were saved still resume, and say that the
+    run will not be the one that was never interrupted."""
+    from glyphgen.model.train import RNG_FILE
+    from glyphgen.resume import InexactResume
+
+    cfg = tiny_config(tmp_path, "stages=[{steps: 3, batch_size: 1}]", "checkpoint_every=1")
+    run_until_crash(Trainer(cfg, fonts=fonts, progress=False), monkeypatch, call=2)
+    ckpt = tmp_path / "checkpoint"
+    (ckpt / RNG_FILE).unlink()
+    state = json.loads((ckpt / "state.json").read_text())
+    del state["data_position"]
+    (ckpt / "state.json").write_text(json.dumps(state))
+    with pytest.warns(InexactResume, match="not the one that was never interrupted"):
+        second = Trainer(cfg, fonts=fonts, progress=False)
+    second.run()
+    assert json.loads((ckpt / "state.json").read_text())["step"] == 3
