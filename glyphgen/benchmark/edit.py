@@ -68,6 +68,7 @@ class Edit:
     text_a: str
     text_b: str
     glyph_b: np.ndarray  # (H, W) bool: B's fill pixels in the ground truth
+    ink_b: np.ndarray  # (H, W) bool: all of B's ink (fill, stroke, shadow) in the ground truth
     style_ref: np.ndarray  # A's region of the source, as a user would crop it
     grey: bool  # the region of the scene is grayscale
 
@@ -124,6 +125,7 @@ def load_edits(labels: Path) -> list[Edit]:
                 text_a=e["text_a"],
                 text_b=e["text_b"],
                 glyph_b=glyph_b,
+                ink_b=mask_b,
                 style_ref=open_image(root / e["style_ref"]),
                 grey=_mean_chroma(source, region) < GREY_CHROMA,
             )
@@ -224,9 +226,7 @@ def judge(
     per_edit = []
     for k, (e, out) in enumerate(zip(edits, outputs, strict=True)):
         read = readings[k]
-        figures = em.edit_figures(
-            out, e.truth, e.polygon, e.glyph_b, e.text_a, e.text_b, read.read_norm
-        )
+        figures = edit_figures(out, e, read.read_norm)
         per_edit.append({"covered": read.covered is not False, "grey": e.grey, **_plain(figures)})
     judged = [r for r in report.regions if r.covered is not False]
     return {
@@ -237,6 +237,28 @@ def judge(
         "per_edit": per_edit,
         "summary": summarise(per_edit),
     }
+
+
+def edit_figures(output: np.ndarray, e: Edit, reading: str) -> em.EditFigures:
+    """Every figure of one edit: colour on B's fill pixels, the background outside all of
+    B's ink (its stroke and shadow are not surface to restore)."""
+    return em.EditFigures(
+        residue=em.old_text_residue(reading, e.text_a, e.text_b),
+        colour_error=em.text_colour_error(output, e.truth, e.glyph_b),
+        psnr=em.region_psnr(output, e.truth, e.polygon),
+        ssim=em.region_ssim(output, e.truth, e.polygon),
+        background_psnr=_background_psnr(output, e),
+        seam=em.seam_step(output, e.truth, e.polygon),
+        cast=em.colour_cast(output, e.truth, e.polygon),
+    )
+
+
+def _background_psnr(output: np.ndarray, e: Edit) -> float:
+    """NaN (left out of means and intervals) when B's ink, grown, covers the whole region."""
+    try:
+        return em.background_psnr(output, e.truth, e.polygon, e.ink_b)
+    except ValueError:
+        return float("nan")
 
 
 def _plain(figures: em.EditFigures) -> dict[str, Any]:
@@ -252,7 +274,8 @@ def summarise(per_edit: list[dict[str, Any]]) -> dict[str, Any]:
     grey = [p["cast"] for p in per_edit if p["grey"]]
 
     def mean(key: str, rows: list[dict[str, Any]] = per_edit) -> float:
-        return float(np.mean([min(p[key], PSNR_CAP) for p in rows])) if rows else float("nan")
+        values = [min(p[key], PSNR_CAP) for p in rows]
+        return float(np.nanmean(values)) if values else float("nan")
 
     return {
         "edits": len(per_edit),
@@ -274,8 +297,9 @@ def against(row: dict[str, Any], base: dict[str, Any], key: str) -> dict[str, fl
     """Paired bootstrap 95% interval of mean(row - base) of a per-edit figure."""
     a = np.minimum([p[key] for p in row["per_edit"]], PSNR_CAP)
     b = np.minimum([p[key] for p in base["per_edit"]], PSNR_CAP)
+    both = np.isfinite(a) & np.isfinite(b)  # an edit without a background to judge is left out
     rng = np.random.default_rng(BOOTSTRAP_SEED)
-    return dataclasses.asdict(em.paired_bootstrap(a, b, rng))
+    return dataclasses.asdict(em.paired_bootstrap(a[both], b[both], rng))
 
 
 # -- the run -----------------------------------------------------------------------------
