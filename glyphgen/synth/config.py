@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from glyphgen import configio
+from glyphgen.images import DEFAULT_MAX_PIXELS
 from glyphgen.paths import REPO_ROOT
 from glyphgen.synth.text import TextConfig
 
@@ -98,6 +99,13 @@ class BackgroundConfig:
         default_factory=lambda: {"solid": 1.0, "gradient": 1.0, "noise": 1.0, "texture": 1.0}
     )
     image_dirs: list[str] = field(default_factory=list)
+    # Larger images are refused from their header, never decoded (a 173 KB PNG can hold
+    # 30000x30000 pixels: 2.7 GB of RGB), and another image is drawn.
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+    def __post_init__(self) -> None:
+        if self.max_pixels < 1:
+            raise ValueError(f"max_pixels must be >= 1, got {self.max_pixels}")
 
 
 @dataclass
@@ -162,4 +170,6 @@ def fingerprint_dict(cfg: SynthConfig) -> dict[str, Any]:
     """The parts of the config that decide sample bytes (not how many, nor where, nor how fast)."""
     data = configio.to_dict(cfg)
     data.pop("num")
+    if not cfg.background.image_dirs:  # no image is read: the limit decides nothing, and
+        data["background"].pop("max_pixels")  # folders of earlier versions stay resumable
     return data

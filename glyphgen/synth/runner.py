@@ -46,6 +46,9 @@ class RunReport:
     formats: dict[str, int] = field(default_factory=dict)  # samples written per format
     events: dict[str, int] = field(default_factory=dict)  # skipped texts and why, fallbacks...
     charset_dropped: int = 0  # charset characters no font covers (left out of random texts)
+    # Background images refused (never drawn): path -> kind (too-large, truncated, unreadable,
+    # missing); how many draws each kind cost is in events as background_refused_<kind>.
+    backgrounds_refused: dict[str, str] = field(default_factory=dict)
     coverage_min: int | None = None  # coverage mode: fewest occurrences of a charset char
     seconds: float = 0.0
     samples_per_second: float = 0.0  # of the shards rendered in this run
@@ -62,6 +65,13 @@ class RunReport:
         ]
         if self.events:
             lines.append("events: " + ", ".join(f"{k}={v}" for k, v in sorted(self.events.items())))
+        if self.backgrounds_refused:
+            kinds = Counter(self.backgrounds_refused.values())
+            lines.append(
+                f"backgrounds: {len(self.backgrounds_refused)} image(s) refused ("
+                + ", ".join(f"{k}={v}" for k, v in sorted(kinds.items()))
+                + "), named in report.json"
+            )
         if self.charset_dropped:
             lines.append(f"charset: {self.charset_dropped} characters no font covers were left out")
         if self.coverage_min is not None:
@@ -110,6 +120,7 @@ def render_shard(
     started = time.perf_counter()
     before = Counter(renderer.stats)
     chars: Counter[str] = Counter()
+    refused: dict[str, str] = {}
     try:
         shard_writers = writers.open_writers(cfg.output.formats, tmp, plan.rel, cfg.kind)
         written = 0
@@ -120,6 +131,7 @@ def render_shard(
                 continue
             shard_writers.add(sample)
             written += 1
+            refused.update(sample.meta.get("bg", {}).get("refused", {}))
             if cfg.text.source == "coverage":
                 chars.update(c for line in sample.lines for c in line.text)
         counts = shard_writers.close()
@@ -129,6 +141,8 @@ def render_shard(
             "events": dict(Counter(renderer.stats) - before),
             "seconds": round(time.perf_counter() - started, 3),
         }
+        if refused:
+            info["backgrounds_refused"] = refused
         if cfg.text.source == "coverage":
             info["chars"] = dict(chars)
         lifetime.check_parent(_PARENT)  # an orphan never seals: the resumed run owns the folder
@@ -235,6 +249,7 @@ def _collect(
         formats.update(manifest.get("formats", {}))
         events.update(manifest.get("events", {}))
         chars.update(manifest.get("chars", {}))
+        report.backgrounds_refused.update(manifest.get("backgrounds_refused", {}))
     report.formats, report.events = dict(formats), dict(events)
     if coverage_charset:
         report.coverage_min = min(chars.get(c, 0) for c in coverage_charset)
