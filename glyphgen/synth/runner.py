@@ -15,6 +15,7 @@ import multiprocessing as mp
 import os
 import shutil
 import time
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from glyphgen.synth import lifetime, writers
 from glyphgen.synth import shards as sh
 from glyphgen.synth.config import SynthConfig, fingerprint_dict
 from glyphgen.synth.render import Renderer
-from glyphgen.typeset.fonts import FontLibrary
+from glyphgen.typeset.fonts import FontFileWarning, FontLibrary
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class RunReport:
     formats: dict[str, int] = field(default_factory=dict)  # samples written per format
     events: dict[str, int] = field(default_factory=dict)  # skipped texts and why, fallbacks...
     charset_dropped: int = 0  # charset characters no font covers (left out of random texts)
+    fonts_skipped: dict[str, str] = field(default_factory=dict)  # font file -> why it was skipped
     # Background images refused (never drawn): path -> kind (too-large, truncated, unreadable,
     # missing); how many draws each kind cost is in events as background_refused_<kind>.
     backgrounds_refused: dict[str, str] = field(default_factory=dict)
@@ -65,6 +67,11 @@ class RunReport:
         ]
         if self.events:
             lines.append("events: " + ", ".join(f"{k}={v}" for k, v in sorted(self.events.items())))
+        if self.fonts_skipped:
+            lines.append(
+                f"fonts: {len(self.fonts_skipped)} font file(s) skipped (reasons in report.json): "
+                + ", ".join(Path(p).name for p in sorted(self.fonts_skipped))
+            )
         if self.backgrounds_refused:
             kinds = Counter(self.backgrounds_refused.values())
             lines.append(
@@ -99,7 +106,10 @@ def _renderer(cfg_dict: dict[str, Any], base_dir: str | None) -> Renderer:
     if key not in _RENDERERS:
         _RENDERERS.clear()
         cfg = configio.from_dict(SynthConfig, cfg_dict)
-        _RENDERERS[key] = Renderer(cfg, load_fonts(cfg), Path(base_dir) if base_dir else None)
+        with warnings.catch_warnings():  # the main process warned already, and reports them
+            warnings.simplefilter("ignore", FontFileWarning)
+            fonts = load_fonts(cfg)
+        _RENDERERS[key] = Renderer(cfg, fonts, Path(base_dir) if base_dir else None)
     return _RENDERERS[key]
 
 
@@ -192,6 +202,7 @@ def run(
         report = RunReport(out=str(out), samples_requested=num)
         report.temporaries_swept = sh.sweep_temporaries(out)
         report.charset_dropped = probe.charset_dropped
+        report.fonts_skipped = dict(probe.fonts.skipped)
         plans = sh.plan_shards(num, cfg.output.shard_size)
         files, images = writers.shard_layout(cfg.output.formats)
 
