@@ -244,7 +244,23 @@ def run(
         (out / "report.json").write_text(
             json.dumps(configio.to_dict(report), ensure_ascii=False, indent=1), encoding="utf-8"
         )
+    if report.samples_written == 0:
+        raise NothingWrittenError(_nothing_written(report))
     return report
+
+
+class NothingWrittenError(RuntimeError):
+    """Every sample was skipped: the run made no data."""
+
+
+def _nothing_written(report: RunReport) -> str:
+    why = ", ".join(f"{k}={v}" for k, v in sorted(report.events.items())) or "no events"
+    return (
+        f"0 samples written of {report.samples_requested} requested: every text was skipped "
+        f"({why}; details in {Path(report.out) / 'report.json'}). Usually no font covers the "
+        "texts' characters: add a font folder that has them (fonts.dirs), set "
+        "fonts.on_missing=replace, or change text.charset / text.corpus."
+    )
 
 
 def _collect(
