@@ -22,7 +22,7 @@ from pathlib import Path
 
 try:
     import fcntl
-except ImportError:  # not POSIX: no folder lock (documented in the runner's report)
+except ImportError:  # not POSIX (Windows): runs there do not lock their folder
     fcntl = None  # type: ignore[assignment]
 
 LOCK_NAME = ".glyphgen.lock"
