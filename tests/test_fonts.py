@@ -13,6 +13,8 @@ from fontTools.pens.ttGlyphPen import TTGlyphPen
 from fontTools.ttLib import TTCollection, TTFont
 from PIL import Image, ImageDraw, ImageFont
 
+from glyphgen.synth.config import load_config
+from glyphgen.synth.runner import run
 from glyphgen.typeset import charsets
 from glyphgen.typeset import coverage as fonts_coverage
 from glyphgen.typeset.coverage import check_face, from_ranges, sha256_file, to_ranges
@@ -298,6 +300,55 @@ def test_bad_files_are_skipped_with_a_warning_naming_them(tmp_path):
         assert name in messages
     assert "skipped" in messages and "notes.txt" not in messages
     assert [f.id for f in lib.faces] == ["real"]
+
+
+def _garbled_font(path, first_cp: int, n: int) -> None:
+    """A font whose tables parse but whose last glyph's outline data is garbage: FreeType
+    fails drawing it ("invalid outline", "array allocation size too large")."""
+    _simple_font(first_cp, n, "Garbled").save(path)
+    data = bytearray(path.read_bytes())
+    font = TTFont(path)
+    glyf = font.reader.tables["glyf"].offset
+    loca = font["loca"]
+    last = len(font.getGlyphOrder()) - 1
+    start, stop = glyf + loca[last], glyf + loca[last + 1]
+    data[start + 10 : stop] = b"\xff" * (stop - start - 10)  # after the header: contours, points
+    path.write_bytes(bytes(data))
+
+
+def test_a_font_whose_glyphs_fail_to_draw_is_skipped_with_its_reason(tmp_path):
+    folder = tmp_path / "user"
+    folder.mkdir()
+    _garbled_font(folder / "garbled.ttf", 0x4E00, 6)
+    _simple_font(0x4E10, 4, "Fine Font").save(folder / "fine.ttf")
+    with pytest.raises(fonts_coverage.NotAFontError, match=r"garbled\.ttf face 0: drawing its"):
+        check_face(folder / "garbled.ttf", progress=False)
+    with pytest.warns(FontFileWarning, match=r"garbled\.ttf"):
+        lib = FontLibrary.load([folder], include_bundled=False)
+    assert [f.id for f in lib.faces] == ["fine"]
+    assert list(lib.skipped) == [str(folder / "garbled.ttf")]
+    assert "drawing its glyphs failed" in lib.skipped[str(folder / "garbled.ttf")]
+
+
+def test_a_run_goes_on_past_a_damaged_font_and_reports_it(tmp_path):
+    folder = tmp_path / "user"
+    folder.mkdir()
+    _garbled_font(folder / "garbled.ttf", 0x4E00, 6)
+    (folder / "notes.ttf").write_text("not a font", encoding="utf-8")
+    cfg = load_config(
+        preset="lines",
+        overrides=["text.length=[2, 4]", "line.height=32"],
+        extra={"num": 3, "fonts": {"dirs": [str(folder)]}},
+    )
+    with pytest.warns(FontFileWarning):
+        report = run(cfg, tmp_path / "out", progress=False)
+    assert report.samples_written == 3
+    saved = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    assert sorted(saved["fonts_skipped"]) == [
+        str(folder / "garbled.ttf"),
+        str(folder / "notes.ttf"),
+    ]
+    assert "2 font file(s) skipped" in report.summary()
 
 
 def test_user_fonts_are_added_to_bundled_and_cached(tmp_path, monkeypatch, fonts):

@@ -1,5 +1,6 @@
 """Shards: same bytes whatever the worker count or backend, resume after a kill, no mixing."""
 
+import contextlib
 import hashlib
 import json
 import os
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from glyphgen.synth import lifetime, writers
 from glyphgen.synth import shards as sh
 from glyphgen.synth.config import load_config
 from glyphgen.synth.runner import run
@@ -63,6 +65,20 @@ def test_a_different_config_is_refused_in_the_same_folder(tmp_path):
     assert (more.shards_resumed, more.shards_rendered) == (1, 1)
 
 
+def test_overwrite_clears_the_other_configs_shards_and_merged_outputs(tmp_path):
+    out = tmp_path / "run"
+    first = {"num": 8, "output": {"formats": ["jsonl", "paddle-rec", "lmdb"]}}
+    run(load_config(preset="lines", overrides=FAST, extra=first), out, progress=False)
+    (out / "shards" / ".tmp-00009-dead").mkdir()
+    other = load_config(preset="lines", overrides=[*FAST, "line.height=40"], extra={"num": 4})
+    report = run(other, out, overwrite=True, progress=False)
+    assert (report.shards_resumed, report.shards_rendered) == (0, 1)
+    assert sorted(p.name for p in (out / "shards").iterdir()) == ["00000"]
+    assert not (out / "rec_gt.txt").exists() and not (out / "lmdb").exists()
+    labels = (out / "labels.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(x)["height"] for x in labels] == [40] * 4
+
+
 def test_killed_run_resumes_to_the_same_bytes(tmp_path):
     """SIGKILL the CLI mid-run; the re-run keeps sealed shards and ends byte-identical."""
     args = ["--preset", "lines", "--num", "60", "--workers", "1", "--quiet"]
@@ -85,6 +101,123 @@ def test_killed_run_resumes_to_the_same_bytes(tmp_path):
     assert report["shards_resumed"] >= len(sealed_before)
     subprocess.run([*cmd, "--out", str(tmp_path / "clean")], check=True)
     assert _digest_tree(killed) == _digest_tree(tmp_path / "clean")
+
+
+def _sealed(out: Path) -> int:
+    return len(list((out / "shards").glob("0*/" + sh.SHARD_MANIFEST)))
+
+
+def _live_members(group: int) -> list[int]:
+    """Pids of process group ``group`` that still run (zombies write nothing: not counted)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group and fields[0] not in ("Z", "X"):
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_parent_killed_alone_leaves_no_writer_and_resumes_every_sample_once(tmp_path):
+    """SIGKILL only the parent (what the OOM killer does) at several points, resume at once.
+
+    Its pool workers must die with it: orphans that went on writing raced the resumed run
+    (their temporary shards swept under them, then sealed without labels or LMDB)."""
+    num, shard_size = 96, 24  # a shard takes about a second: longer than the check below
+    args = ["--preset", "lines", "--num", str(num), "--workers", "2", "--quiet"]
+    args += ["--format", "jsonl", "--format", "lmdb"]
+    args += [x for o in [*FAST, f"output.shard_size={shard_size}"] for x in ("--set", o)]
+    cmd = [sys.executable, "-m", "glyphgen", "synth", *args]
+    subprocess.run([*cmd, "--out", str(tmp_path / "clean")], check=True, capture_output=True)
+    reference = _digest_tree(tmp_path / "clean")
+    for kill_at in (0, 1, 2):  # shards sealed (of 4) when the parent dies, one more in progress
+        out = tmp_path / f"killed-{kill_at}"
+        # Its own process group, so that whatever outlives the parent can be found (and ended).
+        proc = subprocess.Popen([*cmd, "--out", str(out)], start_new_session=True)
+        try:
+            deadline = time.time() + 60
+            while time.time() < deadline and proc.poll() is None:
+                if _sealed(out) >= kill_at and any((out / "shards").glob(".tmp-*")):
+                    break
+                time.sleep(0.01)
+            os.kill(proc.pid, signal.SIGKILL)  # the parent alone, not its group
+            proc.wait()
+            assert _sealed(out) < num // shard_size, "the run was not interrupted mid-way"
+            time.sleep(0.3)
+            assert _live_members(proc.pid) == [], "workers outlived their parent"
+            resumed = subprocess.run([*cmd, "--out", str(out)], capture_output=True, text=True)
+            assert resumed.returncode == 0, resumed.stderr
+            labels = (out / "labels.jsonl").read_text(encoding="utf-8").splitlines()
+            assert [json.loads(x)["index"] for x in labels] == list(range(num))
+            assert _digest_tree(out) == reference
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_a_temporary_shard_is_swept_only_once_its_writer_is_gone(tmp_path):
+    shards = tmp_path / "shards"
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        live = shards / f".tmp-00000-{writer.pid}-0a1b2c3d"
+        dead = shards / ".tmp-00001-999999999-0a1b2c3d"  # no such pid
+        legacy = shards / ".tmp-00002-0a1b2c3d"  # older name without a pid: swept as before
+        for path in (live, dead, legacy):
+            (path / "images").mkdir(parents=True)
+        assert sh.sweep_temporaries(tmp_path) == 2
+        assert [p.name for p in shards.iterdir()] == [live.name]
+    finally:
+        writer.kill()
+        writer.wait()
+    assert sh.sweep_temporaries(tmp_path) == 1
+    assert list(shards.iterdir()) == []
+
+
+def _forge_manifest(shard: Path, drop: str) -> None:
+    """Rewrite a shard's manifest as if the files under ``drop`` never existed: what a writer
+    whose folder was swept under it used to seal."""
+    manifest = json.loads((shard / sh.SHARD_MANIFEST).read_text(encoding="utf-8"))
+    manifest["files"] = {k: v for k, v in manifest["files"].items() if not k.startswith(drop)}
+    (shard / sh.SHARD_MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    for path in sorted(shard.glob(drop + "*"), reverse=True):
+        if path.is_file():
+            path.unlink()
+
+
+def test_a_shard_missing_a_format_or_samples_is_redone(tmp_path):
+    cfg = load_config(
+        preset="lines", overrides=FAST, extra={"num": 12, "output": {"formats": ["jsonl", "lmdb"]}}
+    )
+    out = tmp_path / "run"
+    run(cfg, out, progress=False)
+    reference = _digest_tree(out)
+    _forge_manifest(out / "shards" / "00000", "labels.jsonl")  # a format's labels gone
+    _forge_manifest(out / "shards" / "00001", "lmdb/")  # the LMDB gone
+    _forge_manifest(out / "shards" / "00002", "images/000000008")  # one image of four gone
+    for verify in ("size", "hash"):
+        plans = sh.plan_shards(12, 4)
+        fp = json.loads((out / sh.RUN_MANIFEST).read_text(encoding="utf-8"))["fingerprint"]
+        assert sh.is_complete(out, plans[0], fp, verify)  # the manifest alone is fooled
+        files, images = writers.shard_layout(["jsonl", "lmdb"])
+        assert not any(
+            sh.is_complete(out, p, fp, verify, ["jsonl", "lmdb"], files, images) for p in plans
+        )
+    report = run(cfg, out, verify="hash", progress=False)
+    assert (report.shards_resumed, report.shards_rendered) == (0, 3)
+    assert _digest_tree(out) == reference
+
+
+def test_a_folder_another_live_run_holds_is_refused(tmp_path):
+    cfg = load_config(preset="lines", overrides=FAST, extra={"num": 4})
+    out = tmp_path / "run"
+    with lifetime.hold_folder(out):  # as another run would, with this process as the holder
+        with pytest.raises(lifetime.FolderBusyError, match=f"pid {os.getpid()}"):
+            run(cfg, out, progress=False, overwrite=True)
+        assert not (out / "shards").exists()
+    assert run(cfg, out, progress=False).samples_written == 4  # released: taken over
 
 
 def test_ray_backend_matches_local(tmp_path):

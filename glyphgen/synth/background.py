@@ -1,4 +1,11 @@
-"""Backgrounds: procedural ones (no assets needed) and random crops of user image folders."""
+"""Backgrounds: procedural ones (no assets needed) and random crops of user image folders.
+
+User images go through ``glyphgen.images.open_image``: one over ``background.max_pixels``
+(read from its header, nothing decoded), truncated, or unreadable is refused, named in one
+warning per process, recorded in the sample's meta (``bg.refused``: path -> kind) and another
+image is drawn. A refusal is a property of the file, so the outcome, like every draw, does not
+depend on which worker renders the sample.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from glyphgen.images import DEFAULT_MAX_PIXELS, ImageRefused, open_image
 from glyphgen.synth.choices import Choices
 
 log = logging.getLogger(__name__)
@@ -29,12 +37,37 @@ def list_images(dirs: list[str]) -> list[Path]:
     return sorted(files)
 
 
+class BackgroundImages:
+    """The user's background images, decoded on demand; refusals remembered per process, so a
+    bad file costs one header read (or one failed decode), not one per draw."""
+
+    def __init__(self, paths: list[Path], max_pixels: int = DEFAULT_MAX_PIXELS):
+        self.paths = list(paths)
+        self.max_pixels = max_pixels
+        self._refused: dict[Path, ImageRefused] = {}
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def load(self, path: Path) -> np.ndarray:
+        """RGB uint8 (H, W, 3) pixels of ``path``; raises ``ImageRefused``."""
+        known = self._refused.get(path)
+        if known is not None:
+            raise known
+        try:
+            return open_image(path, "RGB", max_pixels=self.max_pixels)
+        except ImageRefused as exc:
+            self._refused[path] = exc
+            log.warning("background image skipped: %s", exc)
+            raise
+
+
 def _colour(rng: np.random.Generator) -> list[int]:
     return [int(v) for v in rng.integers(0, 256, size=3)]
 
 
 def make_background(
-    ch: Choices, width: int, height: int, kinds: dict[str, float], images: list[Path]
+    ch: Choices, width: int, height: int, kinds: dict[str, float], images: BackgroundImages
 ) -> tuple[np.ndarray, str]:
     """An RGB uint8 (height, width, 3) background and the kind used."""
     weights = dict(kinds)
@@ -78,18 +111,17 @@ def _texture(ch: Choices, width: int, height: int) -> np.ndarray:
     return (a + (b - a) * field[..., None]).clip(0, 255).astype(np.uint8)
 
 
-def _image_crop(ch: Choices, width: int, height: int, images: list[Path]) -> np.ndarray:
-    # An unreadable file is reported and another one is drawn; bounded, never an endless loop.
+def _image_crop(ch: Choices, width: int, height: int, images: BackgroundImages) -> np.ndarray:
+    # A refused file is recorded and another one is drawn; bounded, never an endless loop.
     for attempt in range(8):
         index = int(ch.get(f"image_{attempt}", lambda r: r.integers(len(images))))
-        path = images[index]
-        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if img is None:
-            log.warning("background image %s is unreadable; skipped (delete or fix it)", path)
-            ch.meta.setdefault("unreadable", []).append(str(path))
+        path = images.paths[index]
+        try:
+            img = images.load(path)
+        except ImageRefused as exc:
+            ch.meta.setdefault("refused", {})[str(path)] = exc.kind
             continue
         ch.meta["image"] = str(path)
-        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
         h, w = img.shape[:2]
         scale = max(width / w, height / h) * ch.uniform("zoom", (1.0, 1.5))
         img = cv2.resize(img, (max(width, round(w * scale)), max(height, round(h * scale))))

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import signal
+import sys
 from pathlib import Path
 
 from glyphgen.cli import fail
@@ -49,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=sorted(FORMATS),
         help="output format, repeatable (default: jsonl)",
     )
-    p.add_argument("--workers", type=int, help="processes (default: all cores)")
+    p.add_argument("--workers", type=int, help="processes, 1 or more (default: all cores)")
     p.add_argument("--seed", type=int, help="master seed; sample i depends on (config, seed, i)")
     p.add_argument("--backend", choices=["local", "ray"], default="local")
     p.add_argument("--ray-address", help="Ray cluster address ('auto' = the running cluster)")
@@ -86,11 +89,18 @@ def run_synth(args: argparse.Namespace) -> int:
     import yaml
 
     from glyphgen.synth.config import load_config
+    from glyphgen.synth.lifetime import FolderBusyError
     from glyphgen.synth.render import MissingGlyphError
-    from glyphgen.synth.runner import default_workers, run
+    from glyphgen.synth.runner import NothingWrittenError, default_workers, run
     from glyphgen.synth.shards import OutputMismatchError
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    cores = default_workers()
+    if args.workers is not None and args.workers < 1:
+        return fail(
+            f"--workers must be at least 1, got {args.workers}; leave it out to use all "
+            f"{cores} cores"
+        )
     extra: dict = {}
     if args.num is not None:
         extra["num"] = args.num
@@ -111,7 +121,7 @@ def run_synth(args: argparse.Namespace) -> int:
         report = run(
             cfg,
             args.out,
-            workers=args.workers or default_workers(),
+            workers=args.workers or cores,
             backend=args.backend,
             base_dir=base_dir,
             overwrite=args.overwrite,
@@ -119,15 +129,35 @@ def run_synth(args: argparse.Namespace) -> int:
             ray_address=args.ray_address,
             progress=not args.quiet,
         )
-    except (OutputMismatchError, MissingGlyphError, ConfigError, ValueError) as exc:
+    except (
+        OutputMismatchError,
+        MissingGlyphError,
+        ConfigError,
+        ValueError,
+        FolderBusyError,
+        NothingWrittenError,
+    ) as exc:
         return fail(str(exc))
     except KeyboardInterrupt:
         return fail(
             "interrupted; finished shards are kept, run the same command again to resume", 130
         )
-    print(report.summary())
-    _print_example(args.out)
+    try:
+        print(report.summary())
+        _print_example(args.out)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _reader_gone()
     return 0
+
+
+def _reader_gone() -> int:
+    """The reader of our stdout left (``| head``): stop quietly, as Unix tools do."""
+    # Python would report the failed flush of the buffered rest at exit; send it nowhere.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + signal.SIGPIPE
 
 
 def _print_example(out: Path) -> None:

@@ -6,15 +6,37 @@ says otherwise; probabilities are per sample (or per region in scenes).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from glyphgen import configio
+from glyphgen.images import DEFAULT_MAX_PIXELS
 from glyphgen.paths import REPO_ROOT
 from glyphgen.synth.text import TextConfig
 
 PRESETS_DIR = REPO_ROOT / "synth_data" / "configs"
+
+
+def _at_least(name: str, value: float, low: float) -> None:
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+
+
+def _span(name: str, pair: tuple[float, float], low: float, high: float = math.inf) -> None:
+    """A ``[min, max]`` range with ``low <= min <= max <= high``."""
+    a, b = pair
+    if not low <= a <= b <= high:
+        upper = "" if high == math.inf else f" <= {high}"
+        raise ValueError(f"{name} must be [min, max] with {low} <= min <= max{upper}, got {pair}")
+
+
+def _probabilities(section: object, names: list[str]) -> None:
+    for name in names:
+        p = getattr(section, name)
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"{name} is a probability: between 0 and 1, got {p}")
 
 
 @dataclass
@@ -39,6 +61,11 @@ class LineConfig:
     fill: tuple[float, float] = (0.65, 0.85)  # font em size as a fraction of the height
     margin: tuple[float, float] = (0.02, 0.25)  # horizontal margin, as a fraction of height
 
+    def __post_init__(self) -> None:
+        _at_least("height", self.height, 8)  # the smallest font size drawn is 8 px
+        _span("fill", self.fill, 0.05, 2.0)
+        _span("margin", self.margin, 0.0)
+
 
 @dataclass
 class SceneConfig:
@@ -51,6 +78,13 @@ class SceneConfig:
     max_tries: int = 30  # placement attempts per region before shrinking, then dropping it
     glyph_image: bool = True  # write the glyph control image (canonical font, same geometry)
     position_mask: bool = True  # write the position mask (text-line polygons filled)
+
+    def __post_init__(self) -> None:
+        _at_least("width", self.width, 32)
+        _at_least("height", self.height, 32)
+        _span("regions", self.regions, 1)
+        _span("font_size", self.font_size, 8)
+        _at_least("max_tries", self.max_tries, 1)
 
 
 @dataclass
@@ -66,6 +100,14 @@ class LayoutConfig:
     curve_prob: float = 0.0  # probability of an arc (horizontal single lines)
     curve: tuple[float, float] = (30.0, 120.0)  # arc span in degrees; the sign is drawn too
 
+    def __post_init__(self) -> None:
+        _probabilities(self, ["vertical", "angle_prob", "perspective_prob", "curve_prob"])
+        _span("lines", self.lines, 1)
+        _span("spacing", self.spacing, -0.5)
+        _span("line_gap", self.line_gap, 0.0)
+        _span("angle", self.angle, -180.0, 180.0)
+        _span("curve", self.curve, 0.0, 360.0)
+
 
 @dataclass
 class StyleConfig:
@@ -80,6 +122,14 @@ class StyleConfig:
     shadow_blur: tuple[float, float] = (0.5, 3.0)  # gaussian sigma in pixels
     shadow_opacity: tuple[float, float] = (0.4, 0.8)
 
+    def __post_init__(self) -> None:
+        _probabilities(self, ["stroke_prob", "shadow_prob"])
+        _at_least("min_contrast", self.min_contrast, 1.0)  # WCAG ratios start at 1
+        _span("stroke_width", self.stroke_width, 0.0)
+        _span("shadow_offset", self.shadow_offset, 0.0)
+        _span("shadow_blur", self.shadow_blur, 0.0)
+        _span("shadow_opacity", self.shadow_opacity, 0.0, 1.0)
+
 
 @dataclass
 class EffectsConfig:
@@ -92,6 +142,13 @@ class EffectsConfig:
     jpeg_prob: float = 0.0  # JPEG artefacts (png output: encode/decode; jpg: the quality)
     jpeg_quality: tuple[int, int] = (40, 90)
 
+    def __post_init__(self) -> None:
+        _probabilities(self, ["blur_prob", "noise_prob", "light_prob", "jpeg_prob"])
+        _span("blur", self.blur, 0.0)
+        _span("noise", self.noise, 0.0)
+        _span("light", self.light, 0.0, 1.0)
+        _span("jpeg_quality", self.jpeg_quality, 1, 100)
+
 
 @dataclass
 class BackgroundConfig:
@@ -100,6 +157,15 @@ class BackgroundConfig:
         default_factory=lambda: {"solid": 1.0, "gradient": 1.0, "noise": 1.0, "texture": 1.0}
     )
     image_dirs: list[str] = field(default_factory=list)
+    # Larger images are refused from their header, never decoded (a 173 KB PNG can hold
+    # 30000x30000 pixels: 2.7 GB of RGB), and another image is drawn.
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+    def __post_init__(self) -> None:
+        _at_least("max_pixels", self.max_pixels, 1)
+        negative = {k: w for k, w in self.kinds.items() if w < 0}
+        if negative:
+            raise ValueError(f"kinds weights must be >= 0, got {negative}")
 
 
 @dataclass
@@ -117,6 +183,11 @@ class OutputConfig:
     image_format: Literal["jpg", "png"] = "jpg"
     jpeg_quality: int = 95  # when no JPEG effect draws a quality
     shard_size: int = 1000  # samples per shard; a shard is the unit of resume
+
+    def __post_init__(self) -> None:
+        _at_least("shard_size", self.shard_size, 1)
+        if not 1 <= self.jpeg_quality <= 100:
+            raise ValueError(f"jpeg_quality must be between 1 and 100, got {self.jpeg_quality}")
 
 
 @dataclass
@@ -175,4 +246,6 @@ def fingerprint_dict(cfg: SynthConfig) -> dict[str, Any]:
     data.pop("num")
     if not cfg.edit.pairs:  # folders written before edit pairs existed keep their fingerprint
         data.pop("edit")
+    if not cfg.background.image_dirs:  # no image is read: the limit decides nothing, and
+        data["background"].pop("max_pixels")  # folders of earlier versions stay resumable
     return data

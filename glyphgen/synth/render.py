@@ -17,7 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from glyphgen.synth.background import list_images, make_background
+from glyphgen.synth.background import BackgroundImages, list_images, make_background
 from glyphgen.synth.choices import Choices
 from glyphgen.synth.config import SynthConfig
 from glyphgen.synth.edits import edit_pair
@@ -85,7 +85,9 @@ class Renderer:
         self.text_source = TextSource(cfg.text, cfg.seed, charset, corpus, slots)
         self.charset, self.corpus = charset, corpus  # edit pairs draw B from them
         self._replacements = charset or charsets.gb2312_level1()
-        self.backgrounds = list_images(cfg.background.image_dirs)
+        self.backgrounds = BackgroundImages(
+            list_images(cfg.background.image_dirs), cfg.background.max_pixels
+        )
         self.glyphs = GlyphCache(lambda face_id, size: fonts.pil_font(fonts.face(face_id), size))
         self.stats: Counter[str] = Counter()
 
@@ -307,7 +309,7 @@ class Renderer:
         bg, bg_kind = make_background(
             bg_ch, out_w, out_h, self.cfg.background.kinds, self.backgrounds
         )
-        self.stats["backgrounds_unreadable"] += len(bg_ch.meta.get("unreadable", []))
+        self.stats.update(f"background_refused_{k}" for k in bg_ch.meta.get("refused", {}).values())
         img = bg.astype(np.float32)
         lines: list[TextLine] = []
         drawn: list[_Region] = []

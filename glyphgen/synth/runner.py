@@ -3,7 +3,8 @@ skips shards already complete, merges the per-shard label files and writes a run
 
 Workers receive only (config dict, shard plan); each builds its own ``Renderer`` once, so
 fonts are loaded once per process, and sample ``i`` comes out the same whatever the worker
-count or backend.
+count or backend. A run holds its output folder while it lives and its local workers die with
+it (``glyphgen.synth.lifetime``), so a killed run can always be resumed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import multiprocessing as mp
 import os
 import shutil
 import time
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +24,11 @@ from typing import Any
 from tqdm import tqdm
 
 from glyphgen import configio
+from glyphgen.synth import lifetime, writers
 from glyphgen.synth import shards as sh
-from glyphgen.synth import writers
 from glyphgen.synth.config import SynthConfig, fingerprint_dict
 from glyphgen.synth.render import Renderer
-from glyphgen.typeset.fonts import FontLibrary
+from glyphgen.typeset.fonts import FontFileWarning, FontLibrary
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,10 @@ class RunReport:
     formats: dict[str, int] = field(default_factory=dict)  # samples written per format
     events: dict[str, int] = field(default_factory=dict)  # skipped texts and why, fallbacks...
     charset_dropped: int = 0  # charset characters no font covers (left out of random texts)
+    fonts_skipped: dict[str, str] = field(default_factory=dict)  # font file -> why it was skipped
+    # Background images refused (never drawn): path -> kind (too-large, truncated, unreadable,
+    # missing); how many draws each kind cost is in events as background_refused_<kind>.
+    backgrounds_refused: dict[str, str] = field(default_factory=dict)
     coverage_min: int | None = None  # coverage mode: fewest occurrences of a charset char
     seconds: float = 0.0
     samples_per_second: float = 0.0  # of the shards rendered in this run
@@ -61,6 +67,18 @@ class RunReport:
         ]
         if self.events:
             lines.append("events: " + ", ".join(f"{k}={v}" for k, v in sorted(self.events.items())))
+        if self.fonts_skipped:
+            lines.append(
+                f"fonts: {len(self.fonts_skipped)} font file(s) skipped (reasons in report.json): "
+                + ", ".join(Path(p).name for p in sorted(self.fonts_skipped))
+            )
+        if self.backgrounds_refused:
+            kinds = Counter(self.backgrounds_refused.values())
+            lines.append(
+                f"backgrounds: {len(self.backgrounds_refused)} image(s) refused ("
+                + ", ".join(f"{k}={v}" for k, v in sorted(kinds.items()))
+                + "), named in report.json"
+            )
         if self.charset_dropped:
             lines.append(f"charset: {self.charset_dropped} characters no font covers were left out")
         if self.coverage_min is not None:
@@ -74,6 +92,13 @@ class RunReport:
 
 # -- worker side ----------------------------------------------------------------------------
 _RENDERERS: dict[str, Renderer] = {}
+_PARENT: int | None = None  # in a local pool worker: the run's main process
+
+
+def _init_pool_worker(parent_pid: int) -> None:
+    global _PARENT
+    _PARENT = parent_pid
+    lifetime.die_with_parent(parent_pid)
 
 
 def _renderer(cfg_dict: dict[str, Any], base_dir: str | None) -> Renderer:
@@ -81,7 +106,10 @@ def _renderer(cfg_dict: dict[str, Any], base_dir: str | None) -> Renderer:
     if key not in _RENDERERS:
         _RENDERERS.clear()
         cfg = configio.from_dict(SynthConfig, cfg_dict)
-        _RENDERERS[key] = Renderer(cfg, load_fonts(cfg), Path(base_dir) if base_dir else None)
+        with warnings.catch_warnings():  # the main process warned already, and reports them
+            warnings.simplefilter("ignore", FontFileWarning)
+            fonts = load_fonts(cfg)
+        _RENDERERS[key] = Renderer(cfg, fonts, Path(base_dir) if base_dir else None)
     return _RENDERERS[key]
 
 
@@ -102,26 +130,32 @@ def render_shard(
     started = time.perf_counter()
     before = Counter(renderer.stats)
     chars: Counter[str] = Counter()
+    refused: dict[str, str] = {}
     try:
         shard_writers = writers.open_writers(cfg.output.formats, tmp, plan.rel, cfg.kind)
         written = 0
         for index in range(plan.start, plan.stop):
+            lifetime.check_parent(_PARENT)
             sample = renderer.render(index)
             if sample is None:
                 continue
             shard_writers.add(sample)
             written += 1
+            refused.update(sample.meta.get("bg", {}).get("refused", {}))
             if cfg.text.source == "coverage":
                 chars.update(c for line in sample.lines for c in line.text)
         counts = shard_writers.close()
-        info = {
+        info: dict[str, Any] = {
             "samples": written,
             "formats": counts,
             "events": dict(Counter(renderer.stats) - before),
             "seconds": round(time.perf_counter() - started, 3),
         }
+        if refused:
+            info["backgrounds_refused"] = refused
         if cfg.text.source == "coverage":
             info["chars"] = dict(chars)
+        lifetime.check_parent(_PARENT)  # an orphan never seals: the resumed run owns the folder
         sh.seal(tmp, out_dir, plan, fp, info)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -149,51 +183,84 @@ def run(
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; use one of {list(BACKENDS)}")
     if workers < 1:
-        raise ValueError("workers must be at least 1")
+        raise ValueError(f"workers must be at least 1, got {workers}")
     writers.validate_formats(cfg.output.formats, cfg.kind)
     started = time.perf_counter()
     probe = Renderer(cfg, load_fonts(cfg), base_dir)  # fails fast on bad fonts/charsets/corpora
     num = probe.text_source.samples_for_coverage() if cfg.num == 0 else cfg.num
     if num == 0:
         raise ValueError("num is 0: pass --num N")
-    cfg_dict = configio.to_dict(cfg)
-    fp_source = {**fingerprint_dict(cfg), "fonts": sorted(f.id for f in probe.faces)}
-    fp = sh.fingerprint(fp_source)
-    sh.check_run_manifest(out, fp, fp_source, overwrite)
-    report = RunReport(out=str(out), samples_requested=num)
-    report.temporaries_swept = sh.sweep_temporaries(out)
-    report.charset_dropped = probe.charset_dropped
-    plans = sh.plan_shards(num, cfg.output.shard_size)
-    todo = [p for p in plans if not sh.is_complete(out, p, fp, verify)]
-    report.shards_total, report.shards_resumed = len(plans), len(plans) - len(todo)
-    base = str(base_dir) if base_dir else None
-    tasks = [(cfg_dict, base, str(out), plan, fp) for plan in todo]
-    bar = tqdm(
-        total=sum(p.stop - p.start for p in todo),
-        unit="img",
-        desc="synth",
-        disable=not progress,
-        dynamic_ncols=True,
-    )
-    render_started = time.perf_counter()
-    with bar:
-        for plan, _info in _execute(tasks, workers, backend, ray_address):
-            bar.update(plan.stop - plan.start)
-            report.shards_rendered += 1
-    render_seconds = time.perf_counter() - render_started
-    rendered_samples = sum(p.stop - p.start for p in todo)
-    report.samples_per_second = rendered_samples / render_seconds if render_seconds > 0 else 0.0
-    coverage = probe.text_source.charset if cfg.text.source == "coverage" else ""
-    _collect(report, out, plans, coverage)
-    report.merged = [
-        str(p.relative_to(out))
-        for p in writers.merge_outputs(cfg.output.formats, out, [p.rel for p in plans])
-    ]
-    report.seconds = time.perf_counter() - started
-    (out / "report.json").write_text(
-        json.dumps(configio.to_dict(report), ensure_ascii=False, indent=1), encoding="utf-8"
-    )
+    with lifetime.hold_folder(out):  # until the end: no other run may sweep or merge here
+        cfg_dict = configio.to_dict(cfg)
+        fp_source = {**fingerprint_dict(cfg), "fonts": sorted(f.id for f in probe.faces)}
+        fp = sh.fingerprint(fp_source)
+        cleared = sh.check_run_manifest(out, fp, fp_source, overwrite)
+        if cleared is not None:  # --overwrite: the other run's merged labels would be stale
+            old_formats = cleared.get("output", {}).get("formats", [])
+            writers.remove_merged(old_formats, out)
+            (out / "report.json").unlink(missing_ok=True)
+        report = RunReport(out=str(out), samples_requested=num)
+        report.temporaries_swept = sh.sweep_temporaries(out)
+        report.charset_dropped = probe.charset_dropped
+        report.fonts_skipped = dict(probe.fonts.skipped)
+        plans = sh.plan_shards(num, cfg.output.shard_size)
+        files, images = writers.shard_layout(cfg.output.formats)
+
+        def complete(plan: sh.ShardPlan, mode: str) -> bool:
+            return sh.is_complete(out, plan, fp, mode, cfg.output.formats, files, images)
+
+        todo = [p for p in plans if not complete(p, verify)]
+        report.shards_total, report.shards_resumed = len(plans), len(plans) - len(todo)
+        base = str(base_dir) if base_dir else None
+        tasks = [(cfg_dict, base, str(out), plan, fp) for plan in todo]
+        bar = tqdm(
+            total=sum(p.stop - p.start for p in todo),
+            unit="img",
+            desc="synth",
+            disable=not progress,
+            dynamic_ncols=True,
+        )
+        render_started = time.perf_counter()
+        with bar:
+            for plan, _info in _execute(tasks, workers, backend, ray_address):
+                bar.update(plan.stop - plan.start)
+                report.shards_rendered += 1
+        render_seconds = time.perf_counter() - render_started
+        rendered = sum(p.stop - p.start for p in todo)
+        report.samples_per_second = rendered / render_seconds if render_seconds > 0 else 0.0
+        broken = [p.rel for p in plans if not complete(p, "size")]
+        if broken:  # nothing but this run writes here now, so this is a bug or a disk fault
+            raise RuntimeError(
+                f"{out}: shard(s) {broken} are not complete after rendering; run the same command "
+                "again to redo them (and report this if it repeats)"
+            )
+        coverage = probe.text_source.charset if cfg.text.source == "coverage" else ""
+        _collect(report, out, plans, coverage)
+        report.merged = [
+            str(p.relative_to(out))
+            for p in writers.merge_outputs(cfg.output.formats, out, [p.rel for p in plans])
+        ]
+        report.seconds = time.perf_counter() - started
+        (out / "report.json").write_text(
+            json.dumps(configio.to_dict(report), ensure_ascii=False, indent=1), encoding="utf-8"
+        )
+    if report.samples_written == 0:
+        raise NothingWrittenError(_nothing_written(report))
     return report
+
+
+class NothingWrittenError(RuntimeError):
+    """Every sample was skipped: the run made no data."""
+
+
+def _nothing_written(report: RunReport) -> str:
+    why = ", ".join(f"{k}={v}" for k, v in sorted(report.events.items())) or "no events"
+    return (
+        f"0 samples written of {report.samples_requested} requested: every text was skipped "
+        f"({why}; details in {Path(report.out) / 'report.json'}). Usually no font covers the "
+        "texts' characters: add a font folder that has them (fonts.dirs), set "
+        "fonts.on_missing=replace, or change text.charset / text.corpus."
+    )
 
 
 def _collect(
@@ -209,6 +276,7 @@ def _collect(
         formats.update(manifest.get("formats", {}))
         events.update(manifest.get("events", {}))
         chars.update(manifest.get("chars", {}))
+        report.backgrounds_refused.update(manifest.get("backgrounds_refused", {}))
     report.formats, report.events = dict(formats), dict(events)
     if coverage_charset:
         report.coverage_min = min(chars.get(c, 0) for c in coverage_charset)
@@ -225,7 +293,10 @@ def _execute(tasks: list[tuple], workers: int, backend: str, ray_address: str | 
     else:
         # "spawn" would re-import torch-free modules only; "fork" is faster where it exists.
         method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-        with mp.get_context(method).Pool(min(workers, len(tasks))) as pool:
+        pool = mp.get_context(method).Pool(
+            min(workers, len(tasks)), initializer=_init_pool_worker, initargs=(os.getpid(),)
+        )
+        with pool:
             yield from pool.imap_unordered(_pool_task, tasks)
 
 

@@ -1,11 +1,13 @@
 """Shards: the factory's unit of work, of output, and of resume.
 
 Shard ``k`` holds samples ``[k*size, min((k+1)*size, num))``. It is written into
-``shards/.tmp-<name>-<nonce>/`` and renamed to ``shards/<name>/`` only once complete, with a
-``_SHARD.json`` listing every file, its size and its sha256. A re-run skips a shard whose
-manifest matches the run's fingerprint and whose files are all there with those sizes
-(``verify="hash"`` re-hashes them too); anything else is redone. Temporary folders left by a
-killed run are swept away, so a half-written shard is never counted as done.
+``shards/.tmp-<name>-<pid>-<nonce>/`` and renamed to ``shards/<name>/`` only once complete,
+with a ``_SHARD.json`` listing every file, its size and its sha256. A re-run skips a shard
+whose manifest matches the run's fingerprint, whose files are all there with those sizes
+(``verify="hash"`` re-hashes them too), that holds every file the run's formats need and as
+many samples in each format (and images) as its manifest says; anything else is redone.
+Temporary folders of writers that are gone are swept away, so a half-written shard is never
+counted as done; one whose writer (``<pid>``) still lives is left alone.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from glyphgen.hashing import sha256_file
+from glyphgen.synth.lifetime import pid_alive
 
 SHARD_MANIFEST = "_SHARD.json"
 RUN_MANIFEST = "glyphgen_run.json"
@@ -53,10 +57,20 @@ def fingerprint(config: dict[str, Any]) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
+TEMP_PREFIX = ".tmp-"
+
+
 def temp_dir(out: Path, plan: ShardPlan) -> Path:
-    path = out / "shards" / f".tmp-{plan.name}-{uuid.uuid4().hex[:8]}"
+    """A fresh folder for this process to write ``plan`` into, named after its pid."""
+    path = out / "shards" / f"{TEMP_PREFIX}{plan.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     path.mkdir(parents=True)
     return path
+
+
+def temp_writer(path: Path) -> int | None:
+    """The pid that writes temporary folder ``path``; None for a name without one."""
+    parts = path.name[len(TEMP_PREFIX) :].split("-")
+    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
 
 
 def seal(tmp: Path, out: Path, plan: ShardPlan, fp: str, info: dict[str, Any]) -> Path:
@@ -95,8 +109,19 @@ def read_manifest(shard_dir: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def is_complete(out: Path, plan: ShardPlan, fp: str, verify: str = "size") -> bool:
-    """True when the shard on disk is finished, from this config, and intact."""
+def is_complete(
+    out: Path,
+    plan: ShardPlan,
+    fp: str,
+    verify: str = "size",
+    formats: Sequence[str] = (),
+    files: Sequence[str] = (),
+    images: bool = False,
+) -> bool:
+    """True when the shard on disk is finished, from this config, and intact: every file its
+    manifest lists is there (same size; same sha256 with ``verify="hash"``), the manifest
+    lists ``files`` (what ``formats`` need), each of ``formats`` holds the manifest's sample
+    count, and with ``images`` there is one ``images/`` file per sample."""
     if verify not in ("size", "hash"):
         raise ValueError(f"unknown verify mode {verify!r}; use 'size' or 'hash'")
     shard_dir = out / plan.rel
@@ -105,7 +130,20 @@ def is_complete(out: Path, plan: ShardPlan, fp: str, verify: str = "size") -> bo
         return False
     if (manifest.get("start"), manifest.get("stop")) != (plan.start, plan.stop):
         return False
-    for rel, entry in manifest.get("files", {}).items():
+    listed = manifest.get("files")
+    samples = manifest.get("samples")
+    counts = manifest.get("formats")
+    if not isinstance(listed, dict) or not isinstance(counts, dict):
+        return False
+    if not isinstance(samples, int) or not 0 <= samples <= plan.stop - plan.start:
+        return False
+    if any(name not in listed for name in files):
+        return False
+    if any(counts.get(name) != samples for name in formats):
+        return False
+    if images and sum(rel.startswith("images/") for rel in listed) != samples:
+        return False
+    for rel, entry in listed.items():
         path = shard_dir / rel
         try:
             if path.stat().st_size != entry["size"]:
@@ -118,11 +156,21 @@ def is_complete(out: Path, plan: ShardPlan, fp: str, verify: str = "size") -> bo
 
 
 def sweep_temporaries(out: Path) -> int:
-    """Remove half-written shards left by a killed run; returns how many."""
+    """Remove half-written shards whose writer is gone (a killed run); returns how many.
+
+    A folder whose writer still lives is left alone: removing files under a process that
+    goes on writing and then seals what is left is how a shard loses its labels."""
     root = out / "shards"
     if not root.is_dir():
         return 0
-    stale = [p for p in root.iterdir() if p.name.startswith(".tmp-")]
+    stale = []
+    for path in root.iterdir():
+        if not path.name.startswith(TEMP_PREFIX):
+            continue
+        pid = temp_writer(path)
+        if pid is not None and pid != os.getpid() and pid_alive(pid):
+            continue
+        stale.append(path)
     for path in stale:
         shutil.rmtree(path, ignore_errors=True)
     return len(stale)
@@ -132,13 +180,20 @@ class OutputMismatchError(ValueError):
     """The output folder holds shards of a different config."""
 
 
-def check_run_manifest(out: Path, fp: str, config: dict[str, Any], overwrite: bool) -> None:
-    """Refuse to mix two configs' shards in one folder (unless ``overwrite``)."""
+def check_run_manifest(
+    out: Path, fp: str, config: dict[str, Any], overwrite: bool
+) -> dict[str, Any] | None:
+    """Refuse to mix two configs' shards in one folder (unless ``overwrite``, which deletes
+    the other shards). Returns the other run's config when its shards were deleted (its
+    merged outputs are the caller's to delete: {} when unknown), else None."""
     path = out / RUN_MANIFEST
+    cleared: dict[str, Any] | None = None
     if path.exists():
         try:
             old = json.loads(path.read_text(encoding="utf-8"))
         except ValueError:
+            old = {}
+        if not isinstance(old, dict):
             old = {}
         if old.get("fingerprint") != fp:
             if not overwrite:
@@ -147,12 +202,16 @@ def check_run_manifest(out: Path, fp: str, config: dict[str, Any], overwrite: bo
                     f"{old.get('fingerprint')} vs this run's {fp}). Use a new --out folder, "
                     "or pass --overwrite to delete those shards and start again."
                 )
-            shutil.rmtree(out / "shards", ignore_errors=True)
-    elif (out / "shards").exists() and not overwrite:
-        raise OutputMismatchError(
-            f"{out}/shards exists but {RUN_MANIFEST} does not: not a glyphgen output folder, "
-            "or a damaged one. Use a new --out folder, or pass --overwrite."
-        )
+            cleared = old.get("config") if isinstance(old.get("config"), dict) else {}
+    elif (out / "shards").exists():
+        if not overwrite:
+            raise OutputMismatchError(
+                f"{out}/shards exists but {RUN_MANIFEST} does not: not a glyphgen output "
+                "folder, or a damaged one. Use a new --out folder, or pass --overwrite."
+            )
+        cleared = {}
+    if cleared is not None and (out / "shards").exists():
+        shutil.rmtree(out / "shards")  # loud: a half-deleted folder must not look resumable
     out.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(
@@ -160,3 +219,4 @@ def check_run_manifest(out: Path, fp: str, config: dict[str, Any], overwrite: bo
         encoding="utf-8",
     )
     os.replace(tmp, path)
+    return cleared

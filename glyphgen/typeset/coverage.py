@@ -142,7 +142,8 @@ def check_face(
 ) -> FaceCoverage:
     """Rasterize every code point face ``index`` of ``path`` maps and keep the drawable ones.
 
-    Raises ``NotAFontError`` when fontTools or FreeType cannot read the face.
+    Raises ``NotAFontError`` when fontTools or FreeType cannot read the face, or when drawing
+    its glyphs fails (garbled glyph data: FreeType's "invalid outline" and the like).
     """
     path = Path(path)
     where = f"{path} face {index}"
@@ -166,7 +167,15 @@ def check_face(
         except OSError as exc:
             raise NotAFontError(f"{where}: FreeType cannot open it ({exc})") from exc
         label = f"checking {path.name}#{index}"
-        covered, rejected = _classify(tt, cmap, _Canvas(font, size), max_shared, progress, label)
+        try:
+            covered, rejected = _classify(
+                tt, cmap, _Canvas(font, size), max_shared, progress, label
+            )
+        except Exception as exc:  # FreeType and fontTools fail in many ways on damaged data
+            raise NotAFontError(
+                f"{where}: drawing its glyphs failed ({exc!r}); the file is damaged: "
+                "download it again or remove it"
+            ) from exc
     return FaceCoverage(
         sha256=sha256 or sha256_file(path),
         index=index,

@@ -158,13 +158,20 @@ class FontLibrary:
     available even when its split is not loaded.
     """
 
-    def __init__(self, faces: Sequence[FontFace], canonical: FontFace | None = None):
+    def __init__(
+        self,
+        faces: Sequence[FontFace],
+        canonical: FontFace | None = None,
+        skipped: dict[str, str] | None = None,
+    ):
         ids = [f.id for f in faces]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"font ids must be unique; repeated: {dupes}")
         self._faces = list(faces)
         self._canonical = canonical
+        # Font files (or "file face N") left out while loading, and why: for run reports.
+        self.skipped: dict[str, str] = dict(skipped or {})
         self._position = {f.id: i for i, f in enumerate(self._faces)}
         # char -> bitmask of the faces covering it (bit i = faces[i]); covering() is called per
         # sample, and ANDing a few ints beats intersecting sets of 30k code points.
@@ -188,8 +195,9 @@ class FontLibrary:
         progress: bool = True,
     ) -> FontLibrary:
         """Bundled fonts of ``split`` (if ``include_bundled``) plus every face found in
-        ``font_dirs`` (searched recursively). Unreadable files are skipped with a
-        ``FontFileWarning``; no usable face at all raises ``ValueError``."""
+        ``font_dirs`` (searched recursively). Unreadable files, and faces whose coverage
+        check fails, are skipped with a ``FontFileWarning`` and listed in ``skipped``; no
+        usable face at all raises ``ValueError``."""
         if split not in SPLITS:
             raise ValueError(f"unknown font split {split!r}; use one of {SPLITS}")
         dirs = [Path(d) for d in font_dirs or []]
@@ -223,20 +231,22 @@ class FontLibrary:
                     seen.add((entry.sha256, entry.index))
 
         taken = {f.id for f in faces}
+        skipped: dict[str, str] = {}
         for d in dirs:
-            for face in _scan_folder(d, seen, taken, progress):
+            for face in _scan_folder(d, seen, taken, skipped, progress):
                 faces.append(face)
                 taken.add(face.id)
 
         if not faces:
             searched = [f"bundled {fonts_dir} (split={split})"] if include_bundled else []
             searched += [str(d) for d in dirs]
+            why = "".join(f"; skipped {k}: {v}" for k, v in sorted(skipped.items()))
             raise ValueError(
-                f"no usable font found; searched: {', '.join(searched) or 'nothing'}. Put "
+                f"no usable font found; searched: {', '.join(searched) or 'nothing'}{why}. Put "
                 f".ttf/.otf/.ttc/.otc files in a font folder (fonts.dirs / --dir) or keep the "
                 "bundled fonts (fonts.bundled: true)"
             )
-        return cls(faces, canonical)
+        return cls(faces, canonical, skipped)
 
     # -- lookups ----------------------------------------------------------------------------
     @property
@@ -350,7 +360,11 @@ def _bundled_face(fonts_dir: Path, entry: BundledFont, progress: bool) -> FontFa
 
 
 def _scan_folder(
-    folder: Path, seen: set[tuple[str, int]], taken: set[str], progress: bool
+    folder: Path,
+    seen: set[tuple[str, int]],
+    taken: set[str],
+    skipped: dict[str, str],
+    progress: bool,
 ) -> list[FontFace]:
     files = sorted(
         p for p in folder.rglob("*") if p.suffix.lower() in FONT_SUFFIXES and p.is_file()
@@ -361,7 +375,7 @@ def _scan_folder(
             n_faces = face_count(path)
             sha = sha256_file(path)
         except (NotAFontError, OSError) as exc:
-            _skip(path, str(exc))
+            _skip(skipped, path, str(exc))
             continue
         for index in range(n_faces):
             if (sha, index) in seen:
@@ -376,11 +390,11 @@ def _scan_folder(
                     write_dir=user_cache_dir(),
                     progress=progress,
                 )
-            except NotAFontError as exc:
-                _skip(where, str(exc))
+            except NotAFontError as exc:  # check_face turns any failure into one
+                _skip(skipped, where, str(exc))
                 continue
             if not cov.covered:
-                _skip(where, "it draws no character (every glyph is blank or .notdef)")
+                _skip(skipped, where, "it draws no character (every glyph is blank or .notdef)")
                 continue
             seen.add((sha, index))
             face = _user_face(path, index, n_faces, cov, taken)
@@ -389,7 +403,8 @@ def _scan_folder(
     return faces
 
 
-def _skip(what: Path | str, why: str) -> None:
+def _skip(skipped: dict[str, str], what: Path | str, why: str) -> None:
+    skipped[str(what)] = why
     warnings.warn(f"skipped font file {what}: {why}", FontFileWarning, stacklevel=4)
 
 

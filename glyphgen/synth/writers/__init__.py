@@ -23,6 +23,7 @@ have control images. Each format's module says how its readers consume it.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
@@ -44,6 +45,8 @@ __all__ = [
     "ShardWriters",
     "merge_outputs",
     "open_writers",
+    "remove_merged",
+    "shard_layout",
     "validate_formats",
 ]
 
@@ -147,6 +150,34 @@ def open_writers(formats: list[str], shard_dir: Path, shard_rel: str, kind: str)
     """Writers for one shard, written into ``shard_dir`` (a temporary folder that is renamed to
     ``<out>/<shard_rel>`` afterwards); label files store paths as ``<shard_rel>/...``."""
     return ShardWriters(formats, shard_dir, shard_rel, kind)
+
+
+def shard_layout(formats: Iterable[str]) -> tuple[list[str], bool]:
+    """What a complete shard of ``formats`` holds: the files each format needs, and whether
+    there is one ``images/<key>.<ext>`` per sample (the formats with loose files)."""
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown:
+        raise ValueError(f"unknown output format(s) {unknown}; use one of {sorted(FORMATS)}")
+    classes = [FORMATS[name] for name in dict.fromkeys(formats)]
+    files = sorted({f for cls in classes for f in cls.shard_files()})
+    return files, any(cls.loose_files for cls in classes)
+
+
+def remove_merged(formats: Iterable[str], out_root: Path) -> list[Path]:
+    """Delete the root-level outputs ``merge_outputs`` built for ``formats`` (unknown format
+    names are passed over: they may come from an older version's run); returns what went."""
+    removed = []
+    for name in dict.fromkeys(formats):
+        for rel in FORMATS[name].merged_files() if name in FORMATS else ():
+            path = Path(out_root) / rel
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif path.exists() or path.is_symlink():
+                path.unlink()
+            else:
+                continue
+            removed.append(path)
+    return removed
 
 
 def merge_outputs(formats: Iterable[str], out_root: Path, shard_rels: list[str]) -> list[Path]:

@@ -58,6 +58,19 @@ class FormatWriter(abc.ABC):
         """Build the root-level file(s) from complete shards, atomically. None: nothing to build."""
         return None
 
+    @classmethod
+    def shard_files(cls) -> tuple[str, ...]:
+        """Files (relative to the shard folder) every complete shard of this format holds, even
+        one with no sample: a shard without them is not complete, whatever its manifest says."""
+        filename = getattr(cls, "filename", None)
+        return (filename,) if filename else ()
+
+    @classmethod
+    def merged_files(cls) -> tuple[str, ...]:
+        """What ``merge`` writes at the output root (files or folders)."""
+        merged = getattr(cls, "merged_name", None)
+        return (merged,) if merged else ()
+
 
 class LineFileWriter(FormatWriter):
     """A format whose per-shard labels are one text line per sample, merged by concatenation."""

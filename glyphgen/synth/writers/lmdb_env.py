@@ -92,6 +92,14 @@ class LmdbWriter(FormatWriter):
             self._env = None
 
     @classmethod
+    def shard_files(cls) -> tuple[str, ...]:
+        return (f"{ENV_DIR}/{DATA_FILE}",)
+
+    @classmethod
+    def merged_files(cls) -> tuple[str, ...]:
+        return (ENV_DIR,)
+
+    @classmethod
     def merge(cls, out_root: Path, shard_rels: list[str]) -> Path | None:
         dest = Path(out_root) / ENV_DIR
         with atomic_path(dest) as tmp:

@@ -72,6 +72,14 @@ class WdsWriter(FormatWriter):
         self.close()
 
     @classmethod
+    def shard_files(cls) -> tuple[str, ...]:
+        return (TAR_NAME,)
+
+    @classmethod
+    def merged_files(cls) -> tuple[str, ...]:
+        return (INDEX_NAME,)
+
+    @classmethod
     def merge(cls, out_root: Path, shard_rels: list[str]) -> Path | None:
         dest = Path(out_root) / INDEX_NAME
         lines = []
