@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from glyphgen.images import DEFAULT_MAX_PIXELS, ImageRefused, open_image
+from glyphgen.paths import resolve_data_path
 from glyphgen.synth.choices import Choices
 
 log = logging.getLogger(__name__)
@@ -24,13 +25,18 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 PROCEDURAL = ("solid", "gradient", "noise", "texture")
 
 
-def list_images(dirs: list[str]) -> list[Path]:
-    """Image files under ``dirs``, sorted so every worker sees the same list."""
+def list_images(dirs: list[str], base_dir: Path | None = None) -> list[Path]:
+    """Image files under ``dirs``, sorted so every worker sees the same list. A relative folder
+    is looked for where the command runs, then beside the config, then in the repository
+    (bundled photos: ``synth_data/photos/heldout``)."""
     files: list[Path] = []
     for name in dirs:
-        folder = Path(name)
+        folder = resolve_data_path(name, base_dir)
         if not folder.is_dir():
-            raise ValueError(f"background.image_dirs: {folder} is not a folder")
+            raise ValueError(
+                f"background.image_dirs: {name} is not a folder (looked in the current folder, "
+                "beside the config and in the repository)"
+            )
         files.extend(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     if dirs and not files:
         raise ValueError(f"background.image_dirs {dirs} hold no images ({sorted(IMAGE_SUFFIXES)})")

@@ -86,7 +86,7 @@ class Renderer:
         self.charset, self.corpus = charset, corpus  # edit pairs draw B from them
         self._replacements = charset or charsets.gb2312_level1()
         self.backgrounds = BackgroundImages(
-            list_images(cfg.background.image_dirs), cfg.background.max_pixels
+            list_images(cfg.background.image_dirs, base_dir), cfg.background.max_pixels
         )
         self.glyphs = GlyphCache(lambda face_id, size: fonts.pil_font(fonts.face(face_id), size))
         self.stats: Counter[str] = Counter()
