@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from glyphgen.cli import command_line, fail
+from glyphgen.cmdline import command_line, fail
 from glyphgen.paths import REPO_ROOT
 
 # Where the default weights live once a trained model ships with the repository.
