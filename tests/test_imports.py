@@ -4,6 +4,7 @@
   so a library module importing it back would close a loop (shared helpers are in
   ``glyphgen.cmdline``).
 - Rendering with the model needs the model and typography, not the factory or the evaluator.
+- ``glyphgen --help``, ``glyphgen render --help`` and argument errors load no torch.
 """
 
 import ast
@@ -86,6 +87,24 @@ def test_the_model_does_not_load_the_factory_or_the_evaluator(module):
 
 def test_render_loads_torch_only_to_draw():
     loaded = loaded_by("import glyphgen.model.render")
+    assert {m.split(".")[0] for m in loaded} & {"torch", "diffusers"} == set()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["render", "--help"],
+        ["render", "--text", "北京", "--steps", "-3"],
+        ["render", "--text", "北京\U000e01ef", "--out", "/nonexistent/o.png"],
+    ],
+)
+def test_help_and_refusals_load_no_torch(argv):
+    code = (
+        "import sys\nfrom glyphgen.cli import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass"
+    )
+    loaded = loaded_by(code)
     assert {m.split(".")[0] for m in loaded} & {"torch", "diffusers"} == set()
 
 
