@@ -45,8 +45,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         description="Exact Chinese text in images: synthesize data, render, evaluate.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    first = next((a for a in argv or [] if not a.startswith("-")), None)
-    modules = [COMMANDS[first]] if first in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    # the command comes first (the top level has no options but --help, which lists them all)
+    command = argv[0] if argv else None
+    modules = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
     for name in modules:
         try:
             module = importlib.import_module(name)

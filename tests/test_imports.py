@@ -122,3 +122,7 @@ def test_a_command_loads_only_its_own_module(command):
     assert command in subcommands(build_parser([command, "--help"]))
     siblings = {c for c, m in COMMANDS.items() if m == COMMANDS[command]}
     assert subcommands(build_parser([command])) == siblings
+
+
+def test_top_level_help_lists_every_command_wherever_it_is_asked():
+    assert subcommands(build_parser(["--help", "render"])) == set(COMMANDS)
