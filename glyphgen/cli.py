@@ -5,6 +5,7 @@ glyphgen fonts   list fonts and their verified coverage  (glyphgen.synth.cli)
 glyphgen eval    OCR-check images against their text     (glyphgen.eval.cli)
 glyphgen train   train the glyph diffusion model         (glyphgen.model.cli)
 glyphgen render  draw text into images with the model    (glyphgen.model.cli)
+glyphgen train-reader  train the CTC recognizer          (glyphgen.reader.cli)
 glyphgen serve   a web page to try the model             (glyphgen.web.cli)
 glyphgen bench   benchmark glyph models                  (glyphgen.benchmark.cli)
 """
@@ -13,43 +14,41 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import shlex
 import sys
-from pathlib import Path
 
-# Each module exposes ``register(subparsers)``; a registered parser sets ``func(args) -> int``.
-_JOB_MODULES = (
-    "glyphgen.synth.cli",
-    "glyphgen.eval.cli",
-    "glyphgen.model.cli",
-    "glyphgen.reader.cli",
-    "glyphgen.web.cli",
-    "glyphgen.benchmark.cli",
-)
+# ``fail`` and ``command_line`` live in glyphgen.cmdline (library code records command lines
+# too, and must not import this module); re-exported for the parts' CLI modules.
+from glyphgen.cmdline import command_line, fail
 
+__all__ = ["COMMANDS", "build_parser", "command_line", "fail", "main"]
 
-def fail(message: str, code: int = 2) -> int:
-    """Say what went wrong as ``glyphgen: error: ...`` on stderr; the exit code to return."""
-    print(f"glyphgen: error: {message}", file=sys.stderr)
-    return code
-
-
-def command_line(argv: list[str] | None = None) -> str:
-    """The command as a person would retype it: ``glyphgen ...`` rather than the path of the
-    installed script (recorded in manifests)."""
-    args = list(sys.argv if argv is None else argv)
-    if args and Path(args[0]).name == "glyphgen":
-        args[0] = "glyphgen"
-    return shlex.join(args)
+# Command -> the module that registers it. Each module exposes ``register(subparsers)``; a
+# registered parser sets ``func(args) -> int``. Only the named command's module is imported
+# (``glyphgen render`` does not load the factory, the evaluator or the web server); all of
+# them for ``glyphgen --help`` and unknown commands.
+COMMANDS = {
+    "synth": "glyphgen.synth.cli",
+    "fonts": "glyphgen.synth.cli",
+    "eval": "glyphgen.eval.cli",
+    "train": "glyphgen.model.cli",
+    "render": "glyphgen.model.cli",
+    "train-reader": "glyphgen.reader.cli",
+    "serve": "glyphgen.web.cli",
+    "bench": "glyphgen.benchmark.cli",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The ``glyphgen`` parser; given ``argv``, with only the sub-command it names."""
     parser = argparse.ArgumentParser(
         prog="glyphgen",
         description="Exact Chinese text in images: synthesize data, render, evaluate.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in _JOB_MODULES:
+    # the command comes first (the top level has no options but --help, which lists them all)
+    command = argv[0] if argv else None
+    modules = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for name in modules:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -61,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

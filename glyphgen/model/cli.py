@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from glyphgen.cli import command_line, fail
+from glyphgen import cmdline
+from glyphgen.cmdline import argparse_type, command_line, fail
 from glyphgen.paths import REPO_ROOT
+
+if TYPE_CHECKING:  # the modules themselves load torch: imported where they are used
+    from glyphgen.model.jobs import Prepared, RenderJob
+    from glyphgen.model.pipeline import GlyphPipeline
+    from glyphgen.typeset.fonts import FontLibrary
 
 # Where the default weights live once a trained model ships with the repository.
 DEFAULT_WEIGHTS = REPO_ROOT / "weights" / "glyph-default"
@@ -34,10 +42,21 @@ examples:
   glyphgen render --text 营业中 --background shop.jpg --region 120,40,360,100 --out sign.png
   glyphgen render --text 书山有路 --vertical --region 10,10,70,250 --background wall.png
   glyphgen render --text 一 --text 二 --region 0,0,100,40 --region 0,50,100,90 --style-ref ref.png
+  glyphgen render --batch edits.jsonl --steps 4    # many images, the model loaded once
 
 Writes the image and, beside it, <out>.json: one record of our JSONL annotation format, so
   glyphgen eval --annotations out.json
 checks the text that was drawn.
+
+--batch FILE: one JSON object per line, keys named as the flags, e.g.
+  {"text": "营业中", "out": "sign.png", "background": "shop.jpg", "box": [120, 40, 360, 100]}
+  {"text": ["一", "二"], "out": "two.png", "box": [[0, 0, 100, 40], [0, 50, 100, 90]]}
+  {"text": "书山有路", "out": "col.png", "vertical": true, "seed": 7,
+   "points": [[10, 10], [70, 10], [70, 250], [10, 250]]}
+keys: text, out (both required), region (the flag's string) or box or points, background,
+vertical, style_ref, seed, steps, strength; paths relative to FILE's folder. --seed, --steps
+and --strength set the default of lines that leave them out. A bad line is reported with
+its number and the others still render; the exit status is 1 if any line failed.
 """
 
 
@@ -72,7 +91,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=RENDER_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    r.add_argument("--text", action="append", required=True, help="text to draw (repeatable)")
+    r.add_argument("--text", action="append", help="text to draw (repeatable)")
     r.add_argument("--background", type=Path, help="image to draw on (default: plain paper)")
     r.add_argument(
         "--region",
@@ -82,20 +101,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     r.add_argument("--vertical", action="store_true", help="top-to-bottom columns")
     r.add_argument("--style-ref", type=Path, help="an image of text whose style to follow")
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--steps", type=int, help="denoising steps (default: the model's)")
+    r.add_argument(
+        "--seed",
+        type=argparse_type(cmdline.seed),
+        default=0,
+        help="noise seed, 0 to 2**63-1; region k uses seed+k (default: 0)",
+    )
+    r.add_argument(
+        "--steps",
+        type=argparse_type(cmdline.positive_int),
+        help=f"denoising steps, >= 1 (default: the model's default_steps{_shipped('default_steps')})",
+    )
     r.add_argument(
         "--strength",
-        type=float,
-        help="1: draw from noise; below 1: refine a draft of the glyph inked into the region; "
-        "0: that draft as it is, no model (default: the model's default_strength, in its "
-        "manifest)",
+        type=argparse_type(cmdline.unit_interval),
+        help="in [0, 1]. 1: draw from noise; below 1: refine a draft of the glyph inked into "
+        "the region; 0: that draft as it is, no model (default: the model's "
+        f"default_strength{_shipped('default_strength')})",
     )
     r.add_argument(
         "--weights", type=Path, help=f"trained pipeline folder (default: {DEFAULT_WEIGHTS})"
     )
     r.add_argument("--font-dir", action="append", default=[], type=Path, help="extra font folder")
-    r.add_argument("--out", type=Path, default=Path("out.png"), help="image path; JSON beside it")
+    r.add_argument("--out", type=Path, help="image path; JSON beside it (default: out.png)")
+    r.add_argument(
+        "--batch",
+        type=Path,
+        metavar="FILE",
+        help="render every job of a JSON Lines file, loading the model once (see below)",
+    )
     r.set_defaults(func=run_render)
 
 
@@ -143,7 +177,46 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shipped(key: str) -> str:
+    """ ", 8 for the shipped weights" for a sampling default of the shipped model (shown in
+    --help); "" where the weights are absent or unreadable."""
+    try:
+        index = json.loads((DEFAULT_WEIGHTS / "model_index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    return f", {index[key]} for the shipped weights" if key in index else ""
+
+
+# flags that describe one image: per line in a batch file
+_PER_JOB_FLAGS = {
+    "--text": "text",
+    "--region": "region",
+    "--out": "out",
+    "--background": "background",
+    "--vertical": "vertical",
+    "--style-ref": "style_ref",
+}
+
+
 def run_render(args: argparse.Namespace) -> int:
+    from glyphgen.model.jobs import (
+        BatchError,
+        RenderJob,
+        Sampling,
+        prepare_job,
+        read_batch,
+    )
+    from glyphgen.model.render import RenderError, parse_region
+    from glyphgen.typeset.fonts import FontLibrary
+
+    if args.batch is not None:
+        clash = [flag for flag, key in _PER_JOB_FLAGS.items() if getattr(args, key)]
+        if clash:
+            return fail(
+                f"{', '.join(clash)} cannot go with --batch: set them per line in {args.batch}"
+            )
+    elif not args.text:
+        return fail("give --text (the text to draw), or --batch FILE (one JSON job per line)")
     weights = args.weights or DEFAULT_WEIGHTS
     if not (weights / "model_index.json").is_file():
         if args.weights is None:
@@ -153,74 +226,90 @@ def run_render(args: argparse.Namespace) -> int:
                 "and pass --weights out/model/weights"
             )
         return fail(f"{weights} is not a trained pipeline folder (no model_index.json in it)")
-    import numpy as np
+    sampling = Sampling(seed=args.seed, steps=args.steps, strength=args.strength)
+    # 1) the jobs: one from the flags, or one per batch line (a bad line: its error)
+    jobs: list[tuple[str, RenderJob | ValueError]]
+    if args.batch is not None:
+        try:
+            jobs = [
+                (f"{args.batch} line {n}: ", job) for n, job in read_batch(args.batch, sampling)
+            ]
+        except BatchError as exc:
+            return fail(str(exc))
+    else:
+        try:
+            regions = [parse_region(s) for s in args.region]
+        except RenderError as exc:
+            return fail(str(exc))
+        job = RenderJob(
+            texts=list(args.text),
+            out=args.out or Path("out.png"),
+            regions=regions,
+            background=args.background,
+            vertical=args.vertical,
+            style_ref=args.style_ref,
+            sampling=sampling,
+        )
+        jobs = [("", job)]
+    # 2) every check short of the model's, before paying for loading it
+    fonts = FontLibrary.load(args.font_dir, progress=False)
+    ready, failed = [], 0
+    for name, entry in jobs:
+        if isinstance(entry, ValueError):
+            fail(f"{name}{entry}")
+            failed += 1
+            continue
+        try:
+            ready.append((name, entry, prepare_job(entry, fonts)))
+        except ValueError as exc:
+            fail(f"{name}{exc}")
+            failed += 1
+    # 3) draw
+    if ready:
+        pipe = _load_pipeline(weights)
+        for name, job, prepared in ready:
+            if not _draw(pipe, name, job, prepared, fonts):
+                failed += 1
+    if args.batch is None:
+        return 2 if failed else 0
+    print(f"{args.batch}: {len(jobs) - failed} of {len(jobs)} job(s) rendered, {failed} failed")
+    return 1 if failed else 0
+
+
+def _load_pipeline(weights: Path) -> GlyphPipeline:
     from diffusers.utils.logging import disable_progress_bar
-    from PIL import Image
 
     from glyphgen.model.pipeline import GlyphPipeline
-    from glyphgen.model.render import (
-        RegionRequest,
-        RenderError,
-        centred_region,
-        check_requests,
-        default_canvas,
-        parse_region,
-        render_regions,
-        write_outputs,
-    )
-    from glyphgen.typeset.fonts import FontLibrary
+
+    disable_progress_bar()
+    pipe = GlyphPipeline.from_pretrained(weights)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def _draw(
+    pipe: GlyphPipeline, name: str, job: RenderJob, prepared: Prepared, fonts: FontLibrary
+) -> bool:
+    """Draw one job and write its image and annotation; False (said on stderr) if it failed."""
+    from glyphgen.model.render import render_regions, write_outputs
 
     try:
-        texts = list(args.text)
-        polygons = [parse_region(s) for s in args.region]
-        if args.background is not None:
-            if not args.background.is_file():
-                raise RenderError(f"background {args.background} does not exist")
-            image = np.asarray(Image.open(args.background).convert("RGB"))
-        elif polygons:
-            w = int(max(p[:, 0].max() for p in polygons)) + 24
-            h = int(max(p[:, 1].max() for p in polygons)) + 24
-            image = np.full((h, w, 3), 248, np.uint8)
-        else:
-            image, polygons = None, []
-        if not polygons:
-            if len(texts) != 1:
-                raise RenderError("several --text need as many --region")
-            if image is None:
-                image, poly = default_canvas(texts[0], args.vertical)
-            else:
-                poly = centred_region(image, texts[0], args.vertical)
-            polygons = [poly]
-        if len(texts) == 1 and len(polygons) > 1:
-            texts = texts * len(polygons)
-        if len(texts) != len(polygons):
-            raise RenderError(f"{len(texts)} --text for {len(polygons)} --region")
-        assert image is not None
-        style = None
-        if args.style_ref is not None:
-            if not args.style_ref.is_file():
-                raise RenderError(f"style reference {args.style_ref} does not exist")
-            style = np.asarray(Image.open(args.style_ref).convert("RGB"))
-        fonts = FontLibrary.load(args.font_dir, progress=False)
-        requests = [
-            RegionRequest(t, p, args.vertical) for t, p in zip(texts, polygons, strict=True)
-        ]
-        check_requests(requests, image, fonts)  # loud errors before loading the model
-        disable_progress_bar()
-        pipe = GlyphPipeline.from_pretrained(weights)
-        pipe.set_progress_bar_config(disable=True)
         out, records = render_regions(
             pipe,
-            image,
-            requests,
+            prepared.image,
+            prepared.requests,
             fonts,
-            style_ref=style,
-            seed=args.seed,
-            steps=args.steps,
-            strength=args.strength,
+            style_ref=prepared.style,
+            seed=job.sampling.seed,
+            steps=job.sampling.steps,
+            strength=job.sampling.strength,
         )
-    except (RenderError, ValueError) as exc:
-        return fail(str(exc))
-    ann = write_outputs(args.out, out, records)
-    print(f"wrote {args.out} and {ann} ({len(records)} region(s))")
-    return 0
+        ann = write_outputs(job.out, out, records)
+    except ValueError as exc:
+        fail(f"{name}{exc}")
+        return False
+    except OSError as exc:
+        fail(f"{name}cannot write {job.out} ({exc}); check the folder and its permissions")
+        return False
+    print(f"wrote {job.out} and {ann} ({len(records)} region(s))")
+    return True

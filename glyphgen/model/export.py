@@ -68,7 +68,7 @@ def export_weights(
     ``strength``: the shipped pipeline's default sampling strength (``GlyphPipeline``)."""
     from diffusers.utils.logging import disable_progress_bar
 
-    from glyphgen.cli import command_line
+    from glyphgen.cmdline import command_line
     from glyphgen.model.pipeline import GlyphPipeline
 
     src, dst = Path(src), Path(dst)

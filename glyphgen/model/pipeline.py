@@ -209,6 +209,16 @@ class GlyphPipeline(DiffusionPipeline):
                 f"use {math.ceil(height / m) * m}x{math.ceil(width / m) * m}"
             )
 
+    def resolve_steps(self, steps: int | None = None) -> int:
+        """The number of denoising steps sampling will take when asked for ``steps`` (None:
+        the pipeline's ``default_steps``): from 1 to the scheduler's training timesteps."""
+        if steps is None:
+            return int(self.config.default_steps)
+        most = int(self.scheduler.config.num_train_timesteps)
+        if not 1 <= steps <= most:
+            raise ValueError(f"steps must be in [1, {most}] for this model, got {steps}")
+        return steps
+
     def resolve_strength(self, strength: float | None = None) -> float:
         """The strength sampling will use when asked for ``strength`` (None: the pipeline's
         ``default_strength``, 1 where it has none)."""
@@ -256,7 +266,7 @@ class GlyphPipeline(DiffusionPipeline):
         if len(texts) != batch:
             raise ValueError(f"{len(texts)} texts for a batch of {batch} glyph images")
         self.check_size(height, width)
-        steps = num_inference_steps or int(self.config.default_steps)
+        steps = self.resolve_steps(num_inference_steps)
         strength = self.resolve_strength(strength)
         device = self.unet.device
         # 1) conditions: text tokens, style tokens, the ControlNet image (if a ControlNet)

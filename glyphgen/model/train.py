@@ -49,7 +49,7 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from glyphgen import configio
-from glyphgen.cli import command_line
+from glyphgen.cmdline import command_line
 from glyphgen.model.build import build_pipeline, training_scheduler
 from glyphgen.model.config import ModelConfig, StageConfig, TrainConfig
 from glyphgen.model.data import DataPosition, batches

@@ -23,7 +23,7 @@ def test_no_weights_says_where_they_go_and_how_to_get_them(tmp_path, monkeypatch
         (["--text", "北京\U000e01ef"], "U+E01EF"),
         (["--text", "北京", "--region", "0,0,900,40"], "outside the 120x300"),
         (["--text", "北京", "--region", "10,10,5,40"], "x0 < x1"),
-        (["--text", "北京", "--text", "上海"], "as many --region"),
+        (["--text", "北京", "--text", "上海"], "as many regions"),
     ],
 )
 def test_bad_input_is_refused_before_generating(trained, tmp_path, capsys, args, message):

@@ -1,0 +1,218 @@
+"""Render jobs: what one ``glyphgen render`` draws, from its flags or from one line of a
+``--batch`` file.
+
+A batch file is JSON Lines, one object per job, whose keys are the flags' names:
+
+    {"text": "营业中", "out": "sign.png", "background": "shop.jpg", "box": [120, 40, 360, 100]}
+    {"text": ["一", "二"], "out": "two.png", "box": [[0, 0, 100, 40], [0, 50, 100, 90]]}
+    {"text": "书山有路", "out": "col.png", "vertical": true, "steps": 4, "seed": 7}
+
+``text`` is a string or a list (one per region); a region is ``region`` (the flag's string,
+or a list of them), ``box`` ([x0, y0, x1, y1], or a list of boxes) or ``points`` (4 [x, y]
+clockwise from where reading starts, or a list of such); ``out`` is required. Relative paths
+are relative to the batch file's folder, as annotation files' image paths are. Numbers are
+checked by the same rules as the flags (``glyphgen.cmdline``). Blank lines are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from glyphgen import cmdline
+from glyphgen.images import open_image
+from glyphgen.model.render import (
+    RegionRequest,
+    RenderError,
+    check_requests,
+    layout_requests,
+    parse_region,
+    region_from_numbers,
+)
+from glyphgen.typeset.fonts import FontLibrary
+
+
+@dataclass
+class Sampling:
+    """How to sample: the flags' values, and each batch line's unless it sets its own."""
+
+    seed: int = 0
+    steps: int | None = None  # None: the model's default_steps
+    strength: float | None = None  # None: the model's default_strength
+
+
+@dataclass
+class RenderJob:
+    texts: list[str]
+    out: Path
+    regions: list[np.ndarray] = field(default_factory=list)  # (4, 2) each; none: centred
+    background: Path | None = None  # None: plain paper
+    vertical: bool = False
+    style_ref: Path | None = None
+    sampling: Sampling = field(default_factory=Sampling)
+
+
+# key -> checker of its value; the checkers raise ValueError saying what the value must be
+_NUMBERS: dict[str, Callable[[Any], Any]] = {
+    "seed": cmdline.seed,
+    "steps": cmdline.positive_int,
+    "strength": cmdline.unit_interval,
+}
+REGION_KEYS = ("region", "box", "points")
+KEYS = ("text", "out", *REGION_KEYS, "background", "vertical", "style_ref", *_NUMBERS)
+
+
+@dataclass
+class Prepared:
+    """A job checked and ready for the model: everything but the drawing is done."""
+
+    image: np.ndarray  # (H, W, 3) uint8 to draw on
+    requests: list[RegionRequest]
+    style: np.ndarray | None  # (h, w, 3) uint8 reference crop
+
+
+class BatchError(ValueError):
+    """A batch file that cannot be read at all (missing, not UTF-8, no jobs)."""
+
+
+def job_from_record(record: Any, base: Path, defaults: Sampling) -> RenderJob:
+    """The job one batch line describes; relative paths join ``base``. Raises ValueError
+    (``RenderError`` for regions) naming the key at fault."""
+    if not isinstance(record, dict):
+        raise ValueError(f"expected a JSON object {{...}}, got {type(record).__name__}")
+    unknown = sorted(set(record) - set(KEYS))
+    if unknown:
+        raise ValueError(f"unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(KEYS)}")
+    if "text" not in record:
+        raise ValueError('no "text": give the text to draw (a string, or a list per region)')
+    given = [k for k in REGION_KEYS if k in record]
+    if len(given) > 1:
+        raise ValueError(f"give one of {', '.join(REGION_KEYS)}, not {' and '.join(given)}")
+    sampling = {}
+    for key, check in _NUMBERS.items():
+        if key in record:
+            try:
+                sampling[key] = check(record[key])
+            except ValueError as exc:
+                raise ValueError(f"{key}: {exc}") from None
+    vertical = record.get("vertical", False)
+    if not isinstance(vertical, bool):
+        raise ValueError(f"vertical: must be true or false, got {vertical!r}")
+    out = _path(record, "out", base)
+    if out is None:
+        raise ValueError('no "out": give the image path to write (its .json goes beside it)')
+    return RenderJob(
+        texts=_texts(record["text"]),
+        out=out,
+        regions=_regions(given[0], record[given[0]]) if given else [],
+        background=_path(record, "background", base),
+        vertical=vertical,
+        style_ref=_path(record, "style_ref", base),
+        sampling=Sampling(**{**vars(defaults), **sampling}),
+    )
+
+
+def prepare_job(job: RenderJob, fonts: FontLibrary) -> Prepared:
+    """Read the job's images, pair texts with regions and check them against the image and
+    the fonts: every error a job can have short of the model's own, before loading it."""
+    if job.out.suffix.lower() not in Image.registered_extensions():
+        raise RenderError(f"out {job.out}: unknown image type {job.out.suffix!r}; use .png or .jpg")
+    background = None
+    if job.background is not None:
+        background = open_image(job.background, "RGB", name=f"background {job.background}")
+    image, requests = layout_requests(job.texts, job.regions, background, job.vertical)
+    style = None
+    if job.style_ref is not None:
+        style = open_image(job.style_ref, "RGB", name=f"style reference {job.style_ref}")
+    check_requests(requests, image, fonts)
+    return Prepared(image, requests, style)
+
+
+def read_batch(path: Path, defaults: Sampling) -> list[tuple[int, RenderJob | ValueError]]:
+    """(line number, its job or why it has none) for every non-blank line of ``path``."""
+    path = Path(path)
+    if not path.is_file():
+        raise BatchError(f"batch file {path} does not exist")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise BatchError(f"batch file {path} is not UTF-8 text ({exc})") from exc
+    jobs: list[tuple[int, RenderJob | ValueError]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            jobs.append((number, job_from_record(json.loads(line), path.parent, defaults)))
+        except json.JSONDecodeError as exc:
+            jobs.append((number, ValueError(f"not JSON ({exc.msg} at column {exc.colno})")))
+        except ValueError as exc:
+            jobs.append((number, exc))
+    _refuse_shared_outputs(jobs)
+    if not jobs:
+        raise BatchError(f"batch file {path} has no jobs (one JSON object per line)")
+    return jobs
+
+
+def _refuse_shared_outputs(jobs: list[tuple[int, RenderJob | ValueError]]) -> None:
+    """A job writing where an earlier one wrote would silently replace its image."""
+    first: dict[Path, int] = {}
+    for k, (number, job) in enumerate(jobs):
+        if isinstance(job, RenderJob):
+            if job.out in first:
+                jobs[k] = (number, ValueError(f"out {job.out} is line {first[job.out]}'s too"))
+            else:
+                first[job.out] = number
+
+
+def _texts(value: Any) -> list[str]:
+    texts = [value] if isinstance(value, str) else value
+    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+        raise ValueError(f"text: must be a string or a non-empty list of strings, got {value!r}")
+    return texts
+
+
+def _path(record: dict[str, Any], key: str, base: Path) -> Path | None:
+    value = record.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{key}: must be a path (a non-empty string), got {value!r}")
+    return base / value
+
+
+def _regions(key: str, value: Any) -> list[np.ndarray]:
+    """One region or a list of them, in the form ``key`` names."""
+    if key == "region":
+        specs = [value] if isinstance(value, str) else value
+        if not isinstance(specs, list) or not all(isinstance(s, str) for s in specs):
+            raise RenderError(
+                f"region: must be a string like the flag's, or a list of them, got {value!r}"
+            )
+        return [parse_region(s) for s in specs]
+    depth = 1 if key == "box" else 2  # list nesting of one box / one set of points
+    many = _nesting(value) == depth + 1
+    regions = value if many else [value]
+    out = []
+    for r in regions:
+        if _nesting(r) != depth or len(r) != 4 or (depth == 2 and any(len(p) != 2 for p in r)):
+            shape = "[x0, y0, x1, y1]" if key == "box" else "4 points [x, y]"
+            raise RenderError(f"{key}: {r!r} is not {shape} (or a list of such)")
+        numbers = [x for p in r for x in p] if depth == 2 else r
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in numbers):
+            raise RenderError(f"{key}: {r!r} holds something other than numbers")
+        out.append(region_from_numbers([float(x) for x in numbers], r))
+    return out
+
+
+def _nesting(value: Any) -> int:
+    """How deep the lists go along the first elements: 0 for a number, 1 for [1, 2], ..."""
+    depth = 0
+    while isinstance(value, list) and value:
+        depth, value = depth + 1, value[0]
+    return depth

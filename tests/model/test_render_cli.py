@@ -1,0 +1,191 @@
+"""`glyphgen render`'s numbers and its --batch mode.
+
+Numbers are refused by argparse, by name, before anything loads; a batch file renders every
+good line with one pipeline, reports each bad line by its number, and exits 1 if any failed.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from glyphgen.cli import main
+from glyphgen.model import cli as model_cli
+from glyphgen.model.jobs import Sampling, job_from_record, read_batch
+from glyphgen.model.render import RenderError
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--steps", "0", "must be an integer >= 1, got '0'"),
+        ("--steps", "-3", "must be an integer >= 1, got '-3'"),
+        ("--steps", "2.5", "must be an integer, got '2.5'"),
+        ("--strength", "1.5", "must be a number in [0, 1], got '1.5'"),
+        ("--strength", "-0.1", "must be a number in [0, 1]"),
+        ("--strength", "nan", "must be a finite number"),
+        ("--seed", "-1", "must be an integer in [0, 2**63)"),
+        ("--seed", str(2**63), "must be an integer in [0, 2**63)"),
+    ],
+)
+def test_bad_numbers_are_refused_by_name(tmp_path, capsys, flag, value, message):
+    out = tmp_path / "o.png"
+    with pytest.raises(SystemExit) as exit_:
+        main(["render", "--text", "北京", flag, value, "--out", str(out)])
+    assert exit_.value.code == 2
+    assert f"argument {flag}: {message}" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_help_shows_the_shipped_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["render", "--help"])
+    help_ = " ".join(capsys.readouterr().out.split())
+    assert "default_steps, 8 for the shipped weights" in help_
+
+
+def test_the_pipeline_refuses_steps_outside_its_schedule(trained):
+    import torch
+
+    from glyphgen.model.pipeline import GlyphPipeline
+
+    pipe = GlyphPipeline.from_pretrained(trained)
+    glyph = torch.zeros(1, 1, 64, 256)
+    for steps in (0, -3, 1001):
+        with pytest.raises(ValueError, match=r"steps must be in \[1, 1000\]"):
+            pipe(["字"], glyph, glyph, num_inference_steps=steps)
+
+
+# -- batch lines ---------------------------------------------------------------------------
+BASE = Path("/batch")  # the batch file's folder
+
+
+def job(record, defaults=None):
+    return job_from_record(record, BASE, defaults or Sampling())
+
+
+def test_a_line_names_its_flags_and_paths_are_relative_to_the_file():
+    j = job({"text": "北京", "out": "o/a.png", "background": "bg.jpg", "style_ref": "s.png"})
+    assert (j.texts, j.out, j.background, j.style_ref) == (
+        ["北京"],
+        BASE / "o/a.png",
+        BASE / "bg.jpg",
+        BASE / "s.png",
+    )
+    assert j.regions == [] and not j.vertical
+
+
+def test_regions_as_the_flags_string_a_box_or_points():
+    box = [[1, 2], [11, 2], [11, 7], [1, 7]]
+    for record in (
+        {"region": "1,2,11,7"},
+        {"region": ["1,2,11,7"]},
+        {"box": [1, 2, 11, 7]},
+        {"box": [[1, 2, 11, 7]]},
+        {"points": box},
+        {"points": [box]},
+    ):
+        (polygon,) = job({"text": "一", "out": "a.png", **record}).regions
+        assert polygon.tolist() == box, record
+    two = job({"text": ["一", "二"], "out": "a.png", "box": [[0, 0, 9, 9], [0, 10, 9, 19]]})
+    assert len(two.regions) == 2 and two.texts == ["一", "二"]
+
+
+def test_sampling_defaults_come_from_the_flags_unless_the_line_sets_them():
+    flags = Sampling(seed=5, steps=4, strength=None)
+    j = job({"text": "一", "out": "a.png", "steps": 2, "strength": 0.5}, flags)
+    assert j.sampling == Sampling(seed=5, steps=2, strength=0.5)
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ({"out": "a.png"}, 'no "text"'),
+        ({"text": "一"}, 'no "out"'),
+        ({"text": "一", "out": "a.png", "colour": 1}, "unknown key(s) colour; valid keys: text"),
+        ({"text": "一", "out": "a.png", "steps": 0}, "steps: must be an integer >= 1, got 0"),
+        ({"text": "一", "out": "a.png", "steps": True}, "steps: must be an integer"),
+        ({"text": "一", "out": "a.png", "strength": 2}, "strength: must be a number in [0, 1]"),
+        ({"text": "一", "out": "a.png", "seed": -1}, "seed: must be an integer in [0, 2**63)"),
+        ({"text": "一", "out": "a.png", "vertical": "yes"}, "vertical: must be true or false"),
+        ({"text": [], "out": "a.png"}, "text: must be a string or a non-empty list"),
+        ({"text": "一", "out": 3}, "out: must be a path"),
+        ({"text": "一", "out": "a.png", "box": [0, 0, 9]}, "is not [x0, y0, x1, y1]"),
+        ({"text": "一", "out": "a.png", "box": [9, 0, 0, 9]}, "x0 < x1"),
+        ({"text": "一", "out": "a.png", "points": [[0, 0], [1, 1]]}, "is not 4 points"),
+        ({"text": "一", "out": "a.png", "box": [0, 0, "9", 9]}, "other than numbers"),
+        ({"text": "一", "out": "a.png", "box": [0, 0, 9, 9], "region": "0,0,9,9"}, "not region"),
+        ([1, 2], "expected a JSON object"),
+    ],
+)
+def test_a_bad_line_is_refused_by_name(record, message):
+    with pytest.raises(ValueError) as exc:
+        job(record)
+    assert message in str(exc.value)
+
+
+def test_read_batch_numbers_lines_and_refuses_shared_outputs(tmp_path):
+    path = tmp_path / "edits.jsonl"
+    lines = [
+        '{"text": "一", "out": "a.png"}',
+        "",
+        "not json",
+        '{"text": "二", "out": "a.png"}',
+        '{"text": "三", "out": "b.png", "box": [0, 0, 9]}',
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    jobs = read_batch(path, Sampling())
+    assert [n for n, _ in jobs] == [1, 3, 4, 5]
+    assert jobs[0][1].out == tmp_path / "a.png"
+    errors = [str(j) for _, j in jobs[1:]]
+    assert "not JSON" in errors[0]
+    assert "is line 1's too" in errors[1]
+    assert isinstance(jobs[3][1], RenderError)
+
+
+# -- batch end to end ----------------------------------------------------------------------
+def test_a_batch_renders_the_good_lines_with_one_pipeline(trained, tmp_path, capsys, monkeypatch):
+    Image.fromarray(np.full((120, 300, 3), 200, np.uint8)).save(tmp_path / "bg.png")
+    lines = [
+        {"text": "北京", "out": "out/a.png", "background": "bg.png", "box": [20, 30, 280, 90]},
+        {"text": "北京", "out": "out/b.png", "steps": -3},
+        {"text": "北京\U000e01ef", "out": "out/c.png"},
+        {"text": "上海", "out": "out/d.png", "background": "missing.png"},
+        {"text": ["一", "二"], "out": "out/e.png", "box": [[0, 0, 60, 30], [0, 40, 60, 70]]},
+    ]
+    batch = tmp_path / "edits.jsonl"
+    batch.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in lines))
+    loads = []
+    load = model_cli._load_pipeline
+    monkeypatch.setattr(model_cli, "_load_pipeline", lambda w: loads.append(w) or load(w))
+
+    code = main(["render", "--weights", str(trained), "--batch", str(batch), "--steps", "1"])
+
+    assert code == 1
+    assert len(loads) == 1
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "a.json",
+        "a.png",
+        "e.json",
+        "e.png",
+    ]
+    record = json.loads((tmp_path / "out" / "e.json").read_text())
+    assert [t["text"] for t in record["texts"]] == ["一", "二"]
+    captured = capsys.readouterr()
+    err = captured.err
+    assert f"{batch} line 2: steps: must be an integer >= 1, got -3" in err
+    assert f"{batch} line 3: region 0: no font covers" in err
+    assert f"{batch} line 4: image background {tmp_path / 'missing.png'} does not exist" in err
+    assert "2 of 5 job(s) rendered, 3 failed" in captured.out
+
+
+def test_a_clean_batch_exits_0_and_per_image_flags_are_refused(trained, tmp_path, capsys):
+    batch = tmp_path / "edits.jsonl"
+    batch.write_text('{"text": "北京", "out": "a.png"}\n', encoding="utf-8")
+    argv = ["render", "--weights", str(trained), "--batch", str(batch), "--steps", "1"]
+    assert main([*argv, "--text", "上海", "--vertical"]) == 2
+    assert "--text, --vertical cannot go with --batch" in capsys.readouterr().err
+    assert main(argv) == 0
+    assert (tmp_path / "a.png").is_file() and (tmp_path / "a.json").is_file()
