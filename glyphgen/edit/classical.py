@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from glyphgen.model.data import crop_size, window
+from glyphgen.model.crops import crop_size, window
 from glyphgen.model.glyph import draw_line, glyph_cache, line_faces
 from glyphgen.typeset import geometry as geo
 from glyphgen.typeset.fonts import FontLibrary
