@@ -13,6 +13,8 @@ from glyphgen.cmdline import argparse_type, command_line, fail
 from glyphgen.paths import REPO_ROOT
 
 if TYPE_CHECKING:  # the modules themselves load torch: imported where they are used
+    import numpy as np
+
     from glyphgen.model.jobs import Prepared, RenderJob
     from glyphgen.model.pipeline import GlyphPipeline
     from glyphgen.typeset.fonts import FontLibrary
@@ -43,6 +45,8 @@ examples:
   glyphgen render --text 书山有路 --vertical --region 10,10,70,250 --background wall.png
   glyphgen render --text 一 --text 二 --region 0,0,100,40 --region 0,50,100,90 --style-ref ref.png
   glyphgen render --batch edits.jsonl --steps 4    # many images, the model loaded once
+  glyphgen render --classical --text 开业大吉 --background shop.jpg --region 120,40,360,100
+                  # no model: the old text found and inpainted, the new one in its colours
 
 Writes the image and, beside it, <out>.json: one record of our JSONL annotation format, so
   glyphgen eval --annotations out.json
@@ -124,6 +128,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     r.add_argument("--font-dir", action="append", default=[], type=Path, help="extra font folder")
     r.add_argument("--out", type=Path, help="image path; JSON beside it (default: out.png)")
+    r.add_argument(
+        "--classical",
+        action="store_true",
+        help="no model: find the region's old text, inpaint it, draw the new text in the "
+        "bundled font in the old text's colours (or --style-ref's); fast, and the bar the "
+        "model is measured against (glyphgen bench edit)",
+    )
     r.add_argument(
         "--batch",
         type=Path,
@@ -218,7 +229,7 @@ def run_render(args: argparse.Namespace) -> int:
     elif not args.text:
         return fail("give --text (the text to draw), or --batch FILE (one JSON job per line)")
     weights = args.weights or DEFAULT_WEIGHTS
-    if not (weights / "model_index.json").is_file():
+    if not args.classical and not (weights / "model_index.json").is_file():
         if args.weights is None:
             return fail(
                 f"no trained weights at {DEFAULT_WEIGHTS} (they ship with the repository: is "
@@ -266,7 +277,7 @@ def run_render(args: argparse.Namespace) -> int:
             failed += 1
     # 3) draw
     if ready:
-        pipe = _load_pipeline(weights)
+        pipe = None if args.classical else _load_pipeline(weights)
         for name, job, prepared in ready:
             if not _draw(pipe, name, job, prepared, fonts):
                 failed += 1
@@ -274,6 +285,25 @@ def run_render(args: argparse.Namespace) -> int:
         return 2 if failed else 0
     print(f"{args.batch}: {len(jobs) - failed} of {len(jobs)} job(s) rendered, {failed} failed")
     return 1 if failed else 0
+
+
+def _classical(prepared: Prepared, fonts: FontLibrary) -> tuple[np.ndarray, list[dict]]:
+    """Every region edited in turn by ``glyphgen.edit.classical``; one JSONL text per region."""
+    from glyphgen.edit.classical import classical_edit
+
+    image, records = prepared.image, []
+    for req in prepared.requests:
+        image = classical_edit(
+            image, req.polygon, req.text, fonts, vertical=req.vertical, style_ref=prepared.style
+        ).image
+        records.append(
+            {
+                "text": req.text,
+                "polygon": [[round(float(x), 2), round(float(y), 2)] for x, y in req.polygon],
+                "direction": "vertical" if req.vertical else "horizontal",
+            }
+        )
+    return image, records
 
 
 def _load_pipeline(weights: Path) -> GlyphPipeline:
@@ -288,22 +318,30 @@ def _load_pipeline(weights: Path) -> GlyphPipeline:
 
 
 def _draw(
-    pipe: GlyphPipeline, name: str, job: RenderJob, prepared: Prepared, fonts: FontLibrary
+    pipe: GlyphPipeline | None,
+    name: str,
+    job: RenderJob,
+    prepared: Prepared,
+    fonts: FontLibrary,
 ) -> bool:
-    """Draw one job and write its image and annotation; False (said on stderr) if it failed."""
+    """Draw one job with the model (or, ``pipe`` None, the classical edit) and write its image
+    and annotation; False (said on stderr) if it failed."""
     from glyphgen.model.render import render_regions, write_outputs
 
     try:
-        out, records = render_regions(
-            pipe,
-            prepared.image,
-            prepared.requests,
-            fonts,
-            style_ref=prepared.style,
-            seed=job.sampling.seed,
-            steps=job.sampling.steps,
-            strength=job.sampling.strength,
-        )
+        if pipe is None:
+            out, records = _classical(prepared, fonts)
+        else:
+            out, records = render_regions(
+                pipe,
+                prepared.image,
+                prepared.requests,
+                fonts,
+                style_ref=prepared.style,
+                seed=job.sampling.seed,
+                steps=job.sampling.steps,
+                strength=job.sampling.strength,
+            )
         ann = write_outputs(job.out, out, records)
     except ValueError as exc:
         fail(f"{name}{exc}")

@@ -189,3 +189,35 @@ def test_a_clean_batch_exits_0_and_per_image_flags_are_refused(trained, tmp_path
     assert "--text, --vertical cannot go with --batch" in capsys.readouterr().err
     assert main(argv) == 0
     assert (tmp_path / "a.png").is_file() and (tmp_path / "a.json").is_file()
+
+
+def test_classical_replaces_the_old_text_without_loading_a_model(tmp_path, monkeypatch):
+    """--classical needs no weights: the old yellow text is gone, the new one is drawn in its
+    colour inside the region, and the annotation says what was drawn where."""
+    from PIL import ImageDraw, ImageFont
+
+    from glyphgen.paths import REPO_ROOT
+
+    shop = Image.new("RGB", (400, 160), (200, 40, 40))
+    font = ImageFont.truetype(str(REPO_ROOT / "fonts" / "wenkai.ttf"), 64)
+    ImageDraw.Draw(shop).text((70, 45), "新年快乐", font=font, fill=(250, 220, 60))
+    shop.save(tmp_path / "shop.png")
+    monkeypatch.setattr(
+        model_cli, "_load_pipeline", lambda w: pytest.fail("--classical loaded the model")
+    )
+    out = tmp_path / "edited.png"
+    args = ["render", "--classical", "--background", str(tmp_path / "shop.png")]
+    args += ["--region", "60,40,340,120", "--text", "开业大吉", "--out", str(out)]
+    args += ["--weights", str(tmp_path / "no-weights")]
+    assert main(args) == 0
+    edited = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    before = np.asarray(shop).astype(int)
+    outside = np.ones(edited.shape[:2], bool)
+    outside[40:120, 60:340] = False
+    assert (edited[outside] == before[outside]).all()
+    yellow = (np.abs(edited - (250, 220, 60)).max(axis=2) < 40)[40:120, 60:340]
+    assert yellow.sum() > 500  # B, in A's colour
+    old_yellow = (np.abs(before - (250, 220, 60)).max(axis=2) < 40)[40:120, 60:340]
+    assert (yellow != old_yellow).sum() > 500  # and not A's strokes left as they were
+    record = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    assert [t["text"] for t in record["texts"]] == ["开业大吉"]
