@@ -126,3 +126,32 @@ def test_a_command_loads_only_its_own_module(command):
 
 def test_top_level_help_lists_every_command_wherever_it_is_asked():
     assert subcommands(build_parser(["--help", "render"])) == set(COMMANDS)
+
+
+# Layers: the factory is the factory, typography is shared by everyone and needs no one.
+LAYERS = {
+    "synth": ("glyphgen.model", "glyphgen.eval", "glyphgen.reader", "glyphgen.web"),
+    "typeset": (
+        "glyphgen.synth",
+        "glyphgen.model",
+        "glyphgen.eval",
+        "glyphgen.reader",
+        "glyphgen.web",
+        "glyphgen.benchmark",
+    ),
+}
+
+
+@pytest.mark.parametrize("part", sorted(LAYERS))
+def test_a_lower_layer_imports_nothing_above_it(part):
+    above = LAYERS[part]
+    for path in sorted((PACKAGE / part).rglob("*.py")):
+        wrong = sorted(m for m in imported_modules(path) if m.startswith(above))
+        assert not wrong, f"{path.relative_to(ROOT)} imports {wrong}"
+
+
+def test_importing_the_model_package_loads_no_factory_or_evaluator():
+    code = "import sys, glyphgen.model; print([m for m in sys.modules if m.startswith('glyphgen')])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = done.stdout
+    assert "glyphgen.synth" not in loaded and "glyphgen.eval" not in loaded
