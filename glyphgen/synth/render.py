@@ -420,6 +420,9 @@ def _reading_angle(h: np.ndarray, block: Block) -> float:
 
 
 def _caption(lines: list[TextLine], bg_kind: str) -> str:
-    quoted = ", ".join(f'"{ln.text}"' for ln in lines)
-    vertical = any(ln.direction == "vertical" for ln in lines)
-    return f"text {quoted} {'in vertical columns ' if vertical else ''}on a {bg_kind} background"
+    """``text "A", "B" (vertical) on a noise background``: each column says so itself, so a
+    scene of rows with one column is not captioned as columns."""
+    quoted = ", ".join(
+        f'"{ln.text}"' + (" (vertical)" if ln.direction == "vertical" else "") for ln in lines
+    )
+    return f"text {quoted} on a {bg_kind} background"

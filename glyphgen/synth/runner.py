@@ -59,9 +59,9 @@ class RunReport:
     def summary(self) -> str:
         lines = [
             f"output: {self.out}",
-            f"samples: {self.samples_written} written of {self.samples_requested} requested "
-            f"in {self.shards_total} shard(s) ({self.shards_rendered} rendered now, "
-            f"{self.shards_resumed} already complete)",
+            f"samples: {self.samples_written} written of {self.samples_requested} requested",
+            f"shards: {self.shards_total} ({self.shards_rendered} rendered now, "
+            f"{self.shards_resumed} kept from an earlier run)",
             "formats: " + ", ".join(f"{k}={v}" for k, v in self.formats.items()),
             f"time: {self.seconds:.1f} s, {self.samples_per_second:.1f} samples/s",
         ]
