@@ -155,8 +155,8 @@ def run_render(args: argparse.Namespace) -> int:
         return fail(f"{weights} is not a trained pipeline folder (no model_index.json in it)")
     import numpy as np
     from diffusers.utils.logging import disable_progress_bar
-    from PIL import Image
 
+    from glyphgen.images import open_image
     from glyphgen.model.pipeline import GlyphPipeline
     from glyphgen.model.render import (
         RegionRequest,
@@ -176,7 +176,7 @@ def run_render(args: argparse.Namespace) -> int:
         if args.background is not None:
             if not args.background.is_file():
                 raise RenderError(f"background {args.background} does not exist")
-            image = np.asarray(Image.open(args.background).convert("RGB"))
+            image = open_image(args.background, "RGB")
         elif polygons:
             w = int(max(p[:, 0].max() for p in polygons)) + 24
             h = int(max(p[:, 1].max() for p in polygons)) + 24
@@ -200,7 +200,7 @@ def run_render(args: argparse.Namespace) -> int:
         if args.style_ref is not None:
             if not args.style_ref.is_file():
                 raise RenderError(f"style reference {args.style_ref} does not exist")
-            style = np.asarray(Image.open(args.style_ref).convert("RGB"))
+            style = open_image(args.style_ref, "RGB")
         fonts = FontLibrary.load(args.font_dir, progress=False)
         requests = [
             RegionRequest(t, p, args.vertical) for t, p in zip(texts, polygons, strict=True)
