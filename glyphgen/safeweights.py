@@ -59,7 +59,7 @@ def refusal(found: list[Path], expected: str) -> PickleWeightsRefused:
         others = f" (and {len(found) - 1} more: {shown})"
     return PickleWeightsRefused(
         found,
-        f"{first} is a pickle file{others}: glyphgen loads weights from safetensors only, "
+        f"{first} is a pickle file{others}: glyphgen loads only safetensors weights, "
         f"because unpickling a file can run any code in it. If you trust its source, convert "
         f"it to {first.parent / expected} with "
         f"safetensors.torch.save_file(torch.load(path, weights_only=True), ...), then delete "

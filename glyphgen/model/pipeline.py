@@ -321,7 +321,7 @@ class GlyphPipeline(DiffusionPipeline):
         back to a pickle ("Defaulting to unsafe serialization"). Typed ``Any``, as diffusers'
         own (decorated) loader reads to mypy, so callers' checks stay as they were."""
         if kwargs.get("use_safetensors") is False:
-            raise ValueError("glyphgen loads weights from safetensors only (use_safetensors)")
+            raise ValueError("glyphgen loads only safetensors weights (use_safetensors)")
         refuse_pickles(os.fspath(pretrained_model_name_or_path), COMPONENT_WEIGHTS, depth=1)
         return super().from_pretrained(
             pretrained_model_name_or_path, **{**kwargs, "use_safetensors": True}
