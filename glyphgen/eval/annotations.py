@@ -65,12 +65,14 @@ class Problem:
     where: str = ""  # "file:line"
     image: str | None = None
     region: int | None = None  # region index within the sample, None for the whole sample
+    path: str | None = None  # the image file looked for (images folder / image), if any
 
 
 PROBLEM_KINDS = {
     "bad-annotation": "an annotation line that is not valid JSON or lacks required fields",
     "missing-image": "the image file does not exist",
-    "unreadable-image": "the image file exists but cannot be decoded",
+    "unreadable-image": "the image file exists but cannot be decoded (or is truncated)",
+    "too-large-image": "the image's header gives more pixels than the limit (max_image_pixels)",
     "bad-polygon": "fewer than 3 points, non-numeric coordinates or zero area",
     "polygon-outside": "the polygon reaches outside the image",
     "empty-target": "the target text is empty after normalization",

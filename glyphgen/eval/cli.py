@@ -22,13 +22,17 @@ examples:
 
 exit codes:
   0  evaluated, all gates passed (or no gate set)
-  1  evaluated, a gate failed (--min-sentence-acc, --min-ned, --min-ratio, --max-problems)
+  1  evaluated, a gate failed (--min-sentence-acc, --min-ned, --min-ratio, --max-problems);
+     by default any data problem fails the run (--max-problems is 0 unless given)
   2  could not evaluate: bad annotation file, backend unavailable, no readable region, a data
      problem under --strict, a gate with nothing to measure; also command-line usage errors
 
-Data problems (missing or unreadable images, polygons outside the image, empty targets,
-malformed annotation lines) are recorded per sample in the report and counted; the run
-goes on unless --strict is given.
+Data problems (missing, unreadable or too-large images, polygons outside the image, empty
+targets, malformed annotation lines) are recorded per sample in the report, with the image
+file looked for, and counted; the run goes on unless --strict is given. Their regions are
+not scored, so the metrics leave them out: that is why a data problem fails the run by
+default (exit 1). --max-problems N accepts up to N; --allow-problems accepts any number
+(the metric gates then judge only the regions that could be scored).
 """
 
 
@@ -129,7 +133,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     gates.add_argument(
         "--min-ratio", type=float, metavar="X", help="minimum mean Levenshtein ratio, 0..1"
     )
-    gates.add_argument("--max-problems", type=int, metavar="N", help="maximum data problems")
+    problems = gates.add_mutually_exclusive_group()
+    problems.add_argument(
+        "--max-problems",
+        type=int,
+        metavar="N",
+        help="maximum data problems (missing/unreadable images, bad polygons, ...); default 0",
+    )
+    problems.add_argument(
+        "--allow-problems",
+        action="store_true",
+        help="do not fail on data problems: gate only the regions that could be scored",
+    )
     p.set_defaults(func=run_eval)
 
 
@@ -151,6 +166,8 @@ def _extra(args: argparse.Namespace) -> dict[str, Any]:
     }
     if any(v is not None for v in gates.values()):
         extra["gates"] = {k: v for k, v in gates.items() if v is not None}
+    if args.allow_problems:
+        extra.setdefault("gates", {})["max_problems"] = None
     backend: dict[str, Any] = {}
     if args.backend:
         backend["name"] = args.backend

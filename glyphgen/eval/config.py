@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from glyphgen import configio
+from glyphgen.images import DEFAULT_MAX_PIXELS
 
 if TYPE_CHECKING:
     from glyphgen.eval.backends import Recognizer
@@ -74,12 +75,18 @@ class BackendConfig:
 
 @dataclass
 class GateConfig:
-    """Thresholds on the headline summary; a failed gate makes the CLI exit with 1."""
+    """Thresholds on the headline summary; a failed gate makes the CLI exit with 1.
+
+    ``max_problems`` is on by default: a region that could not be scored (its image missing,
+    unreadable or too large, a bad polygon, a bad annotation line) is left out of the metrics,
+    so without this gate 1 good sample and 10 missing images would pass any metric gate.
+    ``None`` (``--allow-problems``) turns it off.
+    """
 
     min_sentence_acc: float | None = None
     min_ned: float | None = None
     min_ratio: float | None = None
-    max_problems: int | None = None  # data problems (missing images, bad polygons, ...)
+    max_problems: int | None = 0  # data problems allowed (missing images, bad polygons, ...)
 
     def __post_init__(self) -> None:
         for name in ("min_sentence_acc", "min_ned", "min_ratio"):
@@ -124,6 +131,13 @@ class EvalConfig:
     gates: GateConfig = field(default_factory=GateConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     chunk: int = 256  # crops cut and held in memory per recognition step
+    # An image whose header gives more pixels is a too-large-image problem, never decoded
+    # (a small PNG can decode to gigabytes).
+    max_image_pixels: int = DEFAULT_MAX_PIXELS
+
+    def __post_init__(self) -> None:
+        if self.max_image_pixels < 1:
+            raise ValueError(f"max_image_pixels={self.max_image_pixels} must be >= 1")
 
 
 def load_eval_config(

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from glyphgen.eval.annotations import Point, Region
 from glyphgen.eval.config import CropConfig
+from glyphgen.images import DEFAULT_MAX_PIXELS, ImageRefused, open_image
 
 # A column whose direction is annotated as vertical is turned into a row when it is this
 # much taller than wide (AnyText's evaluation uses the same 1.2).
@@ -40,24 +40,23 @@ class CropError(ValueError):
         self.kind = kind
 
 
-def load_image(path: Path) -> np.ndarray:
-    """RGB uint8 array; transparent pixels are composited onto white."""
-    if path.is_dir():
-        raise CropError("missing-image", f"image {path} is a folder, not an image file")
-    if not path.is_file():
-        raise CropError("missing-image", f"image {path} does not exist")
+# open_image's refusals, as the problem kinds the report counts (a truncated file is one
+# that cannot be decoded; its message says truncated).
+_REFUSAL_KINDS = {
+    "missing": "missing-image",
+    "unreadable": "unreadable-image",
+    "truncated": "unreadable-image",
+    "too-large": "too-large-image",
+}
+
+
+def load_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """RGB uint8 array; transparent pixels are composited onto white. Raises ``CropError``
+    (missing-image, unreadable-image or too-large-image) naming the file."""
     try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-                rgba = im.convert("RGBA")
-                white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                rgb = Image.alpha_composite(white, rgba).convert("RGB")
-            else:
-                rgb = im.convert("RGB")
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise CropError("unreadable-image", f"image {path} cannot be decoded: {exc}") from exc
-    return np.asarray(rgb)
+        return open_image(path, "RGB", max_pixels=max_pixels)
+    except ImageRefused as exc:
+        raise CropError(_REFUSAL_KINDS[exc.kind], str(exc)) from exc
 
 
 def crop_region(

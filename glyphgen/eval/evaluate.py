@@ -39,7 +39,13 @@ from glyphgen.eval.config import EvalConfig
 from glyphgen.eval.crops import CropError, crop_region, load_image
 from glyphgen.eval.metrics import score
 from glyphgen.eval.normalize import is_hanzi, normalize
-from glyphgen.eval.report import RegionResult, Report, build_report, length_label
+from glyphgen.eval.report import (
+    RegionResult,
+    Report,
+    build_report,
+    describe_problems,
+    length_label,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +98,13 @@ def evaluate(
     results, problems = run.evaluate_samples(samples, ann.images_root, progress)
     problems = ann.problems + problems
     if not results:
-        reasons = ", ".join(f"{k}: {n}" for k, n in _kinds(problems).items()) or "no regions"
-        raise CouldNotEvaluate(f"no region of {ann.source} could be evaluated ({reasons})")
+        reasons = "; ".join(describe_problems(problems)) or "no regions"
+        hint = (
+            f"; image paths are read relative to {ann.images_root} (--images)"
+            if any(p.kind == "missing-image" for p in problems)
+            else ""
+        )
+        raise CouldNotEvaluate(f"no region of {ann.source} could be evaluated ({reasons}){hint}")
     seconds = time.perf_counter() - started
     report = build_report(
         results,
@@ -175,13 +186,6 @@ def _backend_info(recognizer: Recognizer) -> dict[str, Any]:
     return info
 
 
-def _kinds(problems: list[Problem]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for p in problems:
-        out[p.kind] = out.get(p.kind, 0) + 1
-    return out
-
-
 @dataclass
 class _Pending:
     sample: Sample
@@ -234,10 +238,17 @@ class _Run:
         self, samples: list[Sample], root: Path, problems: list[Problem], progress: bool
     ) -> Iterator[_Pending]:
         for sample in tqdm(samples, desc="eval", unit="img", disable=not progress):
+            path = root / sample.image
             try:
-                image = load_image(root / sample.image)
+                image = load_image(path, self.cfg.max_image_pixels)
             except CropError as exc:
-                self._problem(problems, Problem(exc.kind, str(exc), sample.where, sample.image))
+                message = str(exc)
+                if exc.kind == "too-large-image":
+                    message += " (eval's limit: --set max_image_pixels=N)"
+                self._problem(
+                    problems,
+                    Problem(exc.kind, message, sample.where, sample.image, path=str(path)),
+                )
                 continue
             for k, region in enumerate(sample.regions):
                 target = normalize(region.text, self.cfg.normalize)

@@ -137,16 +137,13 @@ class Report:
         if gates.max_problems is not None:
             n = len(self.problems)
             passed = n <= gates.max_problems
-            verb = "<=" if passed else ">"
-            out.append(
-                GateResult(
-                    "max_problems",
-                    gates.max_problems,
-                    n,
-                    passed,
-                    f"data problems {n} {verb} {gates.max_problems}",
+            message = f"data problems {n} {'<=' if passed else '>'} {gates.max_problems}"
+            if not passed:
+                message += (
+                    f" ({'; '.join(describe_problems(self.problems))}); fix the data, or pass "
+                    "--max-problems N / --allow-problems to accept unscored regions"
                 )
-            )
+            out.append(GateResult("max_problems", gates.max_problems, n, passed, message))
         self.gates = out
         return out
 
@@ -235,6 +232,24 @@ class Report:
             twin = theirs.get(r.key)
             if twin is not None and twin.target_norm == r.target_norm:
                 r.ceiling_read, r.ceiling_exact = twin.read, twin.exact
+
+
+def describe_problems(problems: list[Problem], first: int = 3) -> list[str]:
+    """One line per kind: its count and where its first few occurred, e.g.
+    ``missing-image 10: gen/000.png, gen/001.png, gen/002.png and 7 more``: the image file
+    looked for, else the annotation line (and region)."""
+    by_kind: dict[str, list[str]] = {}
+    for p in problems:
+        place = p.path or p.where or "?"
+        if p.path is None and p.region is not None:
+            place += f" region {p.region}"
+        by_kind.setdefault(p.kind, []).append(place)
+    parts = []
+    for kind, places in by_kind.items():
+        shown = ", ".join(places[:first])
+        more = f" and {len(places) - first} more" if len(places) > first else ""
+        parts.append(f"{kind} {len(places)}: {shown}{more}")
+    return parts
 
 
 def build_report(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from glyphgen.eval.metrics import Aggregate
-from glyphgen.eval.report import Report
+from glyphgen.eval.report import Report, describe_problems
 
 METRIC_NAMES = {
     "sentence_acc": "sentence accuracy",
@@ -87,6 +87,8 @@ def markdown(report: Report, *, top_errors: int = 15, max_problems: int = 20) ->
             lines.append(f"| {e.char} | {e.count} | {e.wrong} | {read_as} |")
     if report.problems:
         lines += ["", f"### problems ({len(report.problems)}: {_kv(c['problems_by_kind'])})", ""]
+        lines += [f"- {part}" for part in describe_problems(report.problems)]
+        lines += [""]
         lines += ["| where | image | region | kind | message |", "|---|---|---:|---|---|"]
         for p in report.problems[:max_problems]:
             region = "" if p.region is None else str(p.region)

@@ -27,8 +27,9 @@ from diffusers import (
 
 from glyphgen.model.adapter import StyleAdapter, cross_attention_layers
 from glyphgen.model.config import ModelConfig
-from glyphgen.model.pipeline import CONDITION_CHANNELS, GlyphPipeline
+from glyphgen.model.pipeline import COMPONENT_WEIGHTS, CONDITION_CHANNELS, GlyphPipeline
 from glyphgen.model.text_encoder import CharTextEncoder
+from glyphgen.safeweights import refuse_pickles
 
 log = logging.getLogger(__name__)
 
@@ -154,15 +155,20 @@ def _load_base(
                 f"model.base {folder} has no {part}/config.json; expected a diffusers folder "
                 "with unet/ (UNet2DConditionModel) and vae/ (AutoencoderKL)"
             )
-    unet = UNet2DConditionModel.from_pretrained(folder / "unet", local_files_only=True)
-    vae = AutoencoderKL.from_pretrained(folder / "vae", local_files_only=True)
+    refuse_pickles(folder / "unet", COMPONENT_WEIGHTS)
+    refuse_pickles(folder / "vae", COMPONENT_WEIGHTS)
+    unet = UNet2DConditionModel.from_pretrained(
+        folder / "unet", local_files_only=True, use_safetensors=True
+    )
+    vae = AutoencoderKL.from_pretrained(folder / "vae", local_files_only=True, use_safetensors=True)
     te_config = folder / "text_encoder" / "config.json"
     if (
         te_config.is_file()
         and json.loads(te_config.read_text())["_class_name"] == "CharTextEncoder"
     ):
+        refuse_pickles(folder / "text_encoder", COMPONENT_WEIGHTS)
         text_encoder = CharTextEncoder.from_pretrained(
-            folder / "text_encoder", local_files_only=True
+            folder / "text_encoder", local_files_only=True, use_safetensors=True
         )
         if text_encoder.config.out_dim != unet.config.cross_attention_dim:
             raise ValueError(

@@ -277,7 +277,10 @@ def run_render(args: argparse.Namespace) -> int:
             failed += 1
     # 3) draw
     if ready:
-        pipe = None if args.classical else _load_pipeline(weights)
+        try:
+            pipe = None if args.classical else _load_pipeline(weights)
+        except (ValueError, OSError) as exc:  # pickle refused, a component missing
+            return fail(f"cannot load the glyph model from {weights}: {exc}")
         for name, job, prepared in ready:
             if not _draw(pipe, name, job, prepared, fonts):
                 failed += 1

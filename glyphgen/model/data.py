@@ -16,7 +16,6 @@ the same way (``window``), so the model sees at inference what it saw in trainin
 from __future__ import annotations
 
 import glob
-import io
 import json
 import tarfile
 from collections.abc import Iterator
@@ -27,8 +26,8 @@ from typing import Any
 import cv2
 import numpy as np
 import torch
-from PIL import Image
 
+from glyphgen.images import open_image
 from glyphgen.model.config import DataConfig, ModelConfig
 from glyphgen.model.crops import crop_size, edit_mask, window
 from glyphgen.model.glyph import draw_line, glyph_cache
@@ -122,8 +121,8 @@ def line_crop(
 
 
 # -- scenes from each source -------------------------------------------------------------
-def _png(data: bytes, mode: str) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(data)).convert(mode))
+def _png(data: bytes, mode: str, name: str | None = None) -> np.ndarray:
+    return open_image(data, mode, name=name)
 
 
 def scene_from_record(
@@ -176,8 +175,9 @@ def wds_scenes(patterns: list[str], styles: dict[str, str]) -> Iterator[Scene]:
             data = m.get("png") or m.get("jpg")
             if data is None or "json" not in m:
                 continue
-            glyph = _png(m["glyph.png"], "L") if "glyph.png" in m else None
-            yield scene_from_record(json.loads(m["json"]), _png(data, "RGB"), glyph, styles)
+            where = f"{file}:{key}"
+            glyph = _png(m["glyph.png"], "L", where) if "glyph.png" in m else None
+            yield scene_from_record(json.loads(m["json"]), _png(data, "RGB", where), glyph, styles)
 
 
 def anyword_scenes(path: str, images: str) -> Iterator[Scene]:
@@ -193,7 +193,7 @@ def anyword_scenes(path: str, images: str) -> Iterator[Scene]:
             w, h = np.linalg.norm(poly[1] - poly[0]), np.linalg.norm(poly[3] - poly[0])
             lines.append(SceneLine(ann["text"], poly, vertical=h > 1.5 * w))
         if lines:
-            image = np.asarray(Image.open(root / item["img_name"]).convert("RGB"))
+            image = open_image(root / item["img_name"], "RGB")
             yield Scene(image, None, lines, "photo")
 
 

@@ -2,7 +2,7 @@
 file under 16 MB for the repository), with the run's manifest, the files' hashes and, when
 given, the benchmark figures of the weights being shipped.
 
-Loading is unchanged: ``GlyphPipeline.from_pretrained`` upcasts the fp16 tensors to the
+Loading is unchanged: ``GlyphPipeline.from_pretrained`` (safetensors only) upcasts the fp16 tensors to the
 model's fp32 (the largest change of a weight is half a unit in the 11th bit).
 """
 
@@ -70,6 +70,7 @@ def export_weights(
 
     from glyphgen.cmdline import command_line
     from glyphgen.model.pipeline import GlyphPipeline
+    from glyphgen.safeweights import PickleWeightsRefused
 
     src, dst = Path(src), Path(dst)
     if not (src / "model_index.json").is_file():
@@ -83,7 +84,10 @@ def export_weights(
     if (src / "manifest.json").is_file():
         manifest = json.loads((src / "manifest.json").read_text(encoding="utf-8"))
     disable_progress_bar()
-    pipe = GlyphPipeline.from_pretrained(src, dtype=torch.float16)
+    try:
+        pipe = GlyphPipeline.from_pretrained(src, dtype=torch.float16)
+    except PickleWeightsRefused as exc:
+        raise ExportError(str(exc)) from exc
     if strength is not None:
         pipe.register_to_config(default_strength=strength)
     tmp = dst.with_name(dst.name + ".partial")

@@ -25,7 +25,7 @@ import math
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -41,8 +41,10 @@ from diffusers.utils import BaseOutput
 
 from glyphgen.model.adapter import StyleAdapter
 from glyphgen.model.text_encoder import CharTextEncoder
+from glyphgen.safeweights import refuse_pickles
 
 CONDITION_CHANNELS = 6  # glyph, position mask, masked source (3), edit mask
+COMPONENT_WEIGHTS = "diffusion_pytorch_model.safetensors"  # what each model component loads
 
 
 @dataclass
@@ -321,6 +323,19 @@ class GlyphPipeline(DiffusionPipeline):
             yield
         finally:
             self.style_adapter.attach(self.unet)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs) -> Any:
+        """diffusers' loader, safetensors only: a local folder holding a pickle file (in it
+        or in a component folder) is refused before anything is read, and no component falls
+        back to a pickle ("Defaulting to unsafe serialization"). Typed ``Any``, as diffusers'
+        own (decorated) loader reads to mypy, so callers' checks stay as they were."""
+        if kwargs.get("use_safetensors") is False:
+            raise ValueError("glyphgen loads only safetensors weights (use_safetensors)")
+        refuse_pickles(os.fspath(pretrained_model_name_or_path), COMPONENT_WEIGHTS, depth=1)
+        return super().from_pretrained(
+            pretrained_model_name_or_path, **{**kwargs, "use_safetensors": True}
+        )
 
     def save_pretrained(self, save_directory: str | os.PathLike, **kwargs) -> None:
         if kwargs.get("safe_serialization") is False:

@@ -3,7 +3,8 @@
 A model folder holds ``model.safetensors`` (fp16 tensors, so the file stays small),
 ``vocab.txt`` (one character per line, class k + 1 = line k) and ``manifest.json`` (network
 config, training legs, data seeds, metrics, the command that reproduces it). Only
-safetensors is ever loaded: no pickle, so a weights file cannot run code.
+safetensors is ever loaded: a folder holding a pickle file is refused
+(``glyphgen.safeweights``), so a weights file cannot run code.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from safetensors.torch import load_file, save_file
 from glyphgen.paths import REPO_ROOT
 from glyphgen.reader.net import LineRecognizer, NetConfig
 from glyphgen.reader.vocab import Vocabulary
+from glyphgen.safeweights import is_pickle, refusal, refuse_pickles
 
 BUNDLED = REPO_ROOT / "models" / "reader"
 WEIGHTS = "model.safetensors"
@@ -45,11 +47,14 @@ def load_model(folder: Path | None = None) -> tuple[LineRecognizer, Vocabulary, 
     folder = Path(folder) if folder is not None else BUNDLED
     if folder.is_file():
         if folder.suffix != ".safetensors":
+            if is_pickle(folder):
+                raise refusal([folder], WEIGHTS)
             raise ValueError(
                 f"{folder}: only safetensors weights are loaded (a .pt/.bin/.ckpt pickle can run "
                 "code); give the folder holding model.safetensors, vocab.txt, manifest.json"
             )
         folder = folder.parent
+    refuse_pickles(folder, WEIGHTS)
     weights = folder / WEIGHTS
     if not weights.is_file():
         raise FileNotFoundError(

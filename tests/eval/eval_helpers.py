@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
+import struct
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -80,6 +83,19 @@ class ColourJudge(Recognizer):
 
     def charset(self) -> frozenset[str] | None:
         return self._charset
+
+
+def bomb_png(path: Path, side: int = 30000) -> Path:
+    """A decompression bomb's shape: a PNG whose header claims side x side pixels (2.7 GB of
+    RGB at 30000) over a 1-pixel body. Nothing past the header should ever be decoded."""
+    buf = io.BytesIO()
+    Image.new("L", (1, 1)).save(buf, format="PNG")
+    data = bytearray(buf.getvalue())
+    # IHDR: length (8..11), tag (12..15), width and height (16..23), ..., its CRC (29..32)
+    data[16:24] = struct.pack(">II", side, side)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    path.write_bytes(bytes(data))
+    return path
 
 
 def write_jsonl(path: Path, records: list[dict]) -> Path:

@@ -62,14 +62,72 @@ def test_could_not_evaluate_exits_2(dataset, tmp_path, capsys):
     assert error is not None and "does not exist" in error.get("message")
     # a data problem under --strict
     (dataset.parent / "images" / "000.png").unlink()
-    assert run("--annotations", dataset) == 0  # recorded, the run goes on
+    assert run("--annotations", dataset) == 1  # recorded, the run goes on, the problem fails it
+    assert run("--annotations", dataset, "--allow-problems") == 0
+    assert run("--annotations", dataset, "--max-problems", "1") == 0
     assert run("--annotations", dataset, "--strict") == 2
-    assert run("--annotations", dataset, "--max-problems", "0") == 1  # a gate on problems
     # a backend that cannot load
     assert main(["eval", "--quiet", "--annotations", str(dataset), "--backend", "nope"]) == 2
     assert "unknown OCR backend 'nope'" in capsys.readouterr().err
     # a bad config value
     assert run("--annotations", dataset, "--set", "crop.vertical=sideways") == 2
+
+
+@pytest.fixture
+def one_good_ten_missing(tmp_path):
+    """11 samples the judge reads right, 10 of whose images are then deleted."""
+    labels, judge = colour_dataset(tmp_path / "data", [("出口", "出口")] * 11)
+    for k in range(1, 11):
+        (tmp_path / "data" / "images" / f"{k:03d}.png").unlink()
+    register_backend("colour", lambda **options: judge)
+    yield labels
+    unregister_backend("colour")
+
+
+def test_missing_images_fail_the_gates_unless_allowed(one_good_ten_missing, tmp_path, capsys):
+    labels = one_good_ten_missing
+    gates = ["--min-sentence-acc", "0.9", "--min-ned", "0.9"]
+    assert run("--annotations", labels, *gates, "--json", tmp_path / "r.json") == 1
+    err = capsys.readouterr().err
+    images = labels.parent / "images"
+    assert (
+        f"FAIL: data problems 10 > 0 (missing-image 10: {images / '001.png'}, "
+        f"{images / '002.png'}, {images / '003.png'} and 7 more)"
+    ) in err
+    data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert data["summary"]["sentence_acc"] == 1.0  # the one scored region is right
+    assert data["problems"][0]["path"] == str(images / "001.png")
+    # opting out: the metric gates judge the one region that could be scored
+    assert run("--annotations", labels, *gates, "--allow-problems") == 0
+    assert run("--annotations", labels, *gates, "--max-problems", "10") == 0
+    assert run("--annotations", labels, *gates, "--max-problems", "9") == 1
+    with pytest.raises(SystemExit) as err_exit:  # one or the other
+        run("--annotations", labels, "--allow-problems", "--max-problems", "3")
+    assert err_exit.value.code == 2
+
+
+def test_problems_name_the_image_files_looked_for(dataset, tmp_path, capsys):
+    elsewhere = tmp_path / "generated"
+    elsewhere.mkdir()
+    assert run("--annotations", dataset, "--images", elsewhere) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"(missing-image 4: {elsewhere / 'images/000.png'}, {elsewhere / 'images/001.png'}, "
+        f"{elsewhere / 'images/002.png'} and 1 more); image paths are read relative to "
+        f"{elsewhere} (--images)"
+    ) in err
+    # the console summary lists them too, by kind, before the table of problems
+    (dataset.parent / "images" / "003.png").unlink()
+    main(["eval", "--backend", "colour", "--annotations", str(dataset), "--allow-problems"])
+    out = capsys.readouterr().out
+    assert f"- missing-image 1: {dataset.parent / 'images/003.png'}\n" in out
+
+
+def test_help_documents_the_problem_gate(capsys):
+    with pytest.raises(SystemExit):
+        main(["eval", "--help"])
+    out = capsys.readouterr().out
+    assert "--allow-problems" in out and "by default any data problem fails the run" in out
 
 
 def test_usage_errors_also_exit_2(dataset):

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from eval_helpers import ColourJudge, colour_dataset, write_jsonl
+from eval_helpers import ColourJudge, bomb_png, colour_dataset, write_jsonl
 from PIL import Image
 
 from glyphgen.eval import CouldNotEvaluate, EvalConfig, evaluate
@@ -98,9 +98,29 @@ def test_bad_input_is_recorded_per_sample_and_the_run_goes_on(tmp_path):
         evaluate(labels, backend=judge, strict=True)
 
 
+def test_a_decompression_bomb_is_a_counted_problem_not_a_crash(tmp_path):
+    labels, judge = colour_dataset(tmp_path, ITEMS[:2])
+    bomb = bomb_png(tmp_path / "images" / "bomb.png")
+    records = [json.loads(line) for line in labels.read_text(encoding="utf-8").splitlines()]
+    write_jsonl(labels, [*records, {"image": "images/bomb.png", "text": "出口"}])
+    report = evaluate(labels, backend=judge)
+    assert report.summary.n == 2 and report.counts["problems_by_kind"] == {"too-large-image": 1}
+    (problem,) = report.problems
+    assert problem.path == str(bomb) and problem.where == "labels.jsonl:3"
+    assert problem.message.startswith(f"image {bomb} is ")
+    assert "over the limit of 40,000,000" in problem.message
+    assert problem.message.endswith("(eval's limit: --set max_image_pixels=N)")
+    assert not report.check_gates(GateConfig())[0].passed  # the default problem gate
+    # the limit is the config's: at 200x80 - 1 pixels the colour images are too large too
+    small = evaluate(labels, backend=judge, config=EvalConfig(max_image_pixels=200 * 80), limit=2)
+    assert small.summary.n == 2
+    with pytest.raises(CouldNotEvaluate, match="too-large-image 2"):
+        evaluate(labels, backend=judge, config=EvalConfig(max_image_pixels=200 * 80 - 1), limit=2)
+
+
 def test_nothing_readable_is_could_not_evaluate(tmp_path):
     write_jsonl(tmp_path / "labels.jsonl", [{"image": "none.png", "text": "出口"}])
-    with pytest.raises(CouldNotEvaluate, match="missing-image: 1"):
+    with pytest.raises(CouldNotEvaluate, match=f"missing-image 1: {tmp_path / 'none.png'}"):
         evaluate(tmp_path / "labels.jsonl", backend=ColourJudge({}))
     with pytest.raises(CouldNotEvaluate, match="does not exist"):
         evaluate(tmp_path / "nothing.jsonl", backend=ColourJudge({}))
@@ -188,7 +208,8 @@ def test_junit_parses_back(tmp_path):
     report.check_gates(GateConfig(min_sentence_acc=0.9, min_ned=0.9))
     root = ET.fromstring(junit_xml(report, regions=True))
     gates, regions = root.findall("testsuite")
-    assert (gates.get("tests"), gates.get("failures"), gates.get("errors")) == ("2", "1", "0")
+    # the two metric gates, and the problem gate that is on by default
+    assert (gates.get("tests"), gates.get("failures"), gates.get("errors")) == ("3", "1", "0")
     failed = [c.get("name") for c in gates.iter("testcase") if c.find("failure") is not None]
     assert failed == ["min_sentence_acc"]
     props = {p.get("name"): p.get("value") for p in gates.iter("property")}

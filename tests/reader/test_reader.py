@@ -52,8 +52,10 @@ def test_only_safetensors_are_loaded(tmp_path):
     torch.save(tiny(vocab).state_dict(), tmp_path / "model.pt")
     with pytest.raises(ValueError, match="only safetensors"):
         load_model(tmp_path / "model.pt")
-    with pytest.raises(FileNotFoundError, match="train-reader"):
+    with pytest.raises(ValueError, match=r"model\.pt is a pickle file"):  # nor beside them
         load_model(tmp_path)
+    with pytest.raises(FileNotFoundError, match="train-reader"):
+        load_model(tmp_path / "empty")
 
 
 def test_batches_pad_to_the_step_and_keep_targets():
