@@ -424,8 +424,8 @@ def contact_sheet(results: dict[str, Any], edits: list[Edit], out: Path, n: int 
     for k, e in enumerate(edits[:n]):
         h, w = e.truth.shape[:2]
         box = _square_around(e.polygon, w, h)
-        tiles = [Image.fromarray(e.source)] + [
-            Image.open(folder / e.image).convert("RGB") for folder in folders
+        tiles = [
+            Image.fromarray(a) for a in [e.source] + [open_image(f / e.image) for f in folders]
         ]
         for c, tile in enumerate(tiles):
             sheet.paste(tile.crop(box).resize((cell, cell)), (c * cell, head + k * cell))

@@ -42,6 +42,7 @@ from glyphgen.eval.backends import BackendUnavailable, Recognizer, create_backen
 from glyphgen.eval.evaluate import evaluate
 from glyphgen.eval.metrics import Aggregate, aggregate
 from glyphgen.eval.report import RegionResult, Report
+from glyphgen.images import open_image
 from glyphgen.paths import REPO_ROOT
 from glyphgen.synth.config import SynthConfig, load_config
 from glyphgen.synth.render import Renderer
@@ -206,7 +207,7 @@ def redraw(
         line = rec["texts"][0]
         vertical = line["direction"] == "vertical"
         polygon = np.array(line["polygon"], np.float64)
-        image = np.asarray(Image.open(root / rec["image"]).convert("RGB"))
+        image = open_image(root / rec["image"])
         blank = erase_region(image, polygon, vertical)
         request = RegionRequest(line["text"], polygon, vertical)
         started = time.perf_counter()
@@ -490,7 +491,7 @@ def contact_sheet(results: dict[str, Any], out: Path, n: int = 8, cell: int = 19
     for k, rec in enumerate(labels):
         box = _square_around(np.array(rec["texts"][0]["polygon"]), rec["width"], rec["height"])
         for c, folder in enumerate(folders):
-            img = Image.open(folder / rec["image"]).convert("RGB").crop(box)
+            img = Image.fromarray(open_image(folder / rec["image"])).crop(box)
             sheet.paste(img.resize((cell, cell)), (c * cell, head + k * cell))
     sheet.save(out)
     return out
