@@ -13,7 +13,7 @@
    gets exactly what a user of ``glyphgen render`` has: the source photo, B's region, B's
    text and A's region as the style reference;
 3. judging: PP-OCRv4 reads B's region of every output (the targets it cannot output are
-   counted apart, as in the glyph benchmark), and ``glyphgen.benchmark.edit_metrics`` scores
+   counted apart, as in the glyph benchmark), and ``glyphgen.eval.edit_metrics`` scores
    residue of A, text colour, fidelity to the ground truth, the seam and the colour cast;
 4. ``edits.json``, ``edits.md`` (with paired bootstrap intervals of each row against
    ``classical``) and a contact sheet (source, ground truth, each row).
@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 
-from glyphgen.benchmark import edit_metrics as em
 from glyphgen.benchmark.glyph import (
     BenchmarkError,
     ModelEntry,
@@ -41,6 +40,7 @@ from glyphgen.benchmark.glyph import (
     make_judges,
 )
 from glyphgen.configio import ConfigError
+from glyphgen.eval import edit_metrics as em
 from glyphgen.eval.evaluate import evaluate
 from glyphgen.eval.metrics import aggregate
 from glyphgen.images import open_image

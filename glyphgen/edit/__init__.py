@@ -2,5 +2,5 @@
 
 ``classical``: the no-model baseline (colour clustering finds A, OpenCV inpainting removes
 it, B is drawn in the canonical font in A's estimated colours). Scored with
-``glyphgen.benchmark.edit_metrics``.
+``glyphgen.eval.edit_metrics``.
 """

@@ -76,6 +76,9 @@ PROBLEM_KINDS = {
     "bad-polygon": "fewer than 3 points, non-numeric coordinates or zero area",
     "polygon-outside": "the polygon reaches outside the image",
     "empty-target": "the target text is empty after normalization",
+    "missing-reference": "--reference-images has no image at the sample's path",
+    "unreadable-reference": "the reference image cannot be decoded, is truncated or too large",
+    "reference-size": "the reference image's size differs from the image's",
 }
 
 

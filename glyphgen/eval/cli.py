@@ -109,6 +109,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--ceiling-report", type=Path, help="a JSON report of an earlier run on ground truth"
     )
 
+    p.add_argument_group("fidelity (text edits with a known ground truth)").add_argument(
+        "--reference-images",
+        type=Path,
+        metavar="DIR",
+        help="ground-truth images at the same relative paths: each region's PSNR, SSIM, seam "
+        "and colour cast against them (definitions: docs/eval.md, style-edit figures); gate "
+        "with --min-psnr / --min-ssim",
+    )
+
     out = p.add_argument_group("output")
     out.add_argument(
         "--out", type=Path, help="folder for report.json, report.md, report.html, junit.xml"
@@ -132,6 +141,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     gates.add_argument("--min-ned", type=float, metavar="X", help="minimum mean NED, 0..1")
     gates.add_argument(
         "--min-ratio", type=float, metavar="X", help="minimum mean Levenshtein ratio, 0..1"
+    )
+    gates.add_argument(
+        "--min-psnr", type=float, metavar="DB", help="minimum mean PSNR vs --reference-images"
+    )
+    gates.add_argument(
+        "--min-ssim", type=float, metavar="X", help="minimum mean SSIM vs --reference-images"
     )
     problems = gates.add_mutually_exclusive_group()
     problems.add_argument(
@@ -162,6 +177,8 @@ def _extra(args: argparse.Namespace) -> dict[str, Any]:
         "min_sentence_acc": args.min_sentence_acc,
         "min_ned": args.min_ned,
         "min_ratio": args.min_ratio,
+        "min_psnr": args.min_psnr,
+        "min_ssim": args.min_ssim,
         "max_problems": args.max_problems,
     }
     if any(v is not None for v in gates.values()):
@@ -201,6 +218,12 @@ def run_eval(args: argparse.Namespace) -> int:
         cfg = load_eval_config(args.config, args.overrides, _extra(args))
     except (ConfigError, ValueError) as exc:
         return _fail(str(exc))
+    fidelity_gates = [g for g in ("min_psnr", "min_ssim") if getattr(cfg.gates, g) is not None]
+    if fidelity_gates and args.reference_images is None:
+        return _fail(
+            f"gates.{', gates.'.join(fidelity_gates)} compare with reference images: "
+            "give --reference-images DIR (the ground truth at the same relative paths)"
+        )
     if args.print_config:
         import yaml
 
@@ -227,6 +250,7 @@ def run_eval(args: argparse.Namespace) -> int:
             config=cfg,
             fmt=args.format,
             ceiling_images=args.ceiling_images,
+            reference_images=args.reference_images,
             strict=args.strict,
             limit=args.limit,
             thumbnails="html" in paths,

@@ -86,6 +86,8 @@ class GateConfig:
     min_sentence_acc: float | None = None
     min_ned: float | None = None
     min_ratio: float | None = None
+    min_psnr: float | None = None  # mean PSNR (dB) against --reference-images
+    min_ssim: float | None = None  # mean SSIM against --reference-images
     max_problems: int | None = 0  # data problems allowed (missing images, bad polygons, ...)
 
     def __post_init__(self) -> None:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import logging
 import time
@@ -37,6 +38,8 @@ from glyphgen.eval.annotations import (
 from glyphgen.eval.backends import BackendUnavailable, Recognizer, create_backend
 from glyphgen.eval.config import EvalConfig
 from glyphgen.eval.crops import CropError, crop_region, load_image
+from glyphgen.eval.fidelity import region_fidelity
+from glyphgen.eval.fidelity import summarise as summarise_fidelity
 from glyphgen.eval.metrics import score
 from glyphgen.eval.normalize import is_hanzi, normalize
 from glyphgen.eval.report import (
@@ -63,6 +66,7 @@ def evaluate(
     backend: str | Recognizer | None = None,
     fmt: str = "auto",
     ceiling_images: str | Path | None = None,
+    reference_images: str | Path | None = None,
     strict: bool = False,
     limit: int | None = None,
     thumbnails: bool = False,
@@ -78,6 +82,8 @@ def evaluate(
         ``config.backend``.
     ceiling_images: ground-truth images for the same annotations; their scores (the OCR
         ceiling) are reported beside the model's.
+    reference_images: ground-truth images (same relative paths): each region's PSNR, SSIM,
+        seam and colour cast against them (``glyphgen.eval.fidelity``), in ``report.fidelity``.
     strict: the first data problem raises ``CouldNotEvaluate`` instead of being recorded.
     limit: evaluate only the first ``limit`` samples.
     thumbnails: keep JPEG thumbnails of the ``config.report.html_rows`` worst regions.
@@ -131,6 +137,16 @@ def evaluate(
         },
     )
     report.thumbnails = run.thumbnails()
+    if reference_images is not None:
+        compared, ref_problems = region_fidelity(
+            samples, Path(reference_images), cfg.max_image_pixels
+        )
+        report.fidelity = {
+            "reference": str(reference_images),
+            "summary": summarise_fidelity(compared),
+            "regions": [dataclasses.asdict(r) for r in compared],
+        }
+        report.problems.extend(ref_problems)
     if ceiling_images is not None:
         gt = _Run(cfg, recognizer, strict=False, keep_thumbnails=False)
         gt_results, gt_problems = gt.evaluate_samples(samples, Path(ceiling_images), progress)

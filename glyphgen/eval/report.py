@@ -104,6 +104,8 @@ class Report:
     counts: dict[str, Any]
     timing: dict[str, float]
     ceiling: Ceiling | None = None
+    # --reference-images: {"reference": folder, "summary": means, "regions": per region}
+    fidelity: dict[str, Any] | None = None
     gates: list[GateResult] = field(default_factory=list)
     thumbnails: dict[tuple[int, int], bytes] = field(
         default_factory=dict, repr=False
@@ -134,6 +136,19 @@ class Report:
                     name, threshold, value, passed, f"{metric} {value:.4f} {verb} {threshold}"
                 )
             )
+        for name, metric in (("min_psnr", "psnr"), ("min_ssim", "ssim")):
+            threshold = getattr(gates, name)
+            if threshold is None:
+                continue
+            value = None if self.fidelity is None else self.fidelity["summary"][metric]
+            if value is None:
+                why = "no --reference-images" if self.fidelity is None else "no region compared"
+                out.append(GateResult(name, threshold, None, False, f"{metric}: {why}"))
+                continue
+            passed = value >= threshold
+            verb = ">=" if passed else "<"
+            message = f"mean {metric} {value:.4f} {verb} {threshold} (against the references)"
+            out.append(GateResult(name, threshold, value, passed, message))
         if gates.max_problems is not None:
             n = len(self.problems)
             passed = n <= gates.max_problems
@@ -209,6 +224,7 @@ class Report:
                 _groups(ceiling["groups"]),
                 ceiling["problems"],
             ),
+            fidelity=data.get("fidelity"),
             gates=[GateResult(**g) for g in data.get("gates", [])],
         )
 

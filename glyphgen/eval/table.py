@@ -58,6 +58,17 @@ def markdown(report: Report, *, top_errors: int = 15, max_problems: int = 20) ->
             f"{c['regions_uncovered']} region(s) are left out of the summary: their targets hold "
             f"characters the judge cannot output ({_clip(uncovered, 40)}); see 'by judge coverage'.",
         ]
+    if report.fidelity is not None:
+        f = report.fidelity["summary"]
+        lines += [
+            "",
+            f"### fidelity to the reference images ({report.fidelity['reference']})",
+            "",
+            "| regions | PSNR (dB) | SSIM | seam | cast |",
+            "|---:|---:|---:|---:|---:|",
+            f"| {f['regions']} | {fmt(f['psnr'])} | {fmt(f['ssim'])} | {fmt(f['seam'])} | "
+            f"{fmt(f['cast'])} |",
+        ]
     if report.gates:
         lines += ["", "### gates", ""]
         lines += [

@@ -5,8 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from glyphgen.benchmark import edit_metrics as em
 from glyphgen.edit import classical as ce
+from glyphgen.eval import edit_metrics as em
 from glyphgen.model.glyph import UncoveredCharacters
 
 H, W = 80, 260

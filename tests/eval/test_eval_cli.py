@@ -3,6 +3,7 @@
 import json
 import xml.etree.ElementTree as ET
 
+import numpy as np
 import pytest
 from eval_helpers import colour_dataset
 
@@ -197,3 +198,48 @@ def test_print_config_shows_the_resolved_values(capsys):
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "vertical: chars" in out and "min_ned: 0.9" in out and "whitespace: remove" in out
+
+
+def _references(dataset, folder):
+    """Copies of the dataset's images under ``folder``, at the same relative paths."""
+    import shutil
+
+    shutil.copytree(dataset.parent / "images", folder / "images")
+    return folder
+
+
+def test_reference_images_give_fidelity_figures_and_gates(dataset, tmp_path, capsys):
+    refs = _references(dataset, tmp_path / "refs")
+    out = tmp_path / "report"
+    args = ["--annotations", dataset, "--reference-images", refs, "--out", out]
+    assert run(*args, "--min-ssim", "0.999", "--min-psnr", "90") == 0  # identical: the ceiling
+    summary = json.loads((out / "report.json").read_text(encoding="utf-8"))["fidelity"]["summary"]
+    assert summary == {"regions": 4, "psnr": 100.0, "ssim": 1.0, "seam": 0.0, "cast": 0.0}
+    assert "### fidelity to the reference images" in (out / "report.md").read_text("utf-8")
+    # One reference whose region is another colour: the output no longer matches it.
+    from PIL import Image
+
+    path = refs / "images" / "001.png"
+    image = np.asarray(Image.open(path)).copy()
+    image[20:60, 20:180] = (0, 0, 0)
+    Image.fromarray(image).save(path)
+    assert run(*args, "--min-ssim", "0.999") == 1
+    assert "FAIL: mean ssim" in capsys.readouterr().err
+    assert run(*args, "--min-ssim", "0.5") == 0
+
+
+def test_a_reference_of_another_size_or_missing_is_a_named_problem(dataset, tmp_path, capsys):
+    from PIL import Image
+
+    refs = _references(dataset, tmp_path / "refs")
+    Image.new("RGB", (100, 40)).save(refs / "images" / "002.png")
+    (refs / "images" / "003.png").unlink()
+    assert run("--annotations", dataset, "--reference-images", refs) == 1  # problems fail
+    err = capsys.readouterr().err
+    assert "reference-size" in err and "missing-reference" in err
+    assert run("--annotations", dataset, "--reference-images", refs, "--allow-problems") == 0
+
+
+def test_fidelity_gates_without_references_are_refused(dataset, capsys):
+    assert run("--annotations", dataset, "--min-ssim", "0.5") == 2
+    assert "give --reference-images DIR" in capsys.readouterr().err

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from glyphgen.benchmark import edit_metrics as em
+from glyphgen.eval import edit_metrics as em
 
 # -- residue -----------------------------------------------------------------------------
 
