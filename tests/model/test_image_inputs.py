@@ -31,10 +31,10 @@ def test_a_truncated_render_input_is_a_one_line_error(tmp_path, capsys, flag):
     Image.new("RGB", (256, 64), (240, 240, 240)).save(good)
     cut = _truncated_jpeg(tmp_path / "cut.jpg")
     inputs = {"--background": good, "--style-ref": good, flag: cut}
-    argv = ["render", "--weights", str(weights), "--text", "北京", "--out", str(tmp_path / "o")]
+    argv = ["render", "--weights", str(weights), "--text", "北京", "--out", str(tmp_path / "o.png")]
     assert main([*argv, *(str(v) for kv in inputs.items() for v in kv)]) == 2
     err = capsys.readouterr().err
-    assert f"image {cut} cannot be decoded" in err and "truncated" in err
+    assert f"{cut} cannot be decoded" in err and "truncated" in err
 
 
 def test_a_truncated_anyword_image_is_refused_by_name(tmp_path):
