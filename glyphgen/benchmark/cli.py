@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from glyphgen.paths import REPO_ROOT
 
@@ -132,19 +134,39 @@ def _at_least_one(text: str) -> int:
     return value
 
 
-def run_glyph(args: argparse.Namespace) -> int:
+def _models(specs: list[str], reserved: set[str], threads: int) -> list[Any]:
+    """The ``--model`` rows, parsed and checked (unique, no reserved row name); torch's
+    threads set as asked."""
     from glyphgen.benchmark import glyph as bm
+
+    models = [bm.parse_model(spec) for spec in specs]
+    names = [m.name for m in models]
+    if len(set(names)) != len(names) or reserved & set(names):
+        raise bm.BenchmarkError(
+            f"--model names must be unique and none of {sorted(reserved)}: {names}"
+        )
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    return models
+
+
+def _record(results: dict[str, Any], written: Callable[[dict[str, Any]], list[Path]]) -> None:
+    """Machine and command into the results, then the files, each said."""
     from glyphgen.benchmark.machine import machine_info
 
-    try:
-        models = [bm.parse_model(spec) for spec in args.model]
-        names = [m.name for m in models]
-        if len(set(names)) != len(names) or "ground-truth" in names:
-            raise bm.BenchmarkError(f"--model names must be unique and not ground-truth: {names}")
-        if args.threads:
-            import torch
+    results["machine"] = machine_info()
+    results["command"] = shlex.join(["glyphgen", *sys.argv[1:]])
+    for path in written(results):
+        print(f"wrote {path}")
 
-            torch.set_num_threads(args.threads)
+
+def run_glyph(args: argparse.Namespace) -> int:
+    from glyphgen.benchmark import glyph as bm
+
+    try:
+        models = _models(args.model, {"ground-truth"}, args.threads)
         results = bm.run_benchmark(
             models,
             args.work,
@@ -159,10 +181,7 @@ def run_glyph(args: argparse.Namespace) -> int:
     except bm.BenchmarkError as exc:
         print(f"glyphgen bench glyph: error: {exc}", file=sys.stderr)
         return 2
-    results["machine"] = machine_info()
-    results["command"] = shlex.join(["glyphgen", *sys.argv[1:]])
-    for path in bm.write_results(results, args.results, sheet=not args.no_sheet):
-        print(f"wrote {path}")
+    _record(results, lambda r: bm.write_results(r, args.results, sheet=not args.no_sheet))
     print(bm.markdown(results).split("\n\n")[3])  # the headline table
     return 0
 
@@ -170,19 +189,9 @@ def run_glyph(args: argparse.Namespace) -> int:
 def run_edit(args: argparse.Namespace) -> int:
     from glyphgen.benchmark import edit as eb
     from glyphgen.benchmark import glyph as bm
-    from glyphgen.benchmark.machine import machine_info
 
     try:
-        models = [bm.parse_model(spec) for spec in args.model]
-        names = [m.name for m in models]
-        if len(set(names)) != len(names) or {"ground truth", "classical", "gt"} & set(names):
-            raise bm.BenchmarkError(
-                f"--model names must be unique and not gt, ground truth or classical: {names}"
-            )
-        if args.threads:
-            import torch
-
-            torch.set_num_threads(args.threads)
+        models = _models(args.model, {"ground truth", "classical", "gt"}, args.threads)
         results = eb.run_edit_benchmark(
             models,
             args.work,
@@ -195,9 +204,6 @@ def run_edit(args: argparse.Namespace) -> int:
     except bm.BenchmarkError as exc:
         print(f"glyphgen bench edit: error: {exc}", file=sys.stderr)
         return 2
-    results["machine"] = machine_info()
-    results["command"] = shlex.join(["glyphgen", *sys.argv[1:]])
-    for path in eb.write_results(results, args.results, sheet=not args.no_sheet):
-        print(f"wrote {path}")
-    print(eb.markdown(results).split("\n\n")[2])  # the headline table
+    _record(results, lambda r: eb.write_results(r, args.results, sheet=not args.no_sheet))
+    print(eb.markdown(results).split("\n\n")[3])  # the headline table
     return 0
