@@ -92,7 +92,15 @@ def test_export_and_render_say_it_in_one_line(pipe_copy, tmp_path, capsys):
     booby_trapped(pipe_copy / "controlnet" / "diffusion_pytorch_model.ckpt", tmp_path / "ran")
     with pytest.raises(ExportError, match=r"controlnet/diffusion_pytorch_model\.ckpt is a pickle"):
         export_weights(pipe_copy, tmp_path / "shipped")
-    argv = ["render", "--weights", str(pipe_copy), "--text", "北京", "--out", str(tmp_path / "o.png")]
+    argv = [
+        "render",
+        "--weights",
+        str(pipe_copy),
+        "--text",
+        "北京",
+        "--out",
+        str(tmp_path / "o.png"),
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "diffusion_pytorch_model.ckpt is a pickle file" in err and "Traceback" not in err

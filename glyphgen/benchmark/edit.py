@@ -44,7 +44,7 @@ from glyphgen.eval import edit_metrics as em
 from glyphgen.eval.evaluate import evaluate
 from glyphgen.eval.metrics import aggregate
 from glyphgen.images import open_image
-from glyphgen.paths import REPO_ROOT
+from glyphgen.paths import REPO_ROOT, resolve_data_path
 from glyphgen.synth.config import SynthConfig, load_config
 from glyphgen.synth.runner import run as run_factory
 from glyphgen.typeset.fonts import FontLibrary
@@ -86,7 +86,7 @@ def edits_config(path: Path = EDITS_CONFIG, limit: int | None = None) -> SynthCo
 # -- 1. the set --------------------------------------------------------------------------
 def build_set(cfg: SynthConfig, work: Path, base_dir: Path) -> Path:
     """The pairs as factory output under ``work`` (resumed when already complete)."""
-    missing = [d for d in cfg.background.image_dirs if not _data_dir(d, base_dir).is_dir()]
+    missing = [d for d in cfg.background.image_dirs if not resolve_data_path(d, base_dir).is_dir()]
     if missing:
         raise BenchmarkError(
             f"background folder(s) {missing} do not exist; the held-out photos ship in "
@@ -94,12 +94,6 @@ def build_set(cfg: SynthConfig, work: Path, base_dir: Path) -> Path:
         )
     run_factory(cfg, work, workers=1, base_dir=base_dir, progress=False)
     return work / "labels.jsonl"
-
-
-def _data_dir(name: str, base_dir: Path) -> Path:
-    from glyphgen.paths import resolve_data_path
-
-    return resolve_data_path(name, base_dir)
 
 
 def load_edits(labels: Path) -> list[Edit]:
