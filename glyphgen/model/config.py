@@ -106,6 +106,10 @@ class TrainConfig:
     grad_clip: float = 1.0
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"
     num_threads: int = 0  # torch CPU threads; 0 = torch's default
+    # A trained pipeline folder (a run's weights, or an export such as weights/glyph-default)
+    # a NEW run starts from instead of random weights; its model config must be this one's.
+    # A run folder holding a checkpoint resumes from it and ignores this.
+    init: str = ""
 
     def __post_init__(self) -> None:
         if not self.stages:

@@ -64,6 +64,7 @@ from glyphgen.model.losses import (
     readable,
 )
 from glyphgen.model.pipeline import GlyphPipeline, denoise, make_condition
+from glyphgen.paths import resolve_data_path
 from glyphgen.resume import InexactResume, seed_for
 from glyphgen.typeset.fonts import FontLibrary
 
@@ -77,6 +78,60 @@ RNG_FILE = "rng.safetensors"  # in the checkpoint: the generators' states
 def stage_weights(out: Path, stage: StageConfig) -> Path:
     """Where the pipeline as it stood at the end of ``stage`` is exported."""
     return out / f"{WEIGHTS}-{stage.name}"
+
+
+class InitRefused(ValueError):
+    """``init`` names weights a new run cannot start from (with the reason and the fix)."""
+
+
+def init_manifest(folder: Path, model: ModelConfig) -> dict[str, Any]:
+    """The manifest of the trained pipeline ``folder`` a new run starts from, once checked:
+    it is a pipeline with a manifest, of this model config, whose files are the ones its
+    manifest lists (so the sha256 the new run records are the weights it really read)."""
+    if not (folder / "model_index.json").is_file() or not (folder / "manifest.json").is_file():
+        raise InitRefused(
+            f"init={folder}: not a trained pipeline folder (needs model_index.json and "
+            "manifest.json); give a run's weights folder or an export such as "
+            "weights/glyph-default"
+        )
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    want = configio.to_dict(model)
+    # a key newer than the manifest: the weights were trained with its default
+    have = {**configio.to_dict(ModelConfig()), **manifest.get("config", {}).get("model", {})}
+    if have != want:
+        diffs = [
+            f"{k}: {have.get(k)!r} there, {want[k]!r} here" for k in want if have.get(k) != want[k]
+        ]
+        raise InitRefused(
+            f"init={folder} holds a model of another config ({'; '.join(diffs)}); train with "
+            "the config those weights were trained with (its manifest's config.model)"
+        )
+    listed = {name: entry["sha256"] for name, entry in manifest.get("files", {}).items()}
+    found = {name: entry["sha256"] for name, entry in file_table(folder).items()}
+    if listed != found:
+        changed = sorted(k for k in listed.keys() | found.keys() if listed.get(k) != found.get(k))
+        raise InitRefused(
+            f"init={folder}: files differ from its manifest.json ({changed}); restore them "
+            "or re-export the weights"
+        )
+    return manifest
+
+
+def previous_legs(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The legs that trained the weights of ``manifest``; weights from before legs were
+    recorded count as one leg from step 0 (its time unknown)."""
+    if manifest.get("legs"):
+        return list(manifest["legs"])
+    return [
+        {
+            "start_step": 0,
+            "end_step": manifest["steps"],
+            "stages": manifest.get("stages", []),
+            "seconds": None,
+            "command": manifest.get("command", ""),
+            "init": None,
+        }
+    ]
 
 
 def lr_at(step: int, stage: StageConfig) -> float:
@@ -135,19 +190,70 @@ class Trainer:
             self.pipe = GlyphPipeline.from_pretrained(ckpt / "pipeline")
             self.state = saved
             log.info("resuming from %s at step %d", ckpt, self.state["step"])
+            if cfg.init:
+                log.warning(
+                    "%s has a checkpoint: resuming from it, init=%s ignored (its start was %s)",
+                    self.out,
+                    cfg.init,
+                    (saved.get("init") or {}).get("folder", "random weights"),
+                )
             self._restore_rng(ckpt)
         else:
             # the initial weights from the seed, leaving torch's global generator as it was
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(cfg.seed)
                 self.pipe = build_pipeline(cfg.model)
+            if cfg.init:
+                self._start_from(resolve_data_path(cfg.init))
         self.state["model"] = model
+        if "legs" not in self.state:  # a new run (or a checkpoint from before legs)
+            self.state["legs"] = [*self.state.pop("init_legs", []), self._new_leg()]
         self.noise_scheduler = training_scheduler(self.pipe)
         self.trainable = self._trainable()
         # What the training step calls: the modules accelerate wrapped (DDP on several
         # processes), else the pipeline's own.
         self.wrapped: dict[str, Any] = {}
         self._optimizer: torch.optim.Optimizer | None = None  # the running stage's
+
+    def _start_from(self, folder: Path) -> None:
+        """0) a new leg: the weights of a trained pipeline (fp16 exports are upcast into the
+        fp32 model), counting on from their steps; noise is seeded from the step, so the leg
+        does not replay the draws of the one before."""
+        manifest = init_manifest(folder, self.cfg.model)
+        from diffusers.utils.logging import disable_progress_bar
+
+        disable_progress_bar()
+        trained = GlyphPipeline.from_pretrained(folder, dtype=torch.float32)
+        for name in ("unet", "controlnet", "text_encoder", "style_adapter", "vae"):
+            module = getattr(self.pipe, name)
+            if module is not None:
+                module.load_state_dict(getattr(trained, name).state_dict())
+        steps = int(manifest["steps"])
+        self.state.update(
+            step=steps,
+            init={
+                "folder": str(self.cfg.init),
+                "steps": steps,
+                "files": {k: v["sha256"] for k, v in manifest["files"].items()},
+            },
+            init_legs=previous_legs(manifest),
+        )
+        rank = self.accelerator.process_index
+        self.generator.manual_seed(seed_for(self.cfg.seed, rank, steps))
+        log.info("starting from %s (%d steps trained)", folder, steps)
+
+    def _new_leg(self) -> dict[str, Any]:
+        return {
+            "start_step": self.state["step"],
+            "end_step": self.state["step"],
+            "stages": [s.name for s in self.cfg.stages],
+            "seconds": 0.0,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "command": self.command,
+            "init": self.state.get("init"),
+            "mixed_precision": self.cfg.mixed_precision,
+            "num_threads": self.cfg.num_threads,
+        }
 
     def _restore_rng(self, ckpt: Path) -> None:
         """The generators as the checkpoint left them; a checkpoint older than that, or a
@@ -295,6 +401,9 @@ class Trainer:
             done = self.state["stage_step"] == stage.steps
             if step % self.cfg.sample_every == 0 or done:
                 self.sample_grid(preview, self.out / "samples" / f"step-{step:07d}.png")
+            leg = self.state["legs"][-1]
+            leg["end_step"] = step
+            leg["seconds"] = round(leg["seconds"] + time.perf_counter() - t0, 3)
             if step % self.cfg.checkpoint_every == 0 or done:
                 self._save_checkpoint(optimizer)
                 plot_losses(self.out / "loss.jsonl", self.out / "loss.png")
@@ -437,6 +546,9 @@ class Trainer:
             # the recognizer behind the OCR-aware loss ("" in the config = whatever is bundled)
             "ocr_loss_reader": getattr(self.text_loss, "source", None),
             "command": self.command,
+            # every leg that trained these weights: steps before, steps, time, command
+            "init": self.state.get("init"),
+            "legs": self.state["legs"],
             "files": file_table(folder),
         }
         (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
