@@ -164,6 +164,12 @@ class Trainer:
 
         # The adapter's processors run inside the UNet's forward, not the adapter's.
         ddp = DistributedDataParallelKwargs(find_unused_parameters=True)
+        if cfg.mixed_precision == "fp16" and not torch.cuda.is_available():
+            raise ValueError(
+                "mixed_precision=fp16 would train in fp32 on cpu (accelerate autocasts fp16 on "
+                "GPUs only): use bf16 or no (on 2 CPU cores bf16 was 6.5x slower: "
+                "bench/results/model_train_speed.md)"
+            )
         self.accelerator = Accelerator(mixed_precision=cfg.mixed_precision, kwargs_handlers=[ddp])
         self.fonts = fonts or FontLibrary.load(progress=False)
         if cfg.ocr_loss.weight > 0 and text_loss is None:
@@ -330,22 +336,42 @@ class Trainer:
         plot_losses(self.out / "loss.jsonl", self.out / "loss.png")
         return weights
 
-    def _run_stage(self, index: int, writer: Any) -> None:
-        stage = self.cfg.stages[index]
-        acc = self.accelerator
-        params = list(
-            {
-                id(p): p for m in self.trainable.values() for p in m.parameters() if p.requires_grad
-            }.values()
-        )
-        optimizer = torch.optim.AdamW(params, lr=stage.lr, weight_decay=1e-2)
+    def prepare_stage(self, stage: StageConfig) -> torch.optim.Optimizer:
+        """The stage's optimizer (its state from the checkpoint when the stage is under way)
+        and the modules handed to accelerate, which wraps their forward in autocast when
+        ``mixed_precision`` asks (bf16 on CPU too) and in DDP on several processes."""
+        optimizer = torch.optim.AdamW(self._params(), lr=stage.lr, weight_decay=1e-2)
         opt_file = self.out / CHECKPOINT / "optimizer.pt"
         if self.state["stage_step"] and opt_file.is_file():
             optimizer.load_state_dict(torch.load(opt_file, weights_only=True))
-        prepared = acc.prepare(*self.trainable.values(), optimizer)
-        optimizer = self._optimizer = prepared[-1]
+        prepared = self.accelerator.prepare(*self.trainable.values(), optimizer)
         self.wrapped = dict(zip(self.trainable, prepared[:-1], strict=True))
-        self.pipe.to(acc.device)
+        self.pipe.to(self.accelerator.device)
+        self._optimizer = prepared[-1]
+        return prepared[-1]
+
+    def _params(self) -> list[torch.nn.Parameter]:
+        modules = self.trainable.values()
+        return list({id(p): p for m in modules for p in m.parameters() if p.requires_grad}.values())
+
+    def optimizer_step(
+        self, batch: dict[str, Any], optimizer: torch.optim.Optimizer, lr: float
+    ) -> dict[str, torch.Tensor]:
+        """One step of training (losses, backward, clipping, AdamW) at learning rate ``lr``."""
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        losses = self.training_step(batch)
+        self.accelerator.backward(losses["loss"])
+        if self.cfg.grad_clip:
+            self.accelerator.clip_grad_norm_(self._params(), self.cfg.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        return losses
+
+    def _run_stage(self, index: int, writer: Any) -> None:
+        stage = self.cfg.stages[index]
+        acc = self.accelerator
+        optimizer = self.prepare_stage(stage)
         data = stage.data
         if acc.num_processes > 1:  # each process draws its own scenes
             data = type(data)(
@@ -371,14 +397,7 @@ class Trainer:
         while self.state["stage_step"] < stage.steps:
             t0 = time.perf_counter()
             batch = next(stream)
-            for group in optimizer.param_groups:
-                group["lr"] = lr_at(self.state["stage_step"], stage)
-            losses = self.training_step(batch)
-            acc.backward(losses["loss"])
-            if self.cfg.grad_clip:
-                acc.clip_grad_norm_(params, self.cfg.grad_clip)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
+            losses = self.optimizer_step(batch, optimizer, lr_at(self.state["stage_step"], stage))
             self.state["stage_step"] += 1
             self.state["step"] += 1
             self.state["data_next"] = batch["next"]
