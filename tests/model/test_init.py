@@ -103,3 +103,29 @@ def test_weights_from_before_legs_were_recorded_count_as_one_leg_from_step_0():
             "init": None,
         }
     ]
+
+
+def test_the_photo_leg_continues_the_shipped_model_on_half_photo_backgrounds():
+    from glyphgen.model.config import load_train_config
+    from glyphgen.model.train import init_manifest
+    from glyphgen.paths import REPO_ROOT
+    from glyphgen.synth.config import load_config
+
+    photo, cpu = load_train_config("cpu-photo"), load_train_config("cpu")
+    assert photo.model == cpu.model and photo.mixed_precision == "no"
+    manifest = init_manifest(REPO_ROOT / photo.init, photo.model)  # accepted as it is
+    assert manifest["steps"] == 1250
+    (stage,) = photo.stages
+    assert stage.data.seed not in {s.data.seed for s in cpu.stages}  # scenes no leg saw
+    data = load_config(preset=stage.data.preset, overrides=stage.data.overrides)
+    kinds = data.background.kinds
+    assert kinds["image"] / sum(kinds.values()) == 0.5
+    assert data.background.image_dirs == ["out/photos/train"]  # the train split only
+    # every style and effect of stage 1 stays on
+    stage1 = load_config(preset=stage.data.preset, overrides=cpu.stages[0].data.overrides)
+    assert (data.style, data.effects, data.layout) == (stage1.style, stage1.effects, stage1.layout)
+
+
+def test_fp16_that_would_silently_train_in_fp32_on_cpu_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="mixed_precision=fp16 would train in fp32 on cpu"):
+        Trainer(tiny_config(tmp_path, "mixed_precision=fp16"), progress=False)
