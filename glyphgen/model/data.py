@@ -31,7 +31,7 @@ from glyphgen.images import open_image
 from glyphgen.model.config import DataConfig, ModelConfig
 from glyphgen.model.crops import crop_size, edit_mask, window
 from glyphgen.model.glyph import draw_line, glyph_cache
-from glyphgen.synth.config import load_config
+from glyphgen.synth.config import SynthConfig, load_config
 from glyphgen.synth.record import Sample
 from glyphgen.synth.render import Renderer
 from glyphgen.typeset import charsets
@@ -197,12 +197,17 @@ def anyword_scenes(path: str, images: str) -> Iterator[Scene]:
             yield Scene(image, None, lines, "photo")
 
 
+def factory_config(data: DataConfig) -> SynthConfig:
+    """The factory config a training stage's ``data`` renders its scenes with."""
+    overrides = [*data.overrides, f"seed={data.seed}", f"layout.vertical={data.vertical}"]
+    return load_config(preset=data.preset, overrides=overrides)
+
+
 class FactoryScenes:
     """Scenes rendered on the fly; ``scene(i)`` and its style reference are replayable."""
 
     def __init__(self, data: DataConfig, fonts: FontLibrary):
-        overrides = [*data.overrides, f"seed={data.seed}", f"layout.vertical={data.vertical}"]
-        cfg = load_config(preset=data.preset, overrides=overrides)
+        cfg = factory_config(data)
         heldout = sorted(f.id for f in fonts.faces if f.split == "heldout")
         if cfg.fonts.split != "train" or heldout:  # held-out fonts are the benchmark's alone
             raise ValueError(

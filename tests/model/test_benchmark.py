@@ -16,8 +16,9 @@ from glyphgen.benchmark.glyph_set import item_groups, load_items
 from glyphgen.model.build import build_pipeline
 from glyphgen.model.config import CONFIGS_DIR, config_names, load_train_config
 from glyphgen.model.data import DataConfig, FactoryScenes
+from glyphgen.model.data import factory_config as scenes_factory_config
 from glyphgen.model.pipeline import GlyphPipeline, GlyphPipelineOutput
-from glyphgen.paths import REPO_ROOT
+from glyphgen.paths import REPO_ROOT, resolve_data_path
 from glyphgen.synth.render import Renderer
 from glyphgen.synth.runner import load_fonts
 from glyphgen.typeset.fonts import FontLibrary
@@ -86,10 +87,14 @@ def test_training_never_draws_the_benchmarks_fonts_or_seed():
     train_fonts = FontLibrary.load(progress=False)  # what glyphgen train draws with
     seeds = {}
     for where, data in _training_factories():
-        renderer = FactoryScenes(data, train_fonts).renderer
-        assert renderer.cfg.fonts.split == "train", where
-        assert {f.split for f in renderer.faces} == {"train"}, where
-        seeds[where] = renderer.cfg.seed
+        cfg = scenes_factory_config(data)
+        assert cfg.fonts.split == "train", where
+        photos = [resolve_data_path(d) for d in cfg.background.image_dirs]
+        assert not any("heldout" in p.parts for p in photos), where  # the benchmark's photos
+        if all(p.is_dir() for p in photos):  # train photos are built, not committed
+            renderer = FactoryScenes(data, train_fonts).renderer
+            assert {f.split for f in renderer.faces} == {"train"}, where
+        seeds[where] = cfg.seed
     reader = ReaderTrainConfig()
     legs = REPO_ROOT.glob("synth_data/configs/reader-train*.yaml")  # every leg's data
     reader_data = sorted(p.relative_to(REPO_ROOT).as_posix() for p in legs)
