@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from glyphgen import cmdline
+from glyphgen.cmdline import argparse_type
 from glyphgen.paths import REPO_ROOT
 
 GLYPH_EXAMPLES = """examples:
@@ -51,39 +53,16 @@ def _register_glyph(which: argparse._SubParsersAction) -> None:
         epilog=GLYPH_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "--model",
-        action="append",
-        default=[],
-        metavar="NAME=PATH[@S]",
-        help="a row: a trained pipeline folder (repeatable), e.g. shipped=weights/glyph-default",
-    )
-    p.add_argument(
-        "--work",
-        type=Path,
-        default=REPO_ROOT / "out" / "benchmark",
-        help="scratch folder for the rendered scenes",
-    )
-    p.add_argument(
-        "--results",
-        type=Path,
-        default=bm.BENCH_DIR / "results",
-        help="where benchmark.json, benchmark.md and the contact sheet go",
+    _row_arguments(
+        p,
+        work=REPO_ROOT / "out" / "benchmark",
+        results=bm.BENCH_DIR / "results",
+        config=bm.SCENES_CONFIG,
     )
     p.add_argument(
         "--set", dest="set_file", type=Path, default=bm.SET_FILE, help="the fixed line set (JSONL)"
     )
-    p.add_argument(
-        "--config", type=Path, default=bm.SCENES_CONFIG, help="factory config drawing the scenes"
-    )
-    p.add_argument("--limit", type=_at_least_one, help="only the first N items (smoke runs)")
-    p.add_argument(
-        "--steps", type=_at_least_one, help="denoising steps (default: each model's own)"
-    )
-    p.add_argument("--seed", type=int, default=0, help="render seed (region k: seed + k)")
-    p.add_argument("--threads", type=int, default=0, help="torch and judge threads; 0 = all")
     p.add_argument("--no-combined", action="store_true", help="skip the combined judge")
-    p.add_argument("--no-sheet", action="store_true", help="no contact sheet")
     p.set_defaults(func=run_glyph)
 
 
@@ -108,30 +87,30 @@ def _register_edit(which: argparse._SubParsersAction) -> None:
         epilog=EDIT_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--model", action="append", default=[], metavar="NAME=PATH[@S]")
-    p.add_argument(
-        "--work", type=Path, default=REPO_ROOT / "out" / "bench-edits", help="scratch folder"
+    _row_arguments(
+        p, work=REPO_ROOT / "out" / "bench-edits", results=eb.RESULTS_DIR, config=eb.EDITS_CONFIG
     )
-    p.add_argument(
-        "--results", type=Path, default=eb.RESULTS_DIR, help="where edits.json / edits.md go"
-    )
-    p.add_argument("--config", type=Path, default=eb.EDITS_CONFIG, help="factory config")
-    p.add_argument("--limit", type=_at_least_one, help="only the first N pairs (smoke runs)")
-    p.add_argument("--steps", type=_at_least_one, help="denoising steps (default: the model's)")
-    p.add_argument("--seed", type=int, default=0, help="render seed (edit k: seed + k)")
-    p.add_argument("--threads", type=int, default=0, help="torch and judge threads; 0 = all")
-    p.add_argument("--no-sheet", action="store_true", help="no contact sheet")
     p.set_defaults(func=run_edit)
 
 
-def _at_least_one(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
+def _row_arguments(p: argparse.ArgumentParser, *, work: Path, results: Path, config: Path) -> None:
+    """The options both benchmarks take: model rows, folders, sampling, threads, the sheet."""
+    count = argparse_type(cmdline.positive_int)
+    p.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME=PATH[@S]",
+        help="a row: a trained pipeline folder (repeatable), e.g. shipped=weights/glyph-default",
+    )
+    p.add_argument("--work", type=Path, default=work, help="scratch folder for the images")
+    p.add_argument("--results", type=Path, default=results, help="where the results go")
+    p.add_argument("--config", type=Path, default=config, help="factory config of the scenes")
+    p.add_argument("--limit", type=count, help="only the first N items (smoke runs)")
+    p.add_argument("--steps", type=count, help="denoising steps (default: each model's own)")
+    p.add_argument("--seed", type=int, default=0, help="render seed (item k: seed + k)")
+    p.add_argument("--threads", type=int, default=0, help="torch and judge threads; 0 = all")
+    p.add_argument("--no-sheet", action="store_true", help="no contact sheet")
 
 
 def _models(specs: list[str], reserved: set[str], threads: int) -> list[Any]:
