@@ -55,6 +55,7 @@ RESULTS_DIR = REPO_ROOT / "eval" / "benchmark" / "results" / "edits"
 GREY_CHROMA = 4.0  # a scene whose region has a mean C*ab below this counts as grayscale
 PSNR_CAP = 100.0  # dB: identical regions (inf) are capped for means and the bootstrap
 BOOTSTRAP_SEED = 0
+SHEET_EDITS = 8  # edits on the contact sheet
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,10 +97,11 @@ def build_set(cfg: SynthConfig, work: Path, base_dir: Path) -> Path:
     return work / "labels.jsonl"
 
 
-def load_edits(labels: Path) -> list[Edit]:
+def load_edits(labels: Path, limit: int | None = None) -> list[Edit]:
+    """The pairs of a set's ``labels.jsonl`` (the first ``limit``), images decoded."""
     root = labels.parent
     edits = []
-    for line in labels.read_text(encoding="utf-8").splitlines():
+    for line in labels.read_text(encoding="utf-8").splitlines()[:limit]:
         rec = json.loads(line)
         e, text = rec["edit"], rec["texts"][0]
         truth = open_image(root / rec["image"])
@@ -403,7 +405,9 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def contact_sheet(results: dict[str, Any], edits: list[Edit], out: Path, n: int = 8) -> Path:
+def contact_sheet(
+    results: dict[str, Any], edits: list[Edit], out: Path, n: int = SHEET_EDITS
+) -> Path:
     """The first ``n`` edits around their region: source, ground truth, then each row."""
     from PIL import Image, ImageDraw
 
@@ -438,5 +442,6 @@ def write_results(results: dict[str, Any], out: Path, sheet: bool = True) -> lis
     paths[1].write_text(markdown(results), encoding="utf-8")
     if sheet:
         labels = REPO_ROOT / results["work"] / "set" / "labels.jsonl"
-        paths.append(contact_sheet(results, load_edits(labels), out / "contact_sheet.png"))
+        shown = load_edits(labels, limit=SHEET_EDITS)  # the sheet's edits only, not all 300
+        paths.append(contact_sheet(results, shown, out / "contact_sheet.png", n=SHEET_EDITS))
     return paths
