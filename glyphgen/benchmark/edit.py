@@ -178,6 +178,7 @@ def model_row(
     pipe = GlyphPipeline.from_pretrained(model.weights)
     pipe.set_progress_bar_config(disable=True)
     strength = pipe.resolve_strength(model.strength)
+    draft = pipe.resolve_draft(model.draft)
     outputs, seconds = [], []
     for k, e in enumerate(edits):
         started = time.perf_counter()
@@ -190,6 +191,7 @@ def model_row(
             seed=seed + k,
             steps=steps,
             strength=strength,
+            draft=draft,
         )
         seconds.append(time.perf_counter() - started)
         outputs.append(drawn)
@@ -197,6 +199,7 @@ def model_row(
         "weights": str(model.weights),
         "steps": steps or int(pipe.config.default_steps),
         "strength": strength,
+        "draft": draft,
     }
     return outputs, seconds, info
 

@@ -43,6 +43,7 @@ from glyphgen.eval.evaluate import evaluate
 from glyphgen.eval.metrics import Aggregate, aggregate
 from glyphgen.eval.report import RegionResult, Report
 from glyphgen.images import open_image
+from glyphgen.model.config import DRAFTS
 from glyphgen.paths import REPO_ROOT
 from glyphgen.synth.config import SynthConfig, load_config
 from glyphgen.synth.render import Renderer
@@ -74,26 +75,36 @@ class ModelEntry:
     name: str  # the row's name, e.g. "shipped"
     weights: Path  # a trained pipeline folder (model_index.json)
     strength: float | None = None  # sampling strength; None: the pipeline's default_strength
+    draft: str | None = None  # render's draft; None: the pipeline's default_draft
 
 
 def parse_model(spec: str) -> ModelEntry:
-    """``NAME=PATH`` or ``NAME=PATH@STRENGTH`` from ``--model``; the folder must hold a
-    trained pipeline; STRENGTH in [0, 1] (0: the glyph draft alone, no denoising)."""
+    """``NAME=PATH``, ``NAME=PATH@STRENGTH`` or ``NAME=PATH@STRENGTH@DRAFT`` (STRENGTH may be
+    empty: the model's own) from ``--model``; the folder must hold a trained pipeline;
+    STRENGTH in [0, 1] (0: the draft alone, no denoising); DRAFT one of ``DRAFTS``."""
     name, sep, path = spec.partition("=")
     if not sep or not name or not path:
         raise BenchmarkError(
             f"--model {spec!r}: give NAME=PATH or NAME=PATH@STRENGTH, "
-            "e.g. shipped=weights/glyph-default or draft=weights/glyph-default@0"
+            "e.g. shipped=weights/glyph-default, draft=weights/glyph-default@0 or "
+            "hybrid=weights/glyph-default@0.3@classical"
         )
+    path, *after = path.split("@")
+    if len(after) > 2:
+        raise BenchmarkError(f"--model {spec}: at most two @ (NAME=PATH@STRENGTH@DRAFT)")
+    value, draft = [*after, "", ""][:2]
     strength = None
-    if "@" in path:
-        path, _, value = path.rpartition("@")
+    if value or (not draft and after):  # "PATH@" has no strength: refused
         try:
             strength = float(value)
         except ValueError:
             strength = float("nan")  # refused just below, like any value outside [0, 1]
         if not 0 <= strength <= 1:
             raise BenchmarkError(f"--model {spec}: the strength after @ must be in [0, 1]")
+    if draft and draft not in DRAFTS:
+        raise BenchmarkError(
+            f"--model {spec}: the draft after the second @ must be one of {DRAFTS}"
+        )
     weights = Path(path)
     if not (weights / "model_index.json").is_file():
         raise BenchmarkError(
@@ -101,7 +112,7 @@ def parse_model(spec: str) -> ModelEntry:
             "Train one with `glyphgen train --config cpu` (it writes out/model/weights), then "
             f"pass --model {name}=out/model/weights"
         )
-    return ModelEntry(name, weights, strength)
+    return ModelEntry(name, weights, strength, draft or None)
 
 
 # -- 1. ground truth -----------------------------------------------------------------------
@@ -190,6 +201,7 @@ def redraw(
     *,
     steps: int | None = None,
     strength: float | None = None,
+    draft: str | None = None,
     seed: int = 0,
     fonts: FontLibrary | None = None,
 ) -> list[float]:
@@ -219,6 +231,7 @@ def redraw(
             seed=seed + int(rec["index"]),
             steps=steps,
             strength=strength,
+            draft=draft,
         )
         seconds.append(time.perf_counter() - started)
         Image.fromarray(drawn).save(out / rec["image"])
@@ -337,12 +350,14 @@ def run_benchmark(
         pipe.set_progress_bar_config(disable=True)
         log(f"{model.name}: redrawing {len(items)} regions ({model.weights})")
         strength = pipe.resolve_strength(model.strength)
+        draft = pipe.resolve_draft(model.draft)
         seconds = redraw(
             pipe,
             labels,
             work / model.name,
             steps=steps,
             strength=strength,
+            draft=draft,
             seed=seed,
             fonts=bundled_fonts,
         )
@@ -355,6 +370,7 @@ def run_benchmark(
                 "controlnet": pipe.controlnet is not None,  # False: the text-only ablation
                 "steps": steps or int(pipe.config.default_steps),
                 "strength": strength,  # as sampled
+                "draft": draft,
                 "latency": latency(seconds),
             }
         )

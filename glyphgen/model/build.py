@@ -13,6 +13,7 @@ import logging
 import math
 from pathlib import Path
 
+import torch
 from diffusers import (
     AutoencoderKL,
     ControlNetModel,
@@ -112,6 +113,10 @@ def build_pipeline(cfg: ModelConfig) -> GlyphPipeline:
             conditioning_embedding_out_channels=control_embedding_for(cfg, factor),
             conditioning_channels=CONDITION_CHANNELS,
         )
+    if cfg.condition_in_unet:
+        # after the ControlNet is copied from it: the ControlNet still takes the sample alone
+        extra = CONDITION_CHANNELS * (factor**2 if vae is None else 1)
+        widen_conv_in(unet, extra)
     adapter = StyleAdapter(
         layers=tuple(cross_attention_layers(unet)),
         cross_attention_dim=unet.config.cross_attention_dim,
@@ -135,6 +140,31 @@ def build_pipeline(cfg: ModelConfig) -> GlyphPipeline:
         if module is not None:
             module.eval()
     return pipe
+
+
+def widen_conv_in(unet: UNet2DConditionModel, extra: int) -> None:
+    """Give the UNet ``extra`` more input channels, with zero weights: it computes what it
+    did before until training teaches it to use them (as inpainting UNets are grown from
+    text-to-image ones)."""
+    old = unet.conv_in
+    new = torch.nn.Conv2d(
+        old.in_channels + extra, old.out_channels, old.kernel_size, padding=old.padding
+    )
+    with torch.no_grad():
+        new.weight.copy_(widened(old.weight, new.weight.shape))
+        if old.bias is not None and new.bias is not None:
+            new.bias.copy_(old.bias)
+    unet.conv_in = new
+    unet.register_to_config(in_channels=old.in_channels + extra)
+
+
+def widened(weight: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """A convolution's ``weight`` padded with zero input channels to ``shape``."""
+    if weight.shape[0] != shape[0] or weight.shape[2:] != shape[2:] or weight.shape[1] > shape[1]:
+        raise ValueError(f"cannot widen a {tuple(weight.shape)} weight to {tuple(shape)}")
+    out = torch.zeros(shape, dtype=weight.dtype)
+    out[:, : weight.shape[1]] = weight
+    return out
 
 
 def _text_encoder(cfg: ModelConfig, out_dim: int) -> CharTextEncoder:
@@ -180,9 +210,9 @@ def _load_base(
             "%s: no CharTextEncoder in text_encoder/; training a new character encoder", folder
         )
         text_encoder = _text_encoder(cfg, unet.config.cross_attention_dim)
-    if unet.config.in_channels != vae.config.latent_channels:
+    if unet.config.out_channels != vae.config.latent_channels:
         raise ValueError(
-            f"{folder}: the UNet takes {unet.config.in_channels} channels but the VAE makes "
+            f"{folder}: the UNet makes {unet.config.out_channels} channels but the VAE makes "
             f"{vae.config.latent_channels}"
         )
     return unet, vae, text_encoder

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from glyphgen import cmdline
 from glyphgen.cmdline import argparse_type, command_line, fail
+from glyphgen.model.config import DRAFTS
 from glyphgen.paths import REPO_ROOT
 
 if TYPE_CHECKING:  # the modules themselves load torch: imported where they are used
@@ -84,7 +85,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     ship.add_argument(
         "--strength",
         type=float,
-        help="default sampling strength of the export (1: from noise; <1: from a glyph draft)",
+        help="default sampling strength of the export (1: from noise; <1: from a draft)",
+    )
+    ship.add_argument(
+        "--draft",
+        choices=DRAFTS,
+        help="default draft of the export (render --draft): glyph (B inked over the region) or classical (the "
+        "classical edit, the model's output kept only where that edit changed pixels)",
     )
     t.set_defaults(func=run_train)
 
@@ -124,6 +131,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         f"default_strength{_shipped('default_strength')})",
     )
     r.add_argument(
+        "--draft",
+        choices=DRAFTS,
+        help="what sampling below strength 1 starts from. glyph: B's glyph inked over the "
+        "region in black or white, the model's output over the whole region; classical: the "
+        "classical edit (A found and inpainted, B in A's colours), the model's output kept "
+        "only where that edit changed pixels (default: the model's "
+        f"default_draft{_shipped('default_draft')})",
+    )
+    r.add_argument(
         "--weights", type=Path, help=f"trained pipeline folder (default: {DEFAULT_WEIGHTS})"
     )
     r.add_argument("--font-dir", action="append", default=[], type=Path, help="extra font folder")
@@ -159,6 +175,7 @@ def run_export(args: argparse.Namespace) -> int:
             metrics=metrics,
             extra={"run": str(run), "export_command": command_line()},
             strength=args.strength,
+            draft=args.draft,
         )
     except (ExportError, FileNotFoundError) as exc:
         return fail(str(exc))
@@ -237,7 +254,7 @@ def run_render(args: argparse.Namespace) -> int:
                 "and pass --weights out/model/weights"
             )
         return fail(f"{weights} is not a trained pipeline folder (no model_index.json in it)")
-    sampling = Sampling(seed=args.seed, steps=args.steps, strength=args.strength)
+    sampling = Sampling(seed=args.seed, steps=args.steps, strength=args.strength, draft=args.draft)
     # 1) the jobs: one from the flags, or one per batch line (a bad line: its error)
     jobs: list[tuple[str, RenderJob | ValueError]]
     if args.batch is not None:
@@ -344,6 +361,7 @@ def _draw(
                 seed=job.sampling.seed,
                 steps=job.sampling.steps,
                 strength=job.sampling.strength,
+                draft=job.sampling.draft,
             )
         ann = write_outputs(job.out, out, records)
     except ValueError as exc:

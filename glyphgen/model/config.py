@@ -11,6 +11,8 @@ from typing import Any, Literal
 from glyphgen import configio
 
 CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
+# What render's sampling below strength 1 starts from (glyphgen.model.render.render_regions)
+DRAFTS = ("glyph", "classical")
 
 
 @dataclass
@@ -22,6 +24,11 @@ class ModelConfig:
     # False: no ControlNet branch (the ablation "text conditioning only"): glyph image,
     # position mask and masked source never reach the model (docs/model.md).
     controlnet: bool = True
+    # True: the UNet also takes the ControlNet's condition beside the noisy sample (its input
+    # convolution widened with zero weights), so the glyph reaches every layer directly; the
+    # ControlNet's zero-initialised residuals alone had not made it write from noise in
+    # 1,550 CPU steps (bench/results/glyph_campaign.md).
+    condition_in_unet: bool = False
     height: int = 64  # crop height of a horizontal line (width of a vertical one), pixels
     width: int = 256  # crop width of a horizontal line at training time
     unshuffle: int = 2  # pixel base: space-to-depth factor (samples are 3*f*f x H/f x W/f)
@@ -88,8 +95,15 @@ class OcrLossConfig:
 
     weight: float = 0.0  # 0 = off
     max_timestep: int = 400  # applied where t <= this: x0 is meaningful only at low noise
+    # applied on every k-th step only (by the global step, so a resumed run is unchanged):
+    # on 2 cores it costs about twice the rest of a step through today's reader
+    every: int = 1
     recognizer: str = "reader"  # "reader": glyphgen.reader's TextPerceptualLoss
     weights: str = ""  # the recognizer's folder; "" = its bundled model (models/reader)
+
+    def __post_init__(self) -> None:
+        if self.every < 1:
+            raise ValueError(f"ocr_loss.every must be at least 1 (every step), got {self.every}")
 
 
 @dataclass

@@ -62,10 +62,12 @@ def export_weights(
     metrics: dict[str, Any] | None = None,
     extra: dict | None = None,
     strength: float | None = None,
+    draft: str | None = None,
 ) -> Path:
     """Write the pipeline in ``src`` (a run's ``weights`` or ``weights-<stage>``) to ``dst``
     in fp16 with ``manifest.json``; ``dst`` is replaced only once the new folder is whole.
-    ``strength``: the shipped pipeline's default sampling strength (``GlyphPipeline``)."""
+    ``strength``, ``draft``: the shipped pipeline's default sampling strength and draft
+    (``GlyphPipeline``)."""
     from diffusers.utils.logging import disable_progress_bar
 
     from glyphgen.cmdline import command_line
@@ -90,6 +92,8 @@ def export_weights(
         raise ExportError(str(exc)) from exc
     if strength is not None:
         pipe.register_to_config(default_strength=strength)
+    if draft is not None:
+        pipe.register_to_config(default_draft=pipe.resolve_draft(draft))
     tmp = dst.with_name(dst.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     pipe.save_pretrained(tmp)
@@ -102,6 +106,7 @@ def export_weights(
     manifest.update(extra or {})
     manifest["dtype"] = "float16"
     manifest["default_strength"] = float(pipe.config.get("default_strength", 1.0))
+    manifest["default_draft"] = pipe.resolve_draft()
     manifest["exported_from"] = str(src)
     if metrics is not None:
         manifest["metrics"] = metrics

@@ -27,6 +27,7 @@ from PIL import Image
 
 from glyphgen import cmdline
 from glyphgen.images import open_image
+from glyphgen.model.config import DRAFTS
 from glyphgen.model.render import (
     RegionRequest,
     RenderError,
@@ -45,6 +46,7 @@ class Sampling:
     seed: int = 0
     steps: int | None = None  # None: the model's default_steps
     strength: float | None = None  # None: the model's default_strength
+    draft: str | None = None  # None: the model's default_draft
 
 
 @dataclass
@@ -58,14 +60,21 @@ class RenderJob:
     sampling: Sampling = field(default_factory=Sampling)
 
 
+def draft_name(value: Any) -> str:
+    if value not in DRAFTS:
+        raise ValueError(f"must be one of {', '.join(DRAFTS)}, got {value!r}")
+    return str(value)
+
+
 # key -> checker of its value; the checkers raise ValueError saying what the value must be
-_NUMBERS: dict[str, Callable[[Any], Any]] = {
+_SAMPLING: dict[str, Callable[[Any], Any]] = {
     "seed": cmdline.seed,
     "steps": cmdline.positive_int,
     "strength": cmdline.unit_interval,
+    "draft": draft_name,
 }
 REGION_KEYS = ("region", "box", "points")
-KEYS = ("text", "out", *REGION_KEYS, "background", "vertical", "style_ref", *_NUMBERS)
+KEYS = ("text", "out", *REGION_KEYS, "background", "vertical", "style_ref", *_SAMPLING)
 
 
 @dataclass
@@ -95,7 +104,7 @@ def job_from_record(record: Any, base: Path, defaults: Sampling) -> RenderJob:
     if len(given) > 1:
         raise ValueError(f"give one of {', '.join(REGION_KEYS)}, not {' and '.join(given)}")
     sampling = {}
-    for key, check in _NUMBERS.items():
+    for key, check in _SAMPLING.items():
         if key in record:
             try:
                 sampling[key] = check(record[key])

@@ -7,6 +7,9 @@ Components (each saved in its own folder by ``save_pretrained``, safetensors onl
   6-channel condition ``[glyph, position mask, masked source RGB, edit mask]``; or None for
   a model trained without it (``model.controlnet: false``, text conditioning only: the
   condition then reaches nothing, and ``save_pretrained`` writes no ``controlnet/``);
+  a UNet built with ``model.condition_in_unet`` also takes the same condition beside the
+  noisy sample (space-to-depth to the sample's size, as inpainting UNets take their masked
+  image), so every layer sees the glyph from the first step of training;
 - ``text_encoder``: ``CharTextEncoder`` (characters of the target text + style caption);
 - ``style_adapter``: ``StyleAdapter`` (weak control: reference crop and/or attributes);
 - ``scheduler``: a diffusers scheduler (DPM-Solver++ by default: good in few steps);
@@ -40,6 +43,7 @@ from diffusers import (
 from diffusers.utils import BaseOutput
 
 from glyphgen.model.adapter import StyleAdapter
+from glyphgen.model.config import DRAFTS
 from glyphgen.model.text_encoder import CharTextEncoder
 from glyphgen.safeweights import refuse_pickles
 
@@ -77,6 +81,33 @@ def check_control_scale(controlnet: ControlNetModel | None, control_scale: float
         )
 
 
+def condition_channels(unet: Any) -> int:
+    """How many channels of condition the UNet takes beside the noisy sample (0: none)."""
+    config = getattr(unet, "module", unet).config  # DDP wraps the module on several processes
+    return int(config.in_channels) - int(config.out_channels)
+
+
+def needs_condition(unet: Any, controlnet: ControlNetModel | None) -> bool:
+    return controlnet is not None or condition_channels(unet) > 0
+
+
+def condition_for_unet(
+    condition: torch.Tensor, sample: torch.Tensor, channels: int
+) -> torch.Tensor:
+    """The condition at the sample's size in ``channels`` channels: space-to-depth for our
+    pixel base (lossless), an area average for a latent one (one value per latent cell)."""
+    factor = condition.shape[-1] // sample.shape[-1]
+    if channels == condition.shape[1] * factor**2:
+        return F.pixel_unshuffle(condition, factor)
+    if channels == condition.shape[1]:
+        return F.adaptive_avg_pool2d(condition, (sample.shape[-2], sample.shape[-1]))
+    raise ValueError(
+        f"the UNet takes {channels} condition channels; a {condition.shape[1]}-channel "
+        f"condition at {factor}x the sample's size gives {condition.shape[1] * factor**2} "
+        f"(space-to-depth) or {condition.shape[1]}"
+    )
+
+
 def denoise(
     unet: UNet2DConditionModel,
     controlnet: ControlNetModel | None,
@@ -90,10 +121,10 @@ def denoise(
     """One denoiser evaluation: ControlNet residuals (if there is a ControlNet) into the
     UNet, whose output it returns. Training calls it with its wrapped modules."""
     check_control_scale(controlnet, control_scale)
+    if needs_condition(unet, controlnet) and condition is None:
+        raise ValueError("this model needs its condition image (make_condition)")
     down = mid = None
     if controlnet is not None:
-        if condition is None:
-            raise ValueError("a ControlNet needs its condition image (make_condition)")
         down, mid = controlnet(
             noisy,
             timesteps,
@@ -102,8 +133,13 @@ def denoise(
             conditioning_scale=control_scale,
             return_dict=False,
         )
+    unet_in = noisy
+    extra = condition_channels(unet)
+    if extra:
+        assert condition is not None
+        unet_in = torch.cat([noisy, condition_for_unet(condition, noisy, extra).to(noisy)], 1)
     return unet(
-        noisy,
+        unet_in,
         timesteps,
         encoder_hidden_states=(text_states, [style_tokens]),  # text, then the adapter's tokens
         down_block_additional_residuals=down,
@@ -139,6 +175,7 @@ class GlyphPipeline(DiffusionPipeline):
         default_steps: int = 8,  # denoising steps when the caller gives none
         crop_height: int = 64,  # pixels across a line crop (its height; a column's width)
         default_strength: float = 1.0,  # when the caller gives none (see ``__call__``)
+        default_draft: str = "glyph",  # render's draft when the caller gives none (DRAFTS)
     ):
         super().__init__()
         self.register_modules(
@@ -154,6 +191,7 @@ class GlyphPipeline(DiffusionPipeline):
             default_steps=default_steps,
             crop_height=crop_height,
             default_strength=default_strength,
+            default_draft=default_draft,
         )
         style_adapter.attach(unet)
 
@@ -230,6 +268,15 @@ class GlyphPipeline(DiffusionPipeline):
             raise ValueError(f"strength must be in [0, 1], got {strength}")
         return strength
 
+    def resolve_draft(self, draft: str | None = None) -> str:
+        """The draft ``render_regions`` starts from when asked for ``draft`` (None: the
+        pipeline's ``default_draft``, "glyph" where it has none)."""
+        if draft is None:
+            draft = str(self.config.get("default_draft", "glyph"))
+        if draft not in DRAFTS:
+            raise ValueError(f"unknown draft {draft!r}; use one of {list(DRAFTS)}")
+        return draft
+
     @torch.no_grad()
     def __call__(
         self,
@@ -245,6 +292,7 @@ class GlyphPipeline(DiffusionPipeline):
         generator: torch.Generator | None = None,
         control_scale: float = 1.0,
         strength: float | None = None,
+        draft: torch.Tensor | None = None,
         output_type: str = "np",
     ) -> GlyphPipelineOutput | torch.Tensor:
         """Generate crops carrying ``texts`` where ``glyph`` draws them.
@@ -259,6 +307,8 @@ class GlyphPipeline(DiffusionPipeline):
         information only this way, through the draft (the ablation row that tells what the
         ControlNet branch adds to it); at 1 only texts, captions and style reach it, and
         glyph just gives the crop's size.
+        draft: (B, 3, H, W) in [-1, 1], the image sampling starts from below strength 1
+        instead of the glyph draft (``glyphgen.model.render`` passes the classical edit).
         output_type: "np" (uint8 images in ``.images``) or "pt" (a [-1, 1] tensor).
         """
         if output_type not in ("np", "pt"):
@@ -271,30 +321,34 @@ class GlyphPipeline(DiffusionPipeline):
         steps = self.resolve_steps(num_inference_steps)
         strength = self.resolve_strength(strength)
         device = self.unet.device
-        # 1) conditions: text tokens, style tokens, the ControlNet image (if a ControlNet)
+        # 1) conditions: text tokens, style tokens, the condition image (if anything takes it)
         text_states = self.text_encoder.encode(texts, captions)
         style_tokens = self.style_adapter(batch, style_ref, style_attributes)
         condition = None
-        if self.controlnet is not None:
+        if needs_condition(self.unet, self.controlnet):
             condition = make_condition(glyph, position_mask, source, edit_mask).to(device)
         # 2) start from noise of the sample space's shape
         f = self.space_factor
-        channels = self.unet.config.in_channels
+        channels = self.unet.config.out_channels
         sample = torch.randn(
             (batch, channels, height // f, width // f), generator=generator, device=device
         )
         self.scheduler.set_timesteps(steps, device=device)
         timesteps = self.scheduler.timesteps
+        if draft is not None and draft.shape != (batch, 3, height, width):
+            raise ValueError(f"draft is {tuple(draft.shape)}; expected {(batch, 3, height, width)}")
         if strength < 1:
-            draft = self.encode_images(glyph_draft(glyph, source).to(device))
+            start = self.encode_images(
+                (glyph_draft(glyph, source) if draft is None else draft).to(device)
+            )
         if strength == 0:
             timesteps = timesteps[:0]
-            sample = draft
+            sample = start
         elif strength < 1:
             skip = min(steps - 1, round(steps * (1 - strength)))
             timesteps = timesteps[skip:]
             self.scheduler.set_begin_index(skip)
-            sample = self.scheduler.add_noise(draft, sample, timesteps[:1].expand(batch))
+            sample = self.scheduler.add_noise(start, sample, timesteps[:1].expand(batch))
         else:
             sample = sample * self.scheduler.init_noise_sigma
         # 3) denoise

@@ -14,6 +14,7 @@ its input does so in a fraction of a second instead of after seconds of imports.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from collections.abc import Sequence
@@ -172,8 +173,18 @@ def render_regions(
     seed: int = 0,
     steps: int | None = None,
     strength: float | None = None,
+    draft: str | None = None,
 ) -> tuple[np.ndarray, list[dict[str, Any]]]:
-    """The image with every region drawn, and one JSONL text entry per region."""
+    """The image with every region drawn, and one JSONL text entry per region.
+
+    draft: what sampling below strength 1 starts from (None: the pipeline's default_draft).
+    "glyph": the region with B's glyph
+    inked over it in black or white (A still under it), the model's output blended over the
+    whole region; "classical": the classical edit (A found and inpainted, B painted in A's
+    colours or the style reference's), the model's output blended over the pixels that edit
+    changed only (A's erased pixels and B's grown ink), so the rest of the photo stays as
+    it was.
+    """
     import torch
 
     from glyphgen.model.pipeline import GlyphPipelineOutput
@@ -183,6 +194,7 @@ def render_regions(
     out = image.copy()
     glyphs = glyph_cache(fonts)
     texts = []
+    draft = pipe.resolve_draft(draft)
     ref = None
     if style_ref is not None:
         ref = torch.from_numpy(np.array(style_ref)).permute(2, 0, 1)[None].float() / 127.5 - 1
@@ -190,27 +202,30 @@ def render_regions(
         _, _, need = window(req.polygon, req.vertical, height, FILL, None)
         size = crop_size(height, req.vertical, need, pipe.size_multiple)
         m, rect, _ = window(req.polygon, req.vertical, height, FILL, max(size))
-        crop = cv2.warpPerspective(
-            out, m, size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
-        )
+        crop = _warp_in(out, m, size)
         glyph, poly, quads = draw_line(req.text, rect, req.vertical, size, fonts, glyphs)
         position = np.zeros((size[1], size[0]), np.uint8)
         cv2.fillPoly(position, [np.round(poly).astype(np.int32)], 255)
         edit = edit_mask(rect, size, req.vertical)
+        start, changed = None, None
+        if draft == "classical":
+            drafted, changed = classical_draft(out, req, fonts, style_ref)
+            start = _rgb_tensor(_warp_in(drafted, m, size))
         result = pipe(
             texts=[req.text],
             glyph=_mask_tensor(glyph),
             position_mask=_mask_tensor(position),
-            source=torch.from_numpy(crop).permute(2, 0, 1)[None].float() / 127.5 - 1,
+            source=_rgb_tensor(crop),
             edit_mask=_mask_tensor(edit),
             captions=[""],  # as the training samples whose caption was dropped
             style_ref=ref,
             num_inference_steps=steps,
             strength=strength,
+            draft=start,
             generator=torch.Generator().manual_seed(seed + k),
         )
         assert isinstance(result, GlyphPipelineOutput)
-        _paste(out, result.images[0], edit, m)
+        _paste(out, result.images[0], edit, m, changed)
         inv = np.linalg.inv(m)
         texts.append(
             {
@@ -231,6 +246,43 @@ def render_regions(
     return out, texts
 
 
+def classical_draft(
+    image: np.ndarray,
+    req: RegionRequest,
+    fonts: FontLibrary,
+    style_ref: np.ndarray | None,
+    grow: int = 2,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The classical edit of one region and the pixels it changed (bool (H, W)): A's
+    erased pixels and B's coverage grown by ``grow`` px (and by its stroke ring). Colours
+    from ``style_ref`` where the classical step finds text in it, else from A's pixels."""
+    from glyphgen.edit.classical import ClassicalConfig, classical_edit, reference_colours
+
+    colours = None  # a reference with no text the classical step can find: A's own colours
+    if style_ref is not None:
+        with contextlib.suppress(ValueError):
+            colours = reference_colours(style_ref, ClassicalConfig())
+    edit = classical_edit(
+        image, req.polygon, req.text, fonts, vertical=req.vertical, colours=colours
+    )
+    r = grow + math.ceil(edit.colours.stroke_width)
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    ink = cv2.dilate((edit.glyph > 0).astype(np.uint8), disc).astype(bool)
+    return edit.image, edit.erased | ink
+
+
+def _warp_in(image: np.ndarray, m: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return cv2.warpPerspective(
+        image, m, size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
+    )
+
+
+def _rgb_tensor(arr: np.ndarray) -> torch.Tensor:
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)[None].float() / 127.5 - 1
+
+
 def _mask_tensor(arr: np.ndarray) -> torch.Tensor:
     import torch
 
@@ -241,16 +293,28 @@ def _points(arr: np.ndarray) -> list[list[float]]:
     return [[round(float(x), 2), round(float(y), 2)] for x, y in arr]
 
 
-def _paste(out: np.ndarray, crop: np.ndarray, edit: np.ndarray, m: np.ndarray) -> None:
+def _paste(
+    out: np.ndarray,
+    crop: np.ndarray,
+    edit: np.ndarray,
+    m: np.ndarray,
+    within: np.ndarray | None = None,
+) -> None:
     """Blend ``crop`` into ``out`` through the inverse of ``m``, feathered at the edit
-    mask's border so no seam shows."""
+    mask's border so no seam shows; only over ``within`` (bool (H, W) of ``out``, feathered
+    over the 3 px around it) when it is given."""
     inv = np.linalg.inv(m)
     h, w = out.shape[:2]
     feather = max(1, round(min(edit.shape) * 0.04))
     alpha = cv2.erode(edit, np.ones((2 * feather + 1,) * 2, np.uint8))
     alpha = cv2.GaussianBlur(alpha.astype(np.float32) / 255, (0, 0), feather)
     back = cv2.warpPerspective(crop, inv, (w, h), flags=cv2.INTER_LINEAR)
-    a = cv2.warpPerspective(alpha, inv, (w, h), flags=cv2.INTER_LINEAR)[..., None]
+    a = cv2.warpPerspective(alpha, inv, (w, h), flags=cv2.INTER_LINEAR)
+    if within is not None:
+        # 1 on ``within``, falling to 0 within 3 px of it
+        grown = cv2.dilate(within.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
+        a = a * np.maximum(within, cv2.GaussianBlur(grown, (5, 5), 1.0))
+    a = a[..., None]
     out[:] = np.round(back * a + out * (1 - a)).astype(np.uint8)
 
 

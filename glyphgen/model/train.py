@@ -50,7 +50,7 @@ from tqdm import tqdm
 
 from glyphgen import configio
 from glyphgen.cmdline import command_line
-from glyphgen.model.build import build_pipeline, training_scheduler
+from glyphgen.model.build import build_pipeline, training_scheduler, widened
 from glyphgen.model.config import ModelConfig, StageConfig, TrainConfig
 from glyphgen.model.data import DataPosition, batches
 from glyphgen.model.export import file_table
@@ -63,7 +63,7 @@ from glyphgen.model.losses import (
     predicted_x0,
     readable,
 )
-from glyphgen.model.pipeline import GlyphPipeline, denoise, make_condition
+from glyphgen.model.pipeline import GlyphPipeline, denoise, make_condition, needs_condition
 from glyphgen.paths import resolve_data_path
 from glyphgen.resume import InexactResume, seed_for
 from glyphgen.typeset.fonts import FontLibrary
@@ -78,6 +78,11 @@ RNG_FILE = "rng.safetensors"  # in the checkpoint: the generators' states
 def stage_weights(out: Path, stage: StageConfig) -> Path:
     """Where the pipeline as it stood at the end of ``stage`` is exported."""
     return out / f"{WEIGHTS}-{stage.name}"
+
+
+# model keys whose value in ``init`` weights may differ from the new run's: the new run widens
+# what it loads (the UNet's input convolution, with zero weights for the new channels)
+GROWABLE = {"condition_in_unet": False}
 
 
 class InitRefused(ValueError):
@@ -98,6 +103,11 @@ def init_manifest(folder: Path, model: ModelConfig) -> dict[str, Any]:
     want = configio.to_dict(model)
     # a key newer than the manifest: the weights were trained with its default
     have = {**configio.to_dict(ModelConfig()), **manifest.get("config", {}).get("model", {})}
+    # weights without the condition in the UNet grow into a model with it (GROWABLE)
+    if {**have, **GROWABLE} == {**want, **GROWABLE} and all(
+        have[k] in (v, want[k]) for k, v in GROWABLE.items()
+    ):
+        have = want
     if have != want:
         diffs = [
             f"{k}: {have.get(k)!r} there, {want[k]!r} here" for k in want if have.get(k) != want[k]
@@ -233,7 +243,12 @@ class Trainer:
         for name in ("unet", "controlnet", "text_encoder", "style_adapter", "vae"):
             module = getattr(self.pipe, name)
             if module is not None:
-                module.load_state_dict(getattr(trained, name).state_dict())
+                mine = module.state_dict()
+                state = {
+                    k: v if v.shape == mine[k].shape else widened(v, mine[k].shape)
+                    for k, v in getattr(trained, name).state_dict().items()
+                }
+                module.load_state_dict(state)
         steps = int(manifest["steps"])
         self.state.update(
             step=steps,
@@ -445,7 +460,7 @@ class Trainer:
         # 3) conditions: editing samples see the source outside the edit mask (through the
         # ControlNet; without one, glyph, position and source reach nothing)
         condition = None
-        if pipe.controlnet is not None:
+        if needs_condition(pipe.unet, pipe.controlnet):
             use_source = batch["use_source"].to(device)[:, None, None, None]
             edit = batch["edit"].to(device)
             edit = torch.where(use_source, edit, torch.ones_like(edit))
@@ -473,7 +488,8 @@ class Trainer:
         )
         losses = {"diffusion": masked_mse(pred.float(), target.float(), weight)}
         loss = losses["diffusion"]
-        if self.text_loss is not None:
+        ocr_step = self.state["step"] % self.cfg.ocr_loss.every == 0
+        if self.text_loss is not None and ocr_step:
             low = t <= self.cfg.ocr_loss.max_timestep
             low &= torch.tensor(readable(self.text_loss, batch["texts"]), device=device)
             if bool(low.any()):

@@ -118,6 +118,12 @@ def test_training_never_draws_the_benchmarks_fonts_or_seed():
     assert edits.background.image_dirs == ["synth_data/photos/heldout"]
     assert edits.background.kinds == {"image": 1.0}
     assert edits.seed not in {bench.seed, validation.seed, *seeds.values()}, seeds
+    # ... and its validation pairs: the same held-out recipe, their own seed and lines
+    edits_val = eb.edits_config(bm.BENCH_DIR / "edits-validation.yaml")
+    assert edits_val.fonts.split == "heldout"
+    assert edits_val.background.image_dirs == edits.background.image_dirs
+    assert edits_val.seed not in {edits.seed, bench.seed, validation.seed, *seeds.values()}
+    assert [Path(c).name for c in edits_val.text.corpus] == ["validation.txt"]
 
 
 def test_a_training_stage_asking_for_heldout_fonts_is_refused():
@@ -166,6 +172,13 @@ def test_a_missing_model_folder_names_the_flag_and_how_to_train(tmp_path):
         with pytest.raises(bm.BenchmarkError, match=r"strength after @ must be in \[0, 1\]"):
             bm.parse_model(f"shipped=weights/glyph-default@{bad}")
     assert bm.parse_model("d=weights/glyph-default@0.5").strength == 0.5
+    hybrid = bm.parse_model("h=weights/glyph-default@0.3@classical")
+    assert (hybrid.strength, hybrid.draft) == (0.3, "classical")
+    own = bm.parse_model("h=weights/glyph-default@@classical")  # the model's own strength
+    assert (own.strength, own.draft) == (None, "classical")
+    assert bm.parse_model("d=weights/glyph-default").draft is None  # the model's own draft
+    with pytest.raises(bm.BenchmarkError, match="draft after the second @"):
+        bm.parse_model("h=weights/glyph-default@0.3@inked")
 
 
 def _writer(ink: bool):

@@ -1,6 +1,7 @@
 """render's geometry, with the model replaced by an ideal writer (dark glyphs on the source):
 what it pastes back and what out.json says must let the judge read the text exactly."""
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -39,3 +40,24 @@ def test_rows_tilted_quads_and_columns_land_where_the_annotation_says(ideal, fon
     assert report.summary.n == 3
     assert report.summary.sentence_acc == 1.0, [r.read for r in report.regions]
     assert (image[330:, :200] == bg[330:, :200]).all()  # away from the regions: untouched
+
+
+def test_the_classical_draft_keeps_every_pixel_its_edit_did_not_change(ideal, fonts):
+    """draft=classical: the model's output is blended over what the classical edit changed
+    (A's erased pixels, B's grown ink) and nowhere else in the region."""
+    from glyphgen.model.render import classical_draft
+
+    rng = np.random.default_rng(0)
+    photo = rng.integers(90, 140, (200, 400, 3), dtype=np.uint8)  # textured surface
+    request = RegionRequest("新年快乐", parse_region("40,60,360,140"))
+    old, _ = render_regions(ideal, photo, [RegionRequest("书山有路", request.polygon)], fonts)
+    _, changed = classical_draft(old, request, fonts, None)
+    image, _ = render_regions(ideal, old, [request], fonts, strength=0.5, draft="classical")
+    feather = cv2.dilate(changed.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    assert changed.any() and (image[~feather] == old[~feather]).all()
+    inside = np.zeros(changed.shape, bool)
+    inside[60:140, 40:360] = True
+    assert (image[inside & changed] != old[inside & changed]).any()
+    # the glyph draft blends the model over the whole region (pixels away from any ink change)
+    glyph_drafted, _ = render_regions(ideal, old, [request], fonts, strength=0.5, draft="glyph")
+    assert (glyph_drafted[inside & ~feather] != old[inside & ~feather]).any()
