@@ -24,6 +24,7 @@ be multiples of ``size_multiple``.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import os
 from collections.abc import Iterator, Sequence
@@ -351,7 +352,9 @@ class GlyphPipeline(DiffusionPipeline):
             sample = self.scheduler.add_noise(start, sample, timesteps[:1].expand(batch))
         else:
             sample = sample * self.scheduler.init_noise_sigma
-        # 3) denoise
+        # 3) denoise (the generator reaches the samplers that draw noise; UniPC takes none)
+        takes = inspect.signature(self.scheduler.step).parameters
+        step_kwargs = {"generator": generator} if "generator" in takes else {}
         for t in timesteps:
             model_in = self.scheduler.scale_model_input(sample, t)
             out = self.predict(
@@ -362,7 +365,7 @@ class GlyphPipeline(DiffusionPipeline):
                 condition,
                 control_scale,
             )
-            sample = self.scheduler.step(out, t, sample, generator=generator).prev_sample
+            sample = self.scheduler.step(out, t, sample, **step_kwargs).prev_sample
         images = self.decode_samples(sample).clamp(-1, 1)
         if output_type == "pt":
             return images

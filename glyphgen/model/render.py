@@ -178,12 +178,12 @@ def render_regions(
     """The image with every region drawn, and one JSONL text entry per region.
 
     draft: what sampling below strength 1 starts from (None: the pipeline's default_draft).
-    "glyph": the region with B's glyph
-    inked over it in black or white (A still under it), the model's output blended over the
-    whole region; "classical": the classical edit (A found and inpainted, B painted in A's
-    colours or the style reference's), the model's output blended over the pixels that edit
-    changed only (A's erased pixels and B's grown ink), so the rest of the photo stays as
-    it was.
+    "glyph": the region with B's glyph inked over it in black or white (A still under it),
+    the model's output blended over the whole region; "classical": the classical edit (A
+    found and inpainted, B painted in A's colours or the style reference's), the model's
+    output blended over the pixels that edit changed only (A's erased pixels and B's grown
+    ink; where the feathering leaves the model out, the classical edit shows), so the rest
+    of the photo stays as it was.
     """
     import torch
 
@@ -225,6 +225,8 @@ def render_regions(
             generator=torch.Generator().manual_seed(seed + k),
         )
         assert isinstance(result, GlyphPipelineOutput)
+        if changed is not None:
+            out[changed] = drafted[changed]
         _paste(out, result.images[0], edit, m, changed)
         inv = np.linalg.inv(m)
         texts.append(

@@ -17,16 +17,25 @@ def pipe(tmp_path_factory):
 
 
 @pytest.mark.parametrize(
-    ("prediction", "steps"),
-    [("v_prediction", 2), ("v_prediction", 8), ("epsilon", 4), ("sample", 4)],
+    ("prediction", "steps", "sampler"),
+    [
+        ("v_prediction", 2, "dpm++"),
+        ("v_prediction", 8, "dpm++"),
+        ("epsilon", 4, "dpm++"),
+        ("sample", 4, "dpm++"),
+        ("sample", 4, "ddim"),
+        ("sample", 4, "euler"),
+        ("sample", 4, "unipc"),
+    ],
 )
 def test_sampler_returns_the_image_an_oracle_denoiser_knows(
-    tmp_path, monkeypatch, prediction, steps
+    tmp_path, monkeypatch, prediction, steps, sampler
 ):
-    """With a denoiser that knows the clean image, sampling lands on it: the scheduler, its
+    """With a denoiser that knows the clean image, sampling lands on it: each sampler, its
     prediction type and the space-to-depth round trip agree."""
     torch.manual_seed(1)
-    pipe = build_pipeline(tiny_config(tmp_path, f"model.prediction_type={prediction}").model)
+    overrides = [f"model.prediction_type={prediction}", f"model.sampler={sampler}"]
+    pipe = build_pipeline(tiny_config(tmp_path, *overrides).model)
     pipe.set_progress_bar_config(disable=True)
     image = torch.rand(1, 3, 32, 128) * 2 - 1
     clean = pipe.encode_images(image)
