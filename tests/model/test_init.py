@@ -1,5 +1,6 @@
 """``init``: a new run starts from trained (exported, fp16) weights and records the legs."""
 
+import dataclasses
 import json
 import logging
 
@@ -105,18 +106,21 @@ def test_weights_from_before_legs_were_recorded_count_as_one_leg_from_step_0():
     ]
 
 
-def test_the_photo_leg_continues_the_shipped_model_on_half_photo_backgrounds():
+def test_the_campaign_leg_continues_the_shipped_model_on_half_photo_backgrounds():
     from glyphgen.model.config import load_train_config
     from glyphgen.model.train import init_manifest
     from glyphgen.paths import REPO_ROOT
     from glyphgen.synth.config import load_config
 
-    photo, cpu = load_train_config("cpu-photo"), load_train_config("cpu")
-    assert photo.model == cpu.model and photo.mixed_precision == "no"
-    manifest = init_manifest(REPO_ROOT / photo.init, photo.model)  # accepted as it is
-    assert manifest["steps"] == 1250
-    (stage,) = photo.stages
-    assert stage.data.seed not in {s.data.seed for s in cpu.stages}  # scenes no leg saw
+    leg, cpu = load_train_config("cpu-campaign"), load_train_config("cpu")
+    assert leg.model.condition_in_unet and leg.mixed_precision == "no"
+    assert dataclasses.replace(leg.model, condition_in_unet=False) == cpu.model
+    manifest = init_manifest(REPO_ROOT / leg.init, leg.model)  # accepted as it is
+    assert manifest["steps"] >= 2450
+    (stage,) = leg.stages
+    # scenes no leg saw: neither the cpu stages' seeds nor any recorded leg's
+    seen = {s["data"]["seed"] for s in manifest["config"]["stages"]}
+    assert stage.data.seed not in seen | {s.data.seed for s in cpu.stages}
     data = load_config(preset=stage.data.preset, overrides=stage.data.overrides)
     kinds = data.background.kinds
     assert kinds["image"] / sum(kinds.values()) == 0.5

@@ -7,13 +7,20 @@ import json
 from glyphgen.cli import main
 from glyphgen.eval import assert_text
 from glyphgen.model.cli import DEFAULT_WEIGHTS
+from glyphgen.model.config import DRAFTS
 
 
 def test_shipped_files_match_their_manifest():
     manifest = json.loads((DEFAULT_WEIGHTS / "manifest.json").read_text())
-    assert manifest["dtype"] == "float16" and manifest["stage"] == "stage2"
+    assert manifest["dtype"] == "float16"
     assert manifest["command"].startswith("glyphgen train --config cpu")
+    # every leg that trained it, from step 0 (the two stages of the cpu config) to its steps
+    legs = manifest["legs"]
+    assert legs[0]["start_step"] == 0 and legs[0]["stages"] == ["stage1", "stage2"]
+    assert [a["end_step"] for a in legs[:-1]] == [b["start_step"] for b in legs[1:]]
+    assert legs[-1]["end_step"] == manifest["steps"]
     assert 0 < manifest["default_strength"] <= 1
+    assert manifest["default_draft"] in DRAFTS
     for name, entry in manifest["files"].items():
         data = (DEFAULT_WEIGHTS / name).read_bytes()
         assert len(data) == entry["bytes"] <= 16 * 1024 * 1024, name
