@@ -61,7 +61,8 @@ def drawn_colour(image, request, fonts) -> np.ndarray:
     not (DEFAULT_WEIGHTS / "model_index.json").is_file(), reason="no shipped weights"
 )
 @pytest.mark.xfail(
-    strict=True,  # passing means the bar is met: then this mark must go
+    # not strict: the worst case sits 0.3 above the bar, where another machine's float
+    # kernels may tip it either way; an XPASS in the summary (-rxX) means the bar is met
     reason="issue 16's bar is not met yet: at the shipped default 19 of the 20 are within "
     "10, the worst 10.3 (median 5.0; the default before leg 2: 93 at worst)",
 )
