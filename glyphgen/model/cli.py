@@ -59,8 +59,8 @@ checks the text that was drawn.
   {"text": "书山有路", "out": "col.png", "vertical": true, "seed": 7,
    "points": [[10, 10], [70, 10], [70, 250], [10, 250]]}
 keys: text, out (both required), region (the flag's string) or box or points, background,
-vertical, style_ref, seed, steps, strength; paths relative to FILE's folder. --seed, --steps
-and --strength set the default of lines that leave them out. A bad line is reported with
+vertical, style_ref, seed, steps, strength, draft; paths relative to FILE's folder. --seed,
+--steps, --strength and --draft set the default of lines that leave them out. A bad line is reported with
 its number and the others still render; the exit status is 1 if any line failed.
 """
 
@@ -126,8 +126,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument(
         "--strength",
         type=argparse_type(cmdline.unit_interval),
-        help="in [0, 1]. 1: draw from noise; below 1: refine a draft of the glyph inked into "
-        "the region; 0: that draft as it is, no model (default: the model's "
+        help="in [0, 1]. 1: draw from noise; below 1: refine a draft (see --draft); 0: that "
+        "draft as it is, no model (default: the model's "
         f"default_strength{_shipped('default_strength')})",
     )
     r.add_argument(

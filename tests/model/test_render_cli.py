@@ -97,6 +97,8 @@ def test_sampling_defaults_come_from_the_flags_unless_the_line_sets_them():
     flags = Sampling(seed=5, steps=4, strength=None)
     j = job({"text": "一", "out": "a.png", "steps": 2, "strength": 0.5}, flags)
     assert j.sampling == Sampling(seed=5, steps=2, strength=0.5)
+    j = job({"text": "一", "out": "a.png", "draft": "glyph"}, flags)
+    assert j.sampling == Sampling(seed=5, steps=4, strength=None, draft="glyph")
 
 
 @pytest.mark.parametrize(
@@ -109,6 +111,7 @@ def test_sampling_defaults_come_from_the_flags_unless_the_line_sets_them():
         ({"text": "一", "out": "a.png", "steps": True}, "steps: must be an integer"),
         ({"text": "一", "out": "a.png", "strength": 2}, "strength: must be a number in [0, 1]"),
         ({"text": "一", "out": "a.png", "seed": -1}, "seed: must be an integer in [0, 2**63)"),
+        ({"text": "一", "out": "a.png", "draft": "ink"}, "draft: must be one of glyph, classical"),
         ({"text": "一", "out": "a.png", "vertical": "yes"}, "vertical: must be true or false"),
         ({"text": [], "out": "a.png"}, "text: must be a string or a non-empty list"),
         ({"text": "一", "out": 3}, "out: must be a path"),
