@@ -43,7 +43,7 @@ from glyphgen.eval.evaluate import evaluate
 from glyphgen.eval.metrics import Aggregate, aggregate
 from glyphgen.eval.report import RegionResult, Report
 from glyphgen.images import open_image
-from glyphgen.model.config import DRAFTS
+from glyphgen.model.config import check_draft
 from glyphgen.paths import REPO_ROOT
 from glyphgen.synth.config import SynthConfig, load_config
 from glyphgen.synth.render import Renderer
@@ -94,17 +94,18 @@ def parse_model(spec: str) -> ModelEntry:
         raise BenchmarkError(f"--model {spec}: at most two @ (NAME=PATH@STRENGTH@DRAFT)")
     value, draft = [*after, "", ""][:2]
     strength = None
-    if value or (not draft and after):  # "PATH@" has no strength: refused
+    if after and (value or not draft):  # "PATH@@DRAFT": the model's own; "PATH@": refused
         try:
             strength = float(value)
         except ValueError:
             strength = float("nan")  # refused just below, like any value outside [0, 1]
         if not 0 <= strength <= 1:
             raise BenchmarkError(f"--model {spec}: the strength after @ must be in [0, 1]")
-    if draft and draft not in DRAFTS:
-        raise BenchmarkError(
-            f"--model {spec}: the draft after the second @ must be one of {DRAFTS}"
-        )
+    if draft:
+        try:
+            check_draft(draft)
+        except ValueError as exc:
+            raise BenchmarkError(f"--model {spec}: the draft after the second @ {exc}") from None
     weights = Path(path)
     if not (weights / "model_index.json").is_file():
         raise BenchmarkError(

@@ -60,8 +60,9 @@ checks the text that was drawn.
    "points": [[10, 10], [70, 10], [70, 250], [10, 250]]}
 keys: text, out (both required), region (the flag's string) or box or points, background,
 vertical, style_ref, seed, steps, strength, draft; paths relative to FILE's folder. --seed,
---steps, --strength and --draft set the default of lines that leave them out. A bad line is reported with
-its number and the others still render; the exit status is 1 if any line failed.
+--steps, --strength and --draft set the default of lines that leave them out. A bad line is
+reported with its number and the others still render; the exit status is 1 if any line
+failed.
 """
 
 
@@ -90,8 +91,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     ship.add_argument(
         "--draft",
         choices=DRAFTS,
-        help="default draft of the export (render --draft): glyph (B inked over the region) or classical (the "
-        "classical edit, the model's output kept only where that edit changed pixels)",
+        help="default draft of the export (render --draft): glyph (B inked over the region) "
+        "or classical (the classical edit, the model's output kept only where that edit "
+        "changed pixels)",
     )
     t.set_defaults(func=run_train)
 

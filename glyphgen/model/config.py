@@ -15,6 +15,13 @@ CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
 DRAFTS = ("glyph", "classical")
 
 
+def check_draft(value: Any) -> str:
+    """``value`` if it names a draft; else a ValueError saying which names there are."""
+    if value not in DRAFTS:
+        raise ValueError(f"must be one of {', '.join(DRAFTS)}, got {value!r}")
+    return str(value)
+
+
 @dataclass
 class ModelConfig:
     """The model built from scratch (``base: ""``) or attached to a local latent base."""

@@ -27,7 +27,7 @@ from PIL import Image
 
 from glyphgen import cmdline
 from glyphgen.images import open_image
-from glyphgen.model.config import DRAFTS
+from glyphgen.model.config import check_draft
 from glyphgen.model.render import (
     RegionRequest,
     RenderError,
@@ -60,18 +60,12 @@ class RenderJob:
     sampling: Sampling = field(default_factory=Sampling)
 
 
-def draft_name(value: Any) -> str:
-    if value not in DRAFTS:
-        raise ValueError(f"must be one of {', '.join(DRAFTS)}, got {value!r}")
-    return str(value)
-
-
 # key -> checker of its value; the checkers raise ValueError saying what the value must be
 _SAMPLING: dict[str, Callable[[Any], Any]] = {
     "seed": cmdline.seed,
     "steps": cmdline.positive_int,
     "strength": cmdline.unit_interval,
-    "draft": draft_name,
+    "draft": check_draft,
 }
 REGION_KEYS = ("region", "box", "points")
 KEYS = ("text", "out", *REGION_KEYS, "background", "vertical", "style_ref", *_SAMPLING)

@@ -44,7 +44,7 @@ from diffusers import (
 from diffusers.utils import BaseOutput
 
 from glyphgen.model.adapter import StyleAdapter
-from glyphgen.model.config import DRAFTS
+from glyphgen.model.config import check_draft
 from glyphgen.model.text_encoder import CharTextEncoder
 from glyphgen.safeweights import refuse_pickles
 
@@ -274,9 +274,10 @@ class GlyphPipeline(DiffusionPipeline):
         pipeline's ``default_draft``, "glyph" where it has none)."""
         if draft is None:
             draft = str(self.config.get("default_draft", "glyph"))
-        if draft not in DRAFTS:
-            raise ValueError(f"unknown draft {draft!r}; use one of {list(DRAFTS)}")
-        return draft
+        try:
+            return check_draft(draft)
+        except ValueError as exc:
+            raise ValueError(f"draft {exc}") from None
 
     @torch.no_grad()
     def __call__(

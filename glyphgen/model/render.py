@@ -14,7 +14,6 @@ its input does so in a fraction of a second instead of after seconds of imports.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 from collections.abc import Sequence
@@ -33,6 +32,7 @@ from glyphgen.typeset.fonts import FontLibrary
 if TYPE_CHECKING:
     import torch
 
+    from glyphgen.edit.classical import TextColours
     from glyphgen.model.pipeline import GlyphPipeline
 
 FILL = 0.7  # the region's height as a fraction of the crop's (training draws 0.55-0.85)
@@ -195,9 +195,8 @@ def render_regions(
     glyphs = glyph_cache(fonts)
     texts = []
     draft = pipe.resolve_draft(draft)
-    ref = None
-    if style_ref is not None:
-        ref = torch.from_numpy(np.array(style_ref)).permute(2, 0, 1)[None].float() / 127.5 - 1
+    ref = None if style_ref is None else _rgb_tensor(style_ref)
+    colours = reference_colours(style_ref) if draft == "classical" else None
     for k, req in enumerate(requests):
         _, _, need = window(req.polygon, req.vertical, height, FILL, None)
         size = crop_size(height, req.vertical, need, pipe.size_multiple)
@@ -209,7 +208,7 @@ def render_regions(
         edit = edit_mask(rect, size, req.vertical)
         start, changed = None, None
         if draft == "classical":
-            drafted, changed = classical_draft(out, req, fonts, style_ref)
+            drafted, changed = classical_draft(out, req, fonts, colours)
             start = _rgb_tensor(_warp_in(drafted, m, size))
         result = pipe(
             texts=[req.text],
@@ -248,22 +247,31 @@ def render_regions(
     return out, texts
 
 
+def reference_colours(style_ref: np.ndarray | None) -> TextColours | None:
+    """The text colours of a style reference crop, or None where there is no reference or
+    the classical step finds no text in it (the classical draft then takes A's own)."""
+    from glyphgen.edit import classical
+
+    if style_ref is None:
+        return None
+    try:
+        return classical.reference_colours(style_ref, classical.ClassicalConfig())
+    except ValueError:
+        return None
+
+
 def classical_draft(
     image: np.ndarray,
     req: RegionRequest,
     fonts: FontLibrary,
-    style_ref: np.ndarray | None,
+    colours: TextColours | None,
     grow: int = 2,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The classical edit of one region and the pixels it changed (bool (H, W)): A's
-    erased pixels and B's coverage grown by ``grow`` px (and by its stroke ring). Colours
-    from ``style_ref`` where the classical step finds text in it, else from A's pixels."""
-    from glyphgen.edit.classical import ClassicalConfig, classical_edit, reference_colours
+    erased pixels and B's coverage grown by ``grow`` px (and by its stroke ring). B in
+    ``colours`` (``reference_colours``), or in A's own when None."""
+    from glyphgen.edit.classical import classical_edit
 
-    colours = None  # a reference with no text the classical step can find: A's own colours
-    if style_ref is not None:
-        with contextlib.suppress(ValueError):
-            colours = reference_colours(style_ref, ClassicalConfig())
     edit = classical_edit(
         image, req.polygon, req.text, fonts, vertical=req.vertical, colours=colours
     )

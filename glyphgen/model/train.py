@@ -85,6 +85,13 @@ def stage_weights(out: Path, stage: StageConfig) -> Path:
 GROWABLE = {"condition_in_unet": False}
 
 
+def grows_into(have: dict[str, Any], want: dict[str, Any]) -> bool:
+    """Weights of model config ``have`` load into a model of ``want`` by widening: the two
+    differ only in GROWABLE keys, each at its growable value in ``have``."""
+    differ = [k for k in want if have.get(k) != want[k]]
+    return all(k in GROWABLE and have.get(k) == GROWABLE[k] for k in differ)
+
+
 class InitRefused(ValueError):
     """``init`` names weights a new run cannot start from (with the reason and the fix)."""
 
@@ -103,12 +110,7 @@ def init_manifest(folder: Path, model: ModelConfig) -> dict[str, Any]:
     want = configio.to_dict(model)
     # a key newer than the manifest: the weights were trained with its default
     have = {**configio.to_dict(ModelConfig()), **manifest.get("config", {}).get("model", {})}
-    # weights without the condition in the UNet grow into a model with it (GROWABLE)
-    if {**have, **GROWABLE} == {**want, **GROWABLE} and all(
-        have[k] in (v, want[k]) for k, v in GROWABLE.items()
-    ):
-        have = want
-    if have != want:
+    if have != want and not grows_into(have, want):
         diffs = [
             f"{k}: {have.get(k)!r} there, {want[k]!r} here" for k in want if have.get(k) != want[k]
         ]

@@ -20,7 +20,7 @@ from glyphgen.synth.runner import run as run_factory
 REFERENCES = 20
 MAX_DELTA_E = 10.0
 PLAIN = [
-    "num=20",
+    f"num={REFERENCES}",
     "seed=4242",
     "background.kinds={solid: 1, gradient: 1}",
     "layout.vertical=0",
