@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 FILL = 0.7  # the region's height as a fraction of the crop's (training draws 0.55-0.85)
 PAPER = (248, 245, 238)  # default background colour
 MARGIN = 24  # default canvas margin around generated regions, pixels
+CHANGE_SIGMA = 4.0  # crop px: of the model's change over the classical draft, only the detail
 
 
 class RenderError(ValueError):
@@ -206,10 +207,11 @@ def render_regions(
         position = np.zeros((size[1], size[0]), np.uint8)
         cv2.fillPoly(position, [np.round(poly).astype(np.int32)], 255)
         edit = edit_mask(rect, size, req.vertical)
-        start, changed = None, None
+        start, changed, drafted_crop = None, None, None
         if draft == "classical":
             drafted, changed = classical_draft(out, req, fonts, colours)
-            start = _rgb_tensor(_warp_in(drafted, m, size))
+            drafted_crop = _warp_in(drafted, m, size)
+            start = _rgb_tensor(drafted_crop)
         result = pipe(
             texts=[req.text],
             glyph=_mask_tensor(glyph),
@@ -226,7 +228,7 @@ def render_regions(
         assert isinstance(result, GlyphPipelineOutput)
         if changed is not None:
             out[changed] = drafted[changed]
-        _paste(out, result.images[0], edit, m, changed)
+        _paste(out, result.images[0], edit, m, changed, drafted_crop)
         inv = np.linalg.inv(m)
         texts.append(
             {
@@ -290,7 +292,8 @@ def _warp_in(image: np.ndarray, m: np.ndarray, size: tuple[int, int]) -> np.ndar
 def _rgb_tensor(arr: np.ndarray) -> torch.Tensor:
     import torch
 
-    return torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)[None].float() / 127.5 - 1
+    # a copy: the caller's array may be read-only (torch warns on those)
+    return torch.from_numpy(np.array(arr, np.float32)).permute(2, 0, 1)[None] / 127.5 - 1
 
 
 def _mask_tensor(arr: np.ndarray) -> torch.Tensor:
@@ -309,23 +312,37 @@ def _paste(
     edit: np.ndarray,
     m: np.ndarray,
     within: np.ndarray | None = None,
+    base: np.ndarray | None = None,
 ) -> None:
     """Blend ``crop`` into ``out`` through the inverse of ``m``, feathered at the edit
     mask's border so no seam shows; only over ``within`` (bool (H, W) of ``out``, feathered
-    over the 3 px around it) when it is given."""
+    over the 3 px around it) when it is given.
+
+    base: the crop the model started from, warped out of ``out`` as it is now (the
+    classical draft). Then only the model's change, ``crop - base``, is warped back and
+    added: where the model kept the draft, ``out`` keeps its own full-resolution pixels
+    instead of the crop's, which the warp back up-samples (a region taller than the crop)
+    and blurs. And only the change's detail: its blur by a Gaussian of ``CHANGE_SIGMA``
+    crop px is taken off, so a tint or a shifted surface colour of the model's is dropped
+    and the draft's colours stay (chosen on the validation pairs, docs/model.md)."""
     inv = np.linalg.inv(m)
     h, w = out.shape[:2]
     feather = max(1, round(min(edit.shape) * 0.04))
     alpha = cv2.erode(edit, np.ones((2 * feather + 1,) * 2, np.uint8))
     alpha = cv2.GaussianBlur(alpha.astype(np.float32) / 255, (0, 0), feather)
-    back = cv2.warpPerspective(crop, inv, (w, h), flags=cv2.INTER_LINEAR)
     a = cv2.warpPerspective(alpha, inv, (w, h), flags=cv2.INTER_LINEAR)
+    if base is None:
+        back = cv2.warpPerspective(crop, inv, (w, h), flags=cv2.INTER_LINEAR)
+    else:
+        change = crop.astype(np.float32) - base.astype(np.float32)
+        change -= cv2.GaussianBlur(change, (0, 0), CHANGE_SIGMA)
+        back = out + cv2.warpPerspective(change, inv, (w, h), flags=cv2.INTER_LINEAR)
     if within is not None:
         # 1 on ``within``, falling to 0 within 3 px of it
         grown = cv2.dilate(within.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
         a = a * np.maximum(within, cv2.GaussianBlur(grown, (5, 5), 1.0))
     a = a[..., None]
-    out[:] = np.round(back * a + out * (1 - a)).astype(np.uint8)
+    out[:] = np.clip(np.round(back * a + out * (1 - a)), 0, 255).astype(np.uint8)
 
 
 def write_outputs(path: Path, image: np.ndarray, texts: list[dict[str, Any]]) -> Path:

@@ -61,3 +61,39 @@ def test_the_classical_draft_keeps_every_pixel_its_edit_did_not_change(ideal, fo
     # the glyph draft blends the model over the whole region (pixels away from any ink change)
     glyph_drafted, _ = render_regions(ideal, old, [request], fonts, strength=0.5, draft="glyph")
     assert (glyph_drafted[inside & ~feather] != old[inside & ~feather]).any()
+
+
+def _keeps_its_draft(self, texts, glyph, position_mask, draft=None, **kwargs):
+    """A model that changes nothing: its output is the draft it was given."""
+    arr = ((draft + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+    return GlyphPipelineOutput(images=arr.numpy())
+
+
+def _tints_its_draft(self, texts, glyph, position_mask, draft=None, **kwargs):
+    """A model whose only change is a green cast over its draft."""
+    tinted = draft + torch.tensor([-0.1, 0.15, -0.1]).view(1, 3, 1, 1)
+    return _keeps_its_draft(self, texts, glyph, position_mask, draft=tinted)
+
+
+@pytest.mark.parametrize("model", [_keeps_its_draft, _tints_its_draft])
+def test_the_classical_draft_keeps_its_resolution_and_colours_where_the_model_adds_no_detail(
+    tmp_path, monkeypatch, fonts, model
+):
+    """Only the detail of the model's change is warped back onto the photo, not its crop: a
+    region taller than the crop keeps the classical edit's own sharp pixels where the model
+    kept them, and a cast the model lays over the draft does not reach the photo."""
+    from glyphgen.model.render import classical_draft
+
+    monkeypatch.setattr(GlyphPipeline, "__call__", model)
+    pipe = build_pipeline(tiny_config(tmp_path, "model.height=32").model)
+    rng = np.random.default_rng(1)
+    photo = rng.integers(60, 200, (240, 480, 3), dtype=np.uint8)  # fine texture the crop loses
+    request = RegionRequest("新年快乐", parse_region("40,60,440,170"))
+    drafted, changed = classical_draft(photo, request, fonts, None)
+    image, _ = render_regions(pipe, photo, [request], fonts, strength=0.5, draft="classical")
+    assert changed.any()
+    diff = image.astype(int) - drafted.astype(int)
+    if model is _keeps_its_draft:
+        assert np.abs(diff).max() <= 1
+    else:  # the tint is clipped at 0 and 255, so strokes' edges keep a little of it
+        assert np.abs(diff[changed].mean(axis=0)).max() < 1.0  # the cast itself: 19 levels
