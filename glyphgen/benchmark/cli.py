@@ -25,9 +25,10 @@ GLYPH_EXAMPLES = """examples:
   glyphgen bench glyph --model shipped=weights/glyph-default --model draft=weights/glyph-default@0
   glyphgen bench glyph --model shipped=weights/glyph-default --limit 20 --no-sheet   # smoke run
 
-A row is NAME=PATH (a trained pipeline folder) or NAME=PATH@S (sampled at strength S; @0 is the
-glyph draft with no model, @1 from pure noise). Writes benchmark.json, benchmark.md and
-contact_sheet.png to --results; the images go to --work (scratch).
+A row is NAME=PATH (a trained pipeline folder, at its own strength and draft), NAME=PATH@S
+(sampled at strength S; @0 is the draft with no model, @1 from pure noise) or NAME=PATH@S@DRAFT
+(DRAFT: glyph or classical; an empty S is the model's own). Writes benchmark.json,
+benchmark.md and contact_sheet.png to --results; the images go to --work (scratch).
 See eval/benchmark/README.md for the set, the judges and the recorded rows."""
 
 
@@ -69,10 +70,11 @@ def _register_glyph(which: argparse._SubParsersAction) -> None:
 EDIT_EXAMPLES = """examples:
   glyphgen bench edit                                     # ground truth and the classical edit
   glyphgen bench edit --model draft=weights/glyph-default@0 --model shipped=weights/glyph-default
+  glyphgen bench edit --model noise=weights/glyph-campaign@1@glyph   # from pure noise
   glyphgen bench edit --limit 20 --no-sheet               # smoke run
 
-Each pair is a held-out photo with text A (the source) and the same photo with B (the ground
-truth). A model row gets what a user of glyphgen render has: the source, B's region and text,
+A row is written as for glyphgen bench glyph: NAME=PATH[@STRENGTH[@DRAFT]]. Each pair is a
+held-out photo with text A (the source) and the same photo with B (the ground truth). A model row gets what a user of glyphgen render has: the source, B's region and text,
 and A's region as the style reference. Writes edits.json, edits.md and contact_sheet.png to
 --results; the pairs and every row's images go to --work (the pairs are reused)."""
 
@@ -100,7 +102,7 @@ def _row_arguments(p: argparse.ArgumentParser, *, work: Path, results: Path, con
         "--model",
         action="append",
         default=[],
-        metavar="NAME=PATH[@S]",
+        metavar="NAME=PATH[@S[@DRAFT]]",
         help="a row: a trained pipeline folder (repeatable), e.g. shipped=weights/glyph-default",
     )
     p.add_argument("--work", type=Path, default=work, help="scratch folder for the images")
