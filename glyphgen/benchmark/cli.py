@@ -74,9 +74,10 @@ EDIT_EXAMPLES = """examples:
   glyphgen bench edit --limit 20 --no-sheet               # smoke run
 
 A row is written as for glyphgen bench glyph: NAME=PATH[@STRENGTH[@DRAFT]]. Each pair is a
-held-out photo with text A (the source) and the same photo with B (the ground truth). A model row gets what a user of glyphgen render has: the source, B's region and text,
-and A's region as the style reference. Writes edits.json, edits.md and contact_sheet.png to
---results; the pairs and every row's images go to --work (the pairs are reused)."""
+held-out photo with text A (the source) and the same photo with B (the ground truth). A model
+row gets what a user of glyphgen render has: the source, B's region and text, and A's region
+as the style reference. Writes edits.json, edits.md and contact_sheet.png to --results; the
+pairs and every row's images go to --work (the pairs are reused)."""
 
 
 def _register_edit(which: argparse._SubParsersAction) -> None:
