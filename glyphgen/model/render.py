@@ -39,6 +39,7 @@ FILL = 0.7  # the region's height as a fraction of the crop's (training draws 0.
 PAPER = (248, 245, 238)  # default background colour
 MARGIN = 24  # default canvas margin around generated regions, pixels
 CHANGE_SIGMA = 4.0  # crop px: of the model's change over the classical draft, only the detail
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # BT.601: the change's luminance
 
 
 class RenderError(ValueError):
@@ -324,7 +325,8 @@ def _paste(
     instead of the crop's, which the warp back up-samples (a region taller than the crop)
     and blurs. And only the change's detail: its blur by a Gaussian of ``CHANGE_SIGMA``
     crop px is taken off, so a tint or a shifted surface colour of the model's is dropped
-    and the draft's colours stay (chosen on the validation pairs, docs/model.md)."""
+    and the draft's colours stay; and only its luminance, so fine colour speckle does not
+    tint a grey scene either (both chosen on the validation pairs, docs/model.md)."""
     inv = np.linalg.inv(m)
     h, w = out.shape[:2]
     feather = max(1, round(min(edit.shape) * 0.04))
@@ -336,6 +338,7 @@ def _paste(
     else:
         change = crop.astype(np.float32) - base.astype(np.float32)
         change -= cv2.GaussianBlur(change, (0, 0), CHANGE_SIGMA)
+        change = luminance_only(change)
         back = out + cv2.warpPerspective(change, inv, (w, h), flags=cv2.INTER_LINEAR)
     if within is not None:
         # 1 on ``within``, falling to 0 within 3 px of it
@@ -343,6 +346,12 @@ def _paste(
         a = a * np.maximum(within, cv2.GaussianBlur(grown, (5, 5), 1.0))
     a = a[..., None]
     out[:] = np.clip(np.round(back * a + out * (1 - a)), 0, 255).astype(np.uint8)
+
+
+def luminance_only(change: np.ndarray) -> np.ndarray:
+    """An RGB change (H, W, 3) reduced to its luminance, added alike to R, G and B: it
+    shades the draft without moving its hue or saturation (a grey scene stays grey)."""
+    return np.repeat(change @ LUMA[:, None], 3, axis=-1)
 
 
 def write_outputs(path: Path, image: np.ndarray, texts: list[dict[str, Any]]) -> Path:

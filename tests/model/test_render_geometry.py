@@ -97,3 +97,27 @@ def test_the_classical_draft_keeps_its_resolution_and_colours_where_the_model_ad
         assert np.abs(diff).max() <= 1
     else:  # the tint is clipped at 0 and 255, so strokes' edges keep a little of it
         assert np.abs(diff[changed].mean(axis=0)).max() < 1.0  # the cast itself: 19 levels
+
+
+def _speckles_its_draft_green(self, texts, glyph, position_mask, draft=None, **kwargs):
+    """A model whose change is fine green-and-magenta speckle: detail the high-pass keeps."""
+    checker = (torch.arange(draft.shape[-1]) % 2).view(1, 1, 1, -1) * 2.0 - 1  # +-1 columns
+    speckle = checker * torch.tensor([-0.1, 0.15, -0.1]).view(1, 3, 1, 1)
+    return _keeps_its_draft(self, texts, glyph, position_mask, draft=draft + speckle)
+
+
+def test_the_model_shades_a_grey_scene_but_never_tints_it(tmp_path, monkeypatch, fonts):
+    """Only the luminance of the model's change reaches the photo: on a grey photo the edit
+    stays grey however coloured the model's output is, while its detail still shows."""
+    from glyphgen.model.render import classical_draft
+
+    monkeypatch.setattr(GlyphPipeline, "__call__", _speckles_its_draft_green)
+    pipe = build_pipeline(tiny_config(tmp_path, "model.height=32").model)
+    grey = np.random.default_rng(2).integers(60, 200, (240, 480, 1), dtype=np.uint8)
+    photo = np.repeat(grey, 3, axis=-1)
+    request = RegionRequest("新年快乐", parse_region("40,60,440,170"))
+    drafted, changed = classical_draft(photo, request, fonts, None)
+    image, _ = render_regions(pipe, photo, [request], fonts, strength=0.5, draft="classical")
+    assert changed.any() and np.ptp(drafted.astype(int), axis=-1).max() <= 1  # a grey draft
+    assert np.abs(image.astype(int) - drafted.astype(int))[changed].max() > 3  # detail shows
+    assert np.ptp(image.astype(int), axis=-1).max() <= 1  # and no pixel takes a hue
