@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -68,7 +69,7 @@ def kept(truth_edges: np.ndarray, out_edges: np.ndarray, zone: np.ndarray) -> tu
     )
 
 
-def measure(work: Path, rows: list[str]) -> dict[str, object]:
+def measure(work: Path, rows: list[str]) -> dict[str, Any]:
     labels = work / "set" / "labels.jsonl"
     records = [json.loads(line) for line in labels.read_text(encoding="utf-8").splitlines()]
     edits = load_edits(labels)
@@ -108,12 +109,12 @@ def measure(work: Path, rows: list[str]) -> dict[str, object]:
     return {"machine": machine_info(), "work": str(work), "edits": len(edits), "zones": table}
 
 
-def markdown(result: dict[str, object], command: str) -> str:
+def markdown(result: dict[str, Any], command: str) -> str:
     m = result["machine"]
     lines = [
         "# Edges under the text: what an edge channel could add",
         "",
-        f"Machine: {m['cpu']}, {m['cores']} cores; {m['date']}. Command: `{command}`.",  # type: ignore[index]
+        f"Machine: {m['cpu']}, {m['cores']} cores; {m['date']}. Command: `{command}`.",
         f"Outputs of the style-edit benchmark's last run in `{result['work']}` "
         f"({result['edits']} edits). Edges: OpenCV Canny {CANNY[0]}/{CANNY[1]} "
         "(controlnet_aux's CannyDetector) of the ground truth in B's region. A zone counts "
@@ -123,7 +124,7 @@ def markdown(result: dict[str, object], command: str) -> str:
         "spurious / 1,000 px (median) |",
         "|---|---:|---:|---|---:|---:|",
     ]
-    for name, z in result["zones"].items():  # type: ignore[attr-defined]
+    for name, z in result["zones"].items():
         for row, f in z["rows"].items():
             lines.append(
                 f"| {name} | {z['edits']} | {z['zone_px_median']:.0f} | {row} | "
