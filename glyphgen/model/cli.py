@@ -89,6 +89,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="default sampling strength of the export (1: from noise; <1: from a draft)",
     )
     ship.add_argument(
+        "--steps",
+        type=int,
+        help="default denoising steps of the export (render --steps; a strength below 1 "
+        "takes that share of them)",
+    )
+    ship.add_argument(
         "--draft",
         choices=DRAFTS,
         help="default draft of the export (render --draft): glyph (B inked over the region) "
@@ -178,6 +184,7 @@ def run_export(args: argparse.Namespace) -> int:
             extra={"run": str(run), "export_command": command_line()},
             strength=args.strength,
             draft=args.draft,
+            steps=args.steps,
         )
     except (ExportError, FileNotFoundError) as exc:
         return fail(str(exc))

@@ -63,11 +63,12 @@ def export_weights(
     extra: dict | None = None,
     strength: float | None = None,
     draft: str | None = None,
+    steps: int | None = None,
 ) -> Path:
     """Write the pipeline in ``src`` (a run's ``weights`` or ``weights-<stage>``) to ``dst``
     in fp16 with ``manifest.json``; ``dst`` is replaced only once the new folder is whole.
-    ``strength``, ``draft``: the shipped pipeline's default sampling strength and draft
-    (``GlyphPipeline``)."""
+    ``strength``, ``draft``, ``steps``: the shipped pipeline's default sampling strength,
+    draft and denoising steps (``GlyphPipeline``)."""
     from diffusers.utils.logging import disable_progress_bar
 
     from glyphgen.cmdline import command_line
@@ -94,6 +95,11 @@ def export_weights(
         pipe.register_to_config(default_strength=strength)
     if draft is not None:
         pipe.register_to_config(default_draft=pipe.resolve_draft(draft))
+    if steps is not None:
+        try:
+            pipe.register_to_config(default_steps=pipe.resolve_steps(steps))
+        except ValueError as exc:
+            raise ExportError(f"--steps: {exc}") from exc
     tmp = dst.with_name(dst.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     pipe.save_pretrained(tmp)
@@ -107,6 +113,7 @@ def export_weights(
     manifest["dtype"] = "float16"
     manifest["default_strength"] = float(pipe.config.get("default_strength", 1.0))
     manifest["default_draft"] = pipe.resolve_draft()
+    manifest["default_steps"] = pipe.resolve_steps()
     manifest["exported_from"] = str(src)
     if metrics is not None:
         manifest["metrics"] = metrics

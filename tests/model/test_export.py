@@ -45,3 +45,20 @@ def test_export_records_the_benchmark_row_and_refuses_a_missing_one(trained, tmp
     assert main(["train", "--out", str(tmp_path / "none"), "--export", str(dst)]) == 2
     assert main(["train", "--out", str(run), "--stage", "stage1", "--export", str(dst)]) == 0
     assert json.loads((dst / "manifest.json").read_text())["stage"] == "stage1"
+
+
+def test_export_sets_the_shipped_sampling_defaults_and_refuses_impossible_ones(
+    trained, tmp_path, capsys
+):
+    run, dst = trained.parent, tmp_path / "w"
+    argv = ["train", "--out", str(run), "--export", str(dst)]
+    assert main([*argv, "--strength", "0.1", "--draft", "classical", "--steps", "16"]) == 0
+    shipped = GlyphPipeline.from_pretrained(dst)
+    assert shipped.resolve_strength() == 0.1 and shipped.resolve_draft() == "classical"
+    assert shipped.resolve_steps() == 16
+    manifest = json.loads((dst / "manifest.json").read_text())
+    assert (manifest["default_strength"], manifest["default_steps"]) == (0.1, 16)
+
+    assert main([*argv, "--steps", "0"]) == 2
+    assert "--steps: steps must be in [1, 1000]" in capsys.readouterr().err
+    assert GlyphPipeline.from_pretrained(dst).resolve_steps() == 16  # the old export stands
