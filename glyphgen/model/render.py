@@ -350,7 +350,8 @@ def _paste(
 
 def luminance_only(change: np.ndarray) -> np.ndarray:
     """An RGB change (H, W, 3) reduced to its luminance, added alike to R, G and B: it
-    shades the draft without moving its hue or saturation (a grey scene stays grey)."""
+    shades the draft and leaves its chroma (YCbCr's Cb and Cr) as it was, so a grey scene
+    stays grey."""
     return np.repeat(change @ LUMA[:, None], 3, axis=-1)
 
 

@@ -40,10 +40,13 @@ def test_bad_numbers_are_refused_by_name(tmp_path, capsys, flag, value, message)
 
 
 def test_help_shows_the_shipped_defaults(capsys):
+    from glyphgen.paths import REPO_ROOT
+
+    index = json.loads((REPO_ROOT / "weights/glyph-default/model_index.json").read_text())
     with pytest.raises(SystemExit):
         main(["render", "--help"])
     help_ = " ".join(capsys.readouterr().out.split())
-    assert "default_steps, 8 for the shipped weights" in help_
+    assert f"default_steps, {index['default_steps']} for the shipped weights" in help_
 
 
 def test_the_pipeline_refuses_steps_outside_its_schedule(trained):
