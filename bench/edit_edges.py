@@ -56,17 +56,9 @@ def zones(region: np.ndarray, ink_a: np.ndarray, ink_b: np.ndarray) -> dict[str,
     return {"gaps": region & ~a & ~b, "under A": region & a & ~b}
 
 
-def kept(truth_edges: np.ndarray, out_edges: np.ndarray, zone: np.ndarray) -> tuple[int, int, int]:
-    """(truth's edge pixels in the zone, those the output has within 1 px, the output's edge
-    pixels in the zone with no truth edge within 1 px)."""
-    near_out = cv2.dilate(out_edges.astype(np.uint8), NEAR) > 0
-    near_truth = cv2.dilate(truth_edges.astype(np.uint8), NEAR) > 0
-    n = int((truth_edges & zone).sum())
-    return (
-        n,
-        int((truth_edges & zone & near_out).sum()),
-        int((out_edges & zone & ~near_truth).sum()),
-    )
+def near(mask: np.ndarray) -> np.ndarray:
+    """The pixels within 1 px of ``mask``."""
+    return cv2.dilate(mask.astype(np.uint8), NEAR) > 0
 
 
 def measure(work: Path, rows: list[str]) -> dict[str, Any]:
@@ -80,17 +72,22 @@ def measure(work: Path, rows: list[str]) -> dict[str, Any]:
         region = em.region_mask(e.polygon, e.truth.shape[:2])
         ink_a = open_image(labels.parent / rec["edit"]["mask_a"], mode="L") > 0
         truth_edges = edges(e.truth)
+        near_truth = near(truth_edges)
         outs = {row: edges(open_image(work / row / e.image)) for row in rows}
+        near_outs = {row: near(out_edges) for row, out_edges in outs.items()}
         for name, zone in zones(region, ink_a, e.ink_b).items():
-            sizes.setdefault(name, []).append(int(zone.sum()))
-            for row, out_edges in outs.items():
-                n, found, spurious = kept(truth_edges, out_edges, zone)
-                if n < MIN_EDGES:
-                    continue
-                if row == rows[0]:
-                    structured[name] = structured.get(name, 0) + 1
+            size = int(zone.sum())
+            sizes.setdefault(name, []).append(size)
+            truth_in_zone = truth_edges & zone
+            n = int(truth_in_zone.sum())
+            if n < MIN_EDGES:
+                continue
+            structured[name] = structured.get(name, 0) + 1
+            for row in rows:
+                found = int((truth_in_zone & near_outs[row]).sum())  # kept within 1 px
+                spurious = int((outs[row] & zone & ~near_truth).sum())  # none of truth's near
                 per_zone.setdefault(name, {}).setdefault(row, []).append(
-                    (found / n, 1000 * spurious / max(int(zone.sum()), 1))
+                    (found / n, 1000 * spurious / size)
                 )
     table = {
         name: {
