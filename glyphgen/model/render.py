@@ -39,7 +39,8 @@ FILL = 0.7  # the region's height as a fraction of the crop's (training draws 0.
 PAPER = (248, 245, 238)  # default background colour
 MARGIN = 24  # default canvas margin around generated regions, pixels
 CHANGE_SIGMA = 4.0  # crop px: of the model's change over the classical draft, only the detail
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # BT.601: the change's luminance
+# BT.601, as glyphgen.eval.edit_metrics.luma (not imported: it loads the whole evaluator)
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 class RenderError(ValueError):
