@@ -19,7 +19,7 @@ import glob
 import json
 import tarfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,17 +53,27 @@ class SceneLine:
 
 
 @dataclass
+class EditPair:
+    """The scene as it was before its first line was edited (the factory's edit pairs)."""
+
+    source: np.ndarray  # (H, W, 3) uint8: the same scene showing A (or no text)
+    text_a: str  # "" for a blank pair
+
+
+@dataclass
 class Scene:
     image: np.ndarray  # (H, W, 3) uint8
     glyph: np.ndarray | None  # (H, W) uint8 canonical-font text, or None: draw it per line
     lines: list[SceneLine]
     background: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    pair: EditPair | None = None  # the first line's edit pair, when the factory drew one
 
 
 @dataclass
 class Crop:
-    image: np.ndarray  # (H, W, 3) uint8
+    image: np.ndarray  # (H, W, 3) uint8: what the model learns to produce
+    source: np.ndarray  # (H, W, 3) uint8: what it sees outside the edit mask (A, for a pair)
     glyph: np.ndarray  # (H, W) uint8
     position: np.ndarray  # (H, W) uint8: the line's polygon
     edit: np.ndarray  # (H, W) uint8: where the text may change pixels
@@ -87,9 +97,13 @@ def line_crop(
         return None  # curves are not rectified to one window here
     size = crop_size(cfg.height, line.vertical, cfg.width)
     m, rect, _ = window(line.polygon, line.vertical, cfg.height, fill, max(size))
-    image = cv2.warpPerspective(
-        scene.image, m, size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
-    )
+
+    def warp(pixels: np.ndarray) -> np.ndarray:
+        return cv2.warpPerspective(
+            pixels, m, size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
+        )
+
+    image = warp(scene.image)
     if scene.glyph is not None:
         glyph = cv2.warpPerspective(scene.glyph, m, size, flags=cv2.INTER_AREA)
         poly = cv2.perspectiveTransform(line.polygon.reshape(1, -1, 2).astype(np.float32), m)[0]
@@ -106,9 +120,11 @@ def line_crop(
     )
     words = ["vertical" if line.vertical else "horizontal", line.font_style, scene.background]
     words += ["stroke"] * line.stroke + ["shadow"] * line.shadow
+    pair = scene.pair if k == 0 else None
     x0, y0, x1, y1 = rect
     return Crop(
         image=image,
+        source=image if pair is None else warp(pair.source),
         glyph=glyph,
         position=position,
         edit=edit_mask(rect, size, line.vertical),
@@ -153,7 +169,11 @@ def scene_from_sample(sample: Sample, styles: dict[str, str]) -> Scene:
     from glyphgen.synth.writers.jsonl import sample_record
 
     record = json.loads(json.dumps(sample_record(sample, None), default=str))
-    return scene_from_record(record, sample.pixels, sample.glyph_image, styles)
+    scene = scene_from_record(record, sample.pixels, sample.glyph_image, styles)
+    if sample.edit is not None:
+        e = sample.edit
+        scene.pair = EditPair(e.source, e.text_a)
+    return scene
 
 
 def wds_scenes(patterns: list[str], styles: dict[str, str]) -> Iterator[Scene]:
@@ -225,7 +245,14 @@ class FactoryScenes:
         return None if sample is None else scene_from_sample(sample, self.styles)
 
     def style_reference(self, index: int, scene: Scene) -> Scene | None:
-        """The same scene (background, font, colour, effects) with other characters."""
+        """The same scene (background, font, colour, effects) with other characters: for an
+        edit pair, its source showing A (None for a blank pair: no text to take style from),
+        as a user gives the old text's region; otherwise the scene drawn again."""
+        if scene.pair is not None:
+            if not scene.pair.text_a or not scene.lines:
+                return None
+            line = replace(scene.lines[0], text=scene.pair.text_a)
+            return Scene(scene.pair.source, None, [line], scene.background, scene.meta)
         meta = json.loads(json.dumps(scene.meta))
         line = meta.get("region0", {}).get("line0")
         if not line or "fonts" not in line:
@@ -265,6 +292,7 @@ def collate(
     ref_images = [_to_tensor((r or c).image, True) for c, r in zip(crops, refs, strict=True)]
     return {
         "image": torch.stack([_to_tensor(c.image, True) for c in crops]),
+        "source": torch.stack([_to_tensor(c.source, True) for c in crops]),
         "glyph": torch.stack([_to_tensor(c.glyph, False) for c in crops]),
         "position": torch.stack([_to_tensor(c.position, False) for c in crops]),
         "edit": torch.stack([_to_tensor(c.edit, False) for c in crops]),

@@ -459,15 +459,17 @@ class Trainer:
         steps = sched.config.num_train_timesteps
         t = torch.randint(0, steps, (n,), generator=self.generator).to(device)
         noisy = sched.add_noise(clean, noise, t)
-        # 3) conditions: editing samples see the source outside the edit mask (through the
-        # ControlNet; without one, glyph, position and source reach nothing)
+        # 3) conditions: editing samples see the source outside the edit mask (the image itself,
+        # or for an edit pair the scene showing A), through the ControlNet and with
+        # condition_in_unet the UNet; without either, glyph, position and source reach nothing
         condition = None
         if needs_condition(pipe.unet, pipe.controlnet):
             use_source = batch["use_source"].to(device)[:, None, None, None]
             edit = batch["edit"].to(device)
             edit = torch.where(use_source, edit, torch.ones_like(edit))
+            source = batch["source"].to(device) * use_source
             condition = make_condition(
-                batch["glyph"].to(device), batch["position"].to(device), image * use_source, edit
+                batch["glyph"].to(device), batch["position"].to(device), source, edit
             )
         module = self._module
         tokens = pipe.text_encoder.tokenize(batch["texts"], batch["captions"])

@@ -107,3 +107,16 @@ def test_unknown_config_keys_are_rejected_with_the_valid_ones(tmp_path):
         from glyphgen.model.config import load_train_config
 
         load_train_config("no-such-config")
+
+
+def test_an_edit_pair_is_learnt_from_a_scene_and_a_reference_showing_a_never_b(fonts):
+    """Factory edit pairs (edit.pairs=true): the model sees A's scene outside the edit mask
+    and learns B's; its style reference is A's region, as a user gives it, never B's."""
+    data = DataConfig(overrides=[*SMALL, "edit.pairs=true"], style_ref_prob=1.0)
+    batch = next(batches(data, ModelConfig(height=32, width=128), 4, fonts))
+    image, source = batch["image"].numpy(), batch["source"].numpy()
+    edit = batch["edit"].numpy() > 0  # (B, 1, H, W)
+    assert not np.allclose(image, source)  # A where B is
+    assert np.abs(image - source)[~np.broadcast_to(edit, image.shape)].mean() < 0.01
+    assert np.allclose(batch["style_ref"].numpy(), source)
+    _check_aligned(batch)
