@@ -81,6 +81,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     ship = t.add_argument_group("export (no training): a run's weights, fp16, for the repository")
     ship.add_argument("--export", type=Path, metavar="DIR", help="write --out's weights to DIR")
     ship.add_argument("--stage", help="export weights-<stage> instead of the final weights")
+    ship.add_argument(
+        "--raw",
+        action="store_true",
+        help="a run trained with ema_decay: export its last step's weights (weights-raw) "
+        "instead of their moving average",
+    )
     ship.add_argument("--metrics", type=Path, help="benchmark.json whose row goes in the manifest")
     ship.add_argument("--row", default="shipped", help="that row's name (default: shipped)")
     ship.add_argument(
@@ -174,7 +180,14 @@ def run_export(args: argparse.Namespace) -> int:
     if not args.out:
         return fail("--export needs --out, the run folder whose weights to ship")
     run = Path(args.out)
-    src = run / (f"weights-{args.stage}" if args.stage else "weights")
+    src = run / (
+        (f"weights-{args.stage}" if args.stage else "weights") + ("-raw" if args.raw else "")
+    )
+    if args.raw and not src.is_dir():
+        return fail(
+            f"{src} does not exist: --raw exports the last step's weights of a run trained "
+            "with ema_decay > 0; this run kept no average, so export it without --raw"
+        )
     try:
         metrics = benchmark_row(args.metrics, args.row) if args.metrics else None
         dst = export_weights(

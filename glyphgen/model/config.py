@@ -125,6 +125,10 @@ class TrainConfig:
     sample_every: int = 200  # steps between sample grids
     log_every: int = 10
     grad_clip: float = 1.0
+    # > 0: keep an exponential moving average of the trained weights (glyphgen.model.ema) at
+    # this decay; <out>/weights (and weights-<stage>) then hold the average and
+    # <out>/weights-raw (weights-<stage>-raw) the last step's. 0.995 averages ~200 steps.
+    ema_decay: float = 0.0
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"
     num_threads: int = 0  # torch CPU threads; 0 = torch's default
     # A trained pipeline folder (a run's weights, or an export such as weights/glyph-default)

@@ -53,6 +53,7 @@ from glyphgen.cmdline import command_line
 from glyphgen.model.build import build_pipeline, training_scheduler, widened
 from glyphgen.model.config import ModelConfig, StageConfig, TrainConfig
 from glyphgen.model.data import DataPosition, batches
+from glyphgen.model.ema import EmaWeights
 from glyphgen.model.export import file_table
 from glyphgen.model.losses import (
     TextPerceptualLoss,
@@ -73,6 +74,8 @@ log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint"
 WEIGHTS = "weights"
 RNG_FILE = "rng.safetensors"  # in the checkpoint: the generators' states
+EMA_FILE = "ema.safetensors"  # in the checkpoint: the EMA weights (ema_decay > 0)
+RAW = "-raw"  # with EMA on, the last step's weights go to <weights folder>-raw
 
 
 def stage_weights(out: Path, stage: StageConfig) -> Path:
@@ -228,6 +231,7 @@ class Trainer:
             self.state["legs"] = [*self.state.pop("init_legs", []), self._new_leg()]
         self.noise_scheduler = training_scheduler(self.pipe)
         self.trainable = self._trainable()
+        self.ema = self._ema(ckpt)
         # What the training step calls: the modules accelerate wrapped (DDP on several
         # processes), else the pipeline's own.
         self.wrapped: dict[str, Any] = {}
@@ -310,6 +314,22 @@ class Trainer:
                 [states[f"torch_cuda.{i}"] for i in range(torch.cuda.device_count())]
             )
 
+    def _ema(self, ckpt: Path) -> EmaWeights | None:
+        """The EMA weights: the checkpoint's when it has them, else starting from the
+        weights the run has now (a new run's, or a checkpoint's from before EMA was on)."""
+        if not self.cfg.ema_decay:
+            return None
+        ema = EmaWeights(self.trainable, self.cfg.ema_decay)
+        if (ckpt / EMA_FILE).is_file():
+            ema.load(ckpt / EMA_FILE)
+        elif (ckpt / "state.json").is_file():
+            log.warning(
+                "%s has no EMA weights: the average starts at step %d from its weights",
+                ckpt,
+                self.state["step"],
+            )
+        return ema
+
     def _trainable(self) -> dict[str, torch.nn.Module]:
         """The modules the optimizer updates, by their name in the pipeline."""
         pipe = self.pipe
@@ -383,6 +403,8 @@ class Trainer:
             self.accelerator.clip_grad_norm_(self._params(), self.cfg.grad_clip)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
+        if self.ema is not None:
+            self.ema.update(self.trainable)
         return losses
 
     def _run_stage(self, index: int, writer: Any) -> None:
@@ -557,6 +579,8 @@ class Trainer:
             for i, state in enumerate(torch.cuda.get_rng_state_all()):
                 states[f"torch_cuda.{i}"] = state
         save_file(states, str(tmp / RNG_FILE))
+        if self.ema is not None:
+            self.ema.save(tmp / EMA_FILE)
         final = self.out / CHECKPOINT
         old = self.out / f"{CHECKPOINT}.old"
         shutil.rmtree(old, ignore_errors=True)
@@ -570,13 +594,23 @@ class Trainer:
 
     def save_weights(self, folder: Path, stages_done: int | None = None) -> None:
         """The pipeline for ``glyphgen render --weights``, with a manifest beside it;
-        ``stages_done``: how many stages it has been trained through (default: all)."""
+        ``stages_done``: how many stages it has been trained through (default: all). With
+        EMA on, ``folder`` holds the average and ``folder``-raw the last step's weights."""
         if not self.accelerator.is_main_process:
             return
+        if self.ema is None:
+            self._write_weights(folder, stages_done, "last step")
+            return
+        self._write_weights(folder.with_name(folder.name + RAW), stages_done, "last step")
+        with self.ema.swapped_in(self.trainable):
+            self._write_weights(folder, stages_done, f"EMA, decay {self.ema.decay}")
+
+    def _write_weights(self, folder: Path, stages_done: int | None, weights: str) -> None:
         done = self.cfg.stages[:stages_done]
         shutil.rmtree(folder, ignore_errors=True)
         self.unwrapped().save_pretrained(folder)
         manifest = {
+            "weights": weights,
             "steps": self.state["step"],
             "stage": done[-1].name,
             "stages": [s.name for s in done],
