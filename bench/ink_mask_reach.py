@@ -52,19 +52,19 @@ HEIGHT = 64  # the shipped model's crop height
 
 def ink_mask(
     rect: tuple[float, float, float, float],
-    size: tuple[int, int],
     vertical: bool,
+    box: np.ndarray,
     glyph: np.ndarray,
     ink_a: np.ndarray,
     grow: float,
 ) -> np.ndarray:
     """B's glyph and A's ink (ink > 0) grown by ``grow`` of the line's height, within the box
-    edit mask (bool (H, W) of the crop)."""
+    edit mask ``box`` (bool (H, W) of the crop)."""
     x0, y0, x1, y1 = rect
     r = max(1, round(grow * ((x1 - x0) if vertical else (y1 - y0))))
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
     ink = ((glyph > 0) | (ink_a > 0)).astype(np.uint8)
-    return (cv2.dilate(ink, disc) > 0) & (edit_mask(rect, size, vertical) > 0)
+    return (cv2.dilate(ink, disc) > 0) & box
 
 
 def _share(part: np.ndarray, whole: np.ndarray) -> float | None:
@@ -88,28 +88,25 @@ def measure(work: Path, fonts: FontLibrary) -> dict[str, Any]:
 
         glyph, _, _ = draw_line(e.text_b, rect, e.vertical, size, fonts, glyphs)
         classical = classical_edit(e.source, e.polygon, e.text_b, fonts, vertical=e.vertical)
-        erased = classical.erased
         ink_a = open_image(labels.parent / rec["edit"]["mask_a"], mode="L") > 0
         region = em.region_mask(e.polygon, e.truth.shape[:2])
         gap_edges = warp(edges(e.truth) & zones(region, ink_a, e.ink_b)["gaps"])
         box = edit_mask(rect, size, e.vertical) > 0
-        true_a, true_b = warp(ink_a) & box, warp(e.ink_b) & box
-        if gap_edges.sum() >= MIN_EDGES:
+        erased, crop_a = warp(classical.erased), warp(ink_a)
+        true_a, true_b = crop_a & box, warp(e.ink_b) & box
+        has_gap_edges = gap_edges.sum() >= MIN_EDGES
+        if has_gap_edges:
             structured += 1
             box_erased += not classical.found_text  # no text found: the whole box erased
         for g in GROWTHS:
-            mask = ink_mask(rect, size, e.vertical, glyph, warp(erased), g)
-            oracle = ink_mask(rect, size, e.vertical, glyph, warp(ink_a), g)
+            mask = ink_mask(rect, e.vertical, box, glyph, erased, g)
+            oracle = ink_mask(rect, e.vertical, box, glyph, crop_a, g)
             shares = {
                 "box visible": _share(~mask, box),
                 "B covered": _share(mask, true_b),
                 "A covered": _share(mask, true_a),
-                "gap edges visible": (
-                    _share(~mask, gap_edges) if gap_edges.sum() >= MIN_EDGES else None
-                ),
-                "... with true A": (
-                    _share(~oracle, gap_edges) if gap_edges.sum() >= MIN_EDGES else None
-                ),
+                "gap edges visible": _share(~mask, gap_edges) if has_gap_edges else None,
+                "... with true A": _share(~oracle, gap_edges) if has_gap_edges else None,
             }
             for name, v in shares.items():
                 if v is not None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from glyphgen import cmdline
 from glyphgen.cmdline import argparse_type, command_line, fail
-from glyphgen.model.config import DRAFTS
+from glyphgen.model.config import DRAFTS, RAW
 from glyphgen.paths import REPO_ROOT
 
 if TYPE_CHECKING:  # the modules themselves load torch: imported where they are used
@@ -180,9 +180,7 @@ def run_export(args: argparse.Namespace) -> int:
     if not args.out:
         return fail("--export needs --out, the run folder whose weights to ship")
     run = Path(args.out)
-    src = run / (
-        (f"weights-{args.stage}" if args.stage else "weights") + ("-raw" if args.raw else "")
-    )
+    src = run / ((f"weights-{args.stage}" if args.stage else "weights") + (RAW if args.raw else ""))
     if args.raw and not src.is_dir():
         return fail(
             f"{src} does not exist: --raw exports the last step's weights of a run trained "

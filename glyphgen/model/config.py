@@ -13,6 +13,8 @@ from glyphgen import configio
 CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
 # What render's sampling below strength 1 starts from (glyphgen.model.render.render_regions)
 DRAFTS = ("glyph", "classical")
+# With ema_decay > 0, a run's last-step weights go beside the average: <weights folder> + RAW
+RAW = "-raw"
 
 
 def check_draft(value: Any) -> str:

@@ -51,7 +51,7 @@ from tqdm import tqdm
 from glyphgen import configio
 from glyphgen.cmdline import command_line
 from glyphgen.model.build import build_pipeline, training_scheduler, widened
-from glyphgen.model.config import ModelConfig, StageConfig, TrainConfig
+from glyphgen.model.config import RAW, ModelConfig, StageConfig, TrainConfig
 from glyphgen.model.data import DataPosition, batches
 from glyphgen.model.ema import EmaWeights
 from glyphgen.model.export import file_table
@@ -75,7 +75,6 @@ CHECKPOINT = "checkpoint"
 WEIGHTS = "weights"
 RNG_FILE = "rng.safetensors"  # in the checkpoint: the generators' states
 EMA_FILE = "ema.safetensors"  # in the checkpoint: the EMA weights (ema_decay > 0)
-RAW = "-raw"  # with EMA on, the last step's weights go to <weights folder>-raw
 
 
 def stage_weights(out: Path, stage: StageConfig) -> Path:
