@@ -59,6 +59,30 @@ def unit_interval(value: str | float) -> float:
     return x
 
 
+def colour(value: str | list[int]) -> tuple[int, int, int]:
+    """An sRGB colour: "#RRGGBB", "RRGGBB", "R,G,B" (0-255 each) or, from JSON, [R, G, B]."""
+    rule = f'must be "#RRGGBB" or "R,G,B" with each of R, G, B in 0-255, got {value!r}'
+    parts: list[str] | list[int]
+    if isinstance(value, list):
+        parts = value
+    elif isinstance(value, str) and "," in value:
+        parts = [p.strip() for p in value.split(",")]
+    elif isinstance(value, str):
+        digits = value.removeprefix("#")
+        if len(digits) != 6 or any(c not in "0123456789abcdefABCDEF" for c in digits):
+            raise ValueError(rule)
+        return (int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16))
+    else:
+        raise ValueError(rule)
+    try:
+        rgb = tuple(_int(p) for p in parts)
+    except ValueError:
+        raise ValueError(rule) from None
+    if len(rgb) != 3 or not all(0 <= c <= 255 for c in rgb):
+        raise ValueError(rule)
+    return (rgb[0], rgb[1], rgb[2])
+
+
 def argparse_type(check):
     """``check`` as an argparse ``type=``: its ValueError becomes argparse's error (usage,
     ``argument --x: <message>``, exit 2) instead of argparse's generic "invalid value"."""

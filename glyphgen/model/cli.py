@@ -16,6 +16,7 @@ from glyphgen.paths import REPO_ROOT
 if TYPE_CHECKING:  # the modules themselves load torch: imported where they are used
     import numpy as np
 
+    from glyphgen.edit.classical import TextColours
     from glyphgen.model.jobs import Prepared, RenderJob
     from glyphgen.model.pipeline import GlyphPipeline
     from glyphgen.typeset.fonts import FontLibrary
@@ -45,6 +46,7 @@ examples:
   glyphgen render --text 营业中 --background shop.jpg --region 120,40,360,100 --out sign.png
   glyphgen render --text 书山有路 --vertical --region 10,10,70,250 --background wall.png
   glyphgen render --text 一 --text 二 --region 0,0,100,40 --region 0,50,100,90 --style-ref ref.png
+  glyphgen render --text 开业大吉 --color "#c00000" --background shop.jpg --region 120,40,360,100
   glyphgen render --batch edits.jsonl --steps 4    # many images, the model loaded once
   glyphgen render --classical --text 开业大吉 --background shop.jpg --region 120,40,360,100
                   # no model: the old text found and inpainted, the new one in its colours
@@ -59,7 +61,7 @@ checks the text that was drawn.
   {"text": "书山有路", "out": "col.png", "vertical": true, "seed": 7,
    "points": [[10, 10], [70, 10], [70, 250], [10, 250]]}
 keys: text, out (both required), region (the flag's string) or box or points, background,
-vertical, style_ref, seed, steps, strength, draft; paths relative to FILE's folder. --seed,
+vertical, style_ref, color, seed, steps, strength, draft; paths relative to FILE's folder. --seed,
 --steps, --strength and --draft set the default of lines that leave them out. A bad line is
 reported with its number and the others still render; the exit status is 1 if any line
 failed.
@@ -126,6 +128,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     r.add_argument("--vertical", action="store_true", help="top-to-bottom columns")
     r.add_argument("--style-ref", type=Path, help="an image of text whose style to follow")
+    r.add_argument(
+        "--color",
+        type=argparse_type(cmdline.colour),
+        metavar="COLOUR",
+        help='the text\'s colour, "#RRGGBB" or "R,G,B" (default: the style reference\'s, '
+        "else the old text's in the region)",
+    )
     r.add_argument(
         "--seed",
         type=argparse_type(cmdline.seed),
@@ -243,6 +252,7 @@ _PER_JOB_FLAGS = {
     "--background": "background",
     "--vertical": "vertical",
     "--style-ref": "style_ref",
+    "--color": "color",
 }
 
 
@@ -296,6 +306,7 @@ def run_render(args: argparse.Namespace) -> int:
             background=args.background,
             vertical=args.vertical,
             style_ref=args.style_ref,
+            color=args.color,
             sampling=sampling,
         )
         jobs = [("", job)]
@@ -327,14 +338,22 @@ def run_render(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _classical(prepared: Prepared, fonts: FontLibrary) -> tuple[np.ndarray, list[dict]]:
+def _classical(
+    prepared: Prepared, colours: TextColours | None, fonts: FontLibrary
+) -> tuple[np.ndarray, list[dict]]:
     """Every region edited in turn by ``glyphgen.edit.classical``; one JSONL text per region."""
     from glyphgen.edit.classical import classical_edit
 
     image, records = prepared.image, []
     for req in prepared.requests:
         image = classical_edit(
-            image, req.polygon, req.text, fonts, vertical=req.vertical, style_ref=prepared.style
+            image,
+            req.polygon,
+            req.text,
+            fonts,
+            vertical=req.vertical,
+            style_ref=prepared.style,
+            colours=colours,
         ).image
         records.append(
             {
@@ -366,11 +385,13 @@ def _draw(
 ) -> bool:
     """Draw one job with the model (or, ``pipe`` None, the classical edit) and write its image
     and annotation; False (said on stderr) if it failed."""
+    from glyphgen.edit.classical import TextColours
     from glyphgen.model.render import render_regions, write_outputs
 
+    colours = None if job.color is None else TextColours(job.color)
     try:
         if pipe is None:
-            out, records = _classical(prepared, fonts)
+            out, records = _classical(prepared, colours, fonts)
         else:
             out, records = render_regions(
                 pipe,
@@ -378,6 +399,7 @@ def _draw(
                 prepared.requests,
                 fonts,
                 style_ref=prepared.style,
+                colours=colours,
                 seed=job.sampling.seed,
                 steps=job.sampling.steps,
                 strength=job.sampling.strength,

@@ -6,10 +6,12 @@ A batch file is JSON Lines, one object per job, whose keys are the flags' names:
     {"text": "营业中", "out": "sign.png", "background": "shop.jpg", "box": [120, 40, 360, 100]}
     {"text": ["一", "二"], "out": "two.png", "box": [[0, 0, 100, 40], [0, 50, 100, 90]]}
     {"text": "书山有路", "out": "col.png", "vertical": true, "steps": 4, "seed": 7}
+    {"text": "开业大吉", "out": "red.png", "color": "#c00000"}
 
 ``text`` is a string or a list (one per region); a region is ``region`` (the flag's string,
 or a list of them), ``box`` ([x0, y0, x1, y1], or a list of boxes) or ``points`` (4 [x, y]
-clockwise from where reading starts, or a list of such); ``out`` is required. Relative paths
+clockwise from where reading starts, or a list of such); ``color`` is "#RRGGBB", "R,G,B" or
+[R, G, B]; ``out`` is required. Relative paths
 are relative to the batch file's folder, as annotation files' image paths are. Numbers are
 checked by the same rules as the flags (``glyphgen.cmdline``). Blank lines are skipped.
 """
@@ -57,6 +59,7 @@ class RenderJob:
     background: Path | None = None  # None: plain paper
     vertical: bool = False
     style_ref: Path | None = None
+    color: tuple[int, int, int] | None = None  # the text's fill colour (sRGB), when given
     sampling: Sampling = field(default_factory=Sampling)
 
 
@@ -68,7 +71,7 @@ _SAMPLING: dict[str, Callable[[Any], Any]] = {
     "draft": check_draft,
 }
 REGION_KEYS = ("region", "box", "points")
-KEYS = ("text", "out", *REGION_KEYS, "background", "vertical", "style_ref", *_SAMPLING)
+KEYS = ("text", "out", *REGION_KEYS, "background", "vertical", "style_ref", "color", *_SAMPLING)
 
 
 @dataclass
@@ -107,6 +110,12 @@ def job_from_record(record: Any, base: Path, defaults: Sampling) -> RenderJob:
     vertical = record.get("vertical", False)
     if not isinstance(vertical, bool):
         raise ValueError(f"vertical: must be true or false, got {vertical!r}")
+    color = None
+    if "color" in record:
+        try:
+            color = cmdline.colour(record["color"])
+        except ValueError as exc:
+            raise ValueError(f"color: {exc}") from None
     out = _path(record, "out", base)
     if out is None:
         raise ValueError('no "out": give the image path to write (its .json goes beside it)')
@@ -117,6 +126,7 @@ def job_from_record(record: Any, base: Path, defaults: Sampling) -> RenderJob:
         background=_path(record, "background", base),
         vertical=vertical,
         style_ref=_path(record, "style_ref", base),
+        color=color,
         sampling=Sampling(**{**vars(defaults), **sampling}),
     )
 

@@ -173,12 +173,18 @@ def render_regions(
     fonts: FontLibrary,
     *,
     style_ref: np.ndarray | None = None,
+    colours: TextColours | None = None,
     seed: int = 0,
     steps: int | None = None,
     strength: float | None = None,
     draft: str | None = None,
 ) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """The image with every region drawn, and one JSONL text entry per region.
+
+    colours: the text's colours when the user gives them; else the style reference's
+    (``reference_colours``). Where known they reach the model as its style attributes (as
+    in training, where half the samples carry them) and colour the classical draft; where
+    neither gives them, the model is given none and the classical draft takes A's own.
 
     draft: what sampling below strength 1 starts from (None: the pipeline's default_draft).
     "glyph": the region with B's glyph inked over it in black or white (A still under it),
@@ -199,7 +205,8 @@ def render_regions(
     texts = []
     draft = pipe.resolve_draft(draft)
     ref = None if style_ref is None else _rgb_tensor(style_ref)
-    colours = reference_colours(style_ref) if draft == "classical" else None
+    colours = colours or reference_colours(style_ref)
+    attributes = style_attributes(colours)
     for k, req in enumerate(requests):
         _, _, need = window(req.polygon, req.vertical, height, FILL, None)
         size = crop_size(height, req.vertical, need, pipe.size_multiple)
@@ -222,6 +229,7 @@ def render_regions(
             edit_mask=_mask_tensor(edit),
             captions=[""],  # as the training samples whose caption was dropped
             style_ref=ref,
+            style_attributes=attributes,
             num_inference_steps=steps,
             strength=strength,
             draft=start,
@@ -262,6 +270,19 @@ def reference_colours(style_ref: np.ndarray | None) -> TextColours | None:
         return classical.reference_colours(style_ref, classical.ClassicalConfig())
     except ValueError:
         return None
+
+
+def style_attributes(colours: TextColours | None) -> torch.Tensor | None:
+    """The adapter's attribute vector for ``colours`` ((1, 5): fill r, g, b in [0, 1], a
+    stroke flag, a shadow flag, as ``glyphgen.model.data`` builds it from the factory's
+    labels), or None without colours. A shadow is never known here: its flag is 0."""
+    import torch
+
+    if colours is None:
+        return None
+    stroke = colours.stroke is not None and colours.stroke_width > 0
+    fill = [c / 255 for c in colours.text]
+    return torch.tensor([[*fill, float(stroke), 0.0]], dtype=torch.float32)
 
 
 def classical_draft(

@@ -28,6 +28,9 @@ from glyphgen.model.render import RenderError
         ("--strength", "nan", "must be a finite number"),
         ("--seed", "-1", "must be an integer in [0, 2**63)"),
         ("--seed", str(2**63), "must be an integer in [0, 2**63)"),
+        ("--color", "#c0000", 'must be "#RRGGBB" or "R,G,B"'),
+        ("--color", "256,0,0", 'must be "#RRGGBB" or "R,G,B"'),
+        ("--color", "red", 'must be "#RRGGBB" or "R,G,B"'),
     ],
 )
 def test_bad_numbers_are_refused_by_name(tmp_path, capsys, flag, value, message):
@@ -80,6 +83,12 @@ def test_a_line_names_its_flags_and_paths_are_relative_to_the_file():
     assert j.regions == [] and not j.vertical
 
 
+def test_a_colour_is_hex_a_flags_string_or_a_json_list():
+    for value in ("#c00000", "C00000", "192, 0,0", [192, 0, 0]):
+        assert job({"text": "一", "out": "a.png", "color": value}).color == (192, 0, 0), value
+    assert job({"text": "一", "out": "a.png"}).color is None
+
+
 def test_regions_as_the_flags_string_a_box_or_points():
     box = [[1, 2], [11, 2], [11, 7], [1, 7]]
     for record in (
@@ -116,6 +125,8 @@ def test_sampling_defaults_come_from_the_flags_unless_the_line_sets_them():
         ({"text": "一", "out": "a.png", "seed": -1}, "seed: must be an integer in [0, 2**63)"),
         ({"text": "一", "out": "a.png", "draft": "ink"}, "draft: must be one of glyph, classical"),
         ({"text": "一", "out": "a.png", "vertical": "yes"}, "vertical: must be true or false"),
+        ({"text": "一", "out": "a.png", "color": [0, 0]}, 'color: must be "#RRGGBB"'),
+        ({"text": "一", "out": "a.png", "color": [0, 0, True]}, 'color: must be "#RRGGBB"'),
         ({"text": [], "out": "a.png"}, "text: must be a string or a non-empty list"),
         ({"text": "一", "out": 3}, "out: must be a path"),
         ({"text": "一", "out": "a.png", "box": [0, 0, 9]}, "is not [x0, y0, x1, y1]"),
@@ -227,3 +238,60 @@ def test_classical_replaces_the_old_text_without_loading_a_model(tmp_path, monke
     assert (yellow != old_yellow).sum() > 500  # and not A's strokes left as they were
     record = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
     assert [t["text"] for t in record["texts"]] == ["开业大吉"]
+
+
+def test_a_given_colour_decides_the_classical_edits_colour(tmp_path):
+    """--color overrides the old text's colour: the new text is blue, not A's yellow."""
+    from PIL import ImageDraw, ImageFont
+
+    from glyphgen.paths import REPO_ROOT
+
+    shop = Image.new("RGB", (400, 160), (200, 40, 40))
+    font = ImageFont.truetype(str(REPO_ROOT / "fonts" / "wenkai.ttf"), 64)
+    ImageDraw.Draw(shop).text((70, 45), "新年快乐", font=font, fill=(250, 220, 60))
+    shop.save(tmp_path / "shop.png")
+    out = tmp_path / "blue.png"
+    args = ["render", "--classical", "--background", str(tmp_path / "shop.png")]
+    args += ["--region", "60,40,340,120", "--text", "开业大吉", "--color", "#1040e0"]
+    assert main([*args, "--out", str(out)]) == 0
+    edited = np.asarray(Image.open(out).convert("RGB")).astype(int)[40:120, 60:340]
+    blue = np.abs(edited - (16, 64, 224)).max(axis=2) < 40
+    yellow = np.abs(edited - (250, 220, 60)).max(axis=2) < 40
+    assert blue.sum() > 500 and yellow.sum() < 50
+
+
+def test_known_colours_reach_the_model_as_its_style_attributes(trained, fonts, monkeypatch):
+    """As in training (glyphgen.model.data): fill r, g, b in [0, 1], stroke and shadow
+    flags. A given colour wins over the style reference's; with neither, none are given."""
+    import torch
+
+    from glyphgen.edit.classical import TextColours
+    from glyphgen.model.pipeline import GlyphPipeline
+    from glyphgen.model.render import RegionRequest, parse_region, render_regions
+
+    pipe = GlyphPipeline.from_pretrained(trained)
+    pipe.set_progress_bar_config(disable=True)
+    seen = []
+    call = GlyphPipeline.__call__
+
+    def spy(self, *args, **kwargs):
+        seen.append(kwargs.get("style_attributes"))
+        return call(self, *args, **kwargs)
+
+    monkeypatch.setattr(GlyphPipeline, "__call__", spy)
+    canvas = np.full((96, 320, 3), 128, np.uint8)
+    request = [RegionRequest("北京", parse_region("20,20,300,76"))]
+    reference = np.full((48, 160, 3), 240, np.uint8)
+    reference[12:36, 20:140] = (200, 20, 20)  # a red bar on white: the reference's "text"
+    for kwargs in (
+        {"colours": TextColours((0, 51, 255))},
+        {"colours": TextColours((0, 51, 255)), "style_ref": reference},
+        {"style_ref": reference},
+        {},
+    ):
+        render_regions(pipe, canvas, request, fonts, steps=1, **kwargs)
+    given, given_over_ref, from_ref, none = seen
+    assert torch.allclose(given, torch.tensor([[0.0, 0.2, 1.0, 0.0, 0.0]]))
+    assert torch.equal(given_over_ref, given)
+    assert from_ref[0, 0] > 0.6 and from_ref[0, 1:3].max() < 0.2  # red, from the reference
+    assert none is None
