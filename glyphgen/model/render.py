@@ -39,6 +39,7 @@ FILL = 0.7  # the region's height as a fraction of the crop's (training draws 0.
 PAPER = (248, 245, 238)  # default background colour
 MARGIN = 24  # default canvas margin around generated regions, pixels
 CHANGE_SIGMA = 4.0  # crop px: of the model's change over the classical draft, only the detail
+CHROMA_SIGMA = 2.0  # crop px: the Gaussian over the chroma of a crop pasted whole (from noise)
 # BT.601, as glyphgen.eval.edit_metrics.luma (not imported: it loads the whole evaluator)
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
@@ -348,7 +349,9 @@ def _paste(
     and blurs. And only the change's detail: its blur by a Gaussian of ``CHANGE_SIGMA``
     crop px is taken off, so a tint or a shifted surface colour of the model's is dropped
     and the draft's colours stay; and only its luminance, so fine colour speckle does not
-    tint a grey scene either (both chosen on the validation pairs, docs/model.md)."""
+    tint a grey scene either (both chosen on the validation pairs, docs/model.md). Without
+    ``base`` (the model drew the whole crop) the crop goes back whole, its chroma smoothed
+    (``smooth_chroma``)."""
     inv = np.linalg.inv(m)
     h, w = out.shape[:2]
     feather = max(1, round(min(edit.shape) * 0.04))
@@ -356,6 +359,7 @@ def _paste(
     alpha = cv2.GaussianBlur(alpha.astype(np.float32) / 255, (0, 0), feather)
     a = cv2.warpPerspective(alpha, inv, (w, h), flags=cv2.INTER_LINEAR)
     if base is None:
+        crop = smooth_chroma(crop, CHROMA_SIGMA)
         back = cv2.warpPerspective(crop, inv, (w, h), flags=cv2.INTER_LINEAR)
     else:
         change = crop.astype(np.float32) - base.astype(np.float32)
@@ -368,6 +372,17 @@ def _paste(
         a = a * np.maximum(within, cv2.GaussianBlur(grown, (5, 5), 1.0))
     a = a[..., None]
     out[:] = np.clip(np.round(back * a + out * (1 - a)), 0, 255).astype(np.uint8)
+
+
+def smooth_chroma(crop: np.ndarray, sigma: float) -> np.ndarray:
+    """``crop`` (H, W, 3) uint8 with its chroma (YCrCb's Cr and Cb) blurred by a Gaussian of
+    ``sigma`` px and its luminance (Y) as it was: the model's fine colour speckle is
+    averaged away, strokes keep their edges and the text its colour (chosen on the
+    validation pairs, docs/model.md)."""
+    ycc = cv2.cvtColor(crop, cv2.COLOR_RGB2YCrCb).astype(np.float32)
+    ycc[..., 1:] = cv2.GaussianBlur(ycc[..., 1:], (0, 0), sigma)
+    out = np.clip(np.round(ycc), 0, 255).astype(np.uint8)
+    return cv2.cvtColor(out, cv2.COLOR_YCrCb2RGB)
 
 
 def luminance_only(change: np.ndarray) -> np.ndarray:

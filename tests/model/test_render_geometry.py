@@ -121,3 +121,29 @@ def test_the_model_shades_a_grey_scene_but_never_tints_it(tmp_path, monkeypatch,
     assert changed.any() and np.ptp(drafted.astype(int), axis=-1).max() <= 1  # a grey draft
     assert np.abs(image.astype(int) - drafted.astype(int))[changed].max() > 3  # detail shows
     assert np.ptp(image.astype(int), axis=-1).max() <= 1  # and no pixel takes a hue
+
+
+def _writes_in_speckled_colour(self, texts, glyph, position_mask, source=None, **kwargs):
+    """From noise: the ideal writer's crop with fine green-and-magenta speckle over it."""
+    ideal = _ideal_writer(self, texts, glyph, position_mask, source=source).images
+    checker = np.indices(ideal.shape[1:3]).sum(axis=0) % 2 * 2 - 1  # +-1, a checkerboard
+    speckle = checker[None, ..., None] * np.array([-25, 40, -25])
+    return GlyphPipelineOutput(images=np.clip(ideal + speckle, 0, 255).astype(np.uint8))
+
+
+def test_from_noise_the_models_colour_speckle_is_smoothed_and_its_strokes_kept(
+    tmp_path, monkeypatch, fonts
+):
+    """A crop drawn from noise goes back whole, but with its chroma blurred: speckle that
+    would tint a grey photo is averaged away while the strokes' luminance edges stay."""
+    monkeypatch.setattr(GlyphPipeline, "__call__", _writes_in_speckled_colour)
+    pipe = build_pipeline(tiny_config(tmp_path, "model.height=64").model)
+    photo = np.full((160, 480, 3), 170, np.uint8)
+    request = RegionRequest("新年快乐", parse_region("40,40,440,120"))
+    image, _ = render_regions(pipe, photo, [request], fonts, strength=1.0, draft="glyph")
+    region = image[40:120, 40:440].astype(int)
+    # a speckled crop pixel spreads 65 levels over R, G, B; pasted unsmoothed, the region's
+    # pixels still spread 16 on average (the warp back averages some of it), smoothed 1
+    assert np.ptp(region, axis=-1).mean() < 3
+    luma = region @ np.array([0.299, 0.587, 0.114])
+    assert luma.min() < 60 and luma.max() > 150  # dark strokes on the light photo remain
