@@ -131,7 +131,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument(
         "--color",
         type=argparse_type(cmdline.colour),
-        metavar="COLOUR",
+        metavar="RGB",
         help='the text\'s colour, "#RRGGBB" or "R,G,B" (default: the style reference\'s, '
         "else the old text's in the region)",
     )

@@ -11,9 +11,9 @@ A batch file is JSON Lines, one object per job, whose keys are the flags' names:
 ``text`` is a string or a list (one per region); a region is ``region`` (the flag's string,
 or a list of them), ``box`` ([x0, y0, x1, y1], or a list of boxes) or ``points`` (4 [x, y]
 clockwise from where reading starts, or a list of such); ``color`` is "#RRGGBB", "R,G,B" or
-[R, G, B]; ``out`` is required. Relative paths
-are relative to the batch file's folder, as annotation files' image paths are. Numbers are
-checked by the same rules as the flags (``glyphgen.cmdline``). Blank lines are skipped.
+[R, G, B]; ``out`` is required. Relative paths are relative to the batch file's folder, as
+annotation files' image paths are. Numbers and colours are checked by the same rules as the
+flags (``glyphgen.cmdline``). Blank lines are skipped.
 """
 
 from __future__ import annotations

@@ -208,9 +208,8 @@ def test_a_clean_batch_exits_0_and_per_image_flags_are_refused(trained, tmp_path
     assert (tmp_path / "a.png").is_file() and (tmp_path / "a.json").is_file()
 
 
-def test_classical_replaces_the_old_text_without_loading_a_model(tmp_path, monkeypatch):
-    """--classical needs no weights: the old yellow text is gone, the new one is drawn in its
-    colour inside the region, and the annotation says what was drawn where."""
+def _shop_sign(path: Path) -> Image.Image:
+    """A red sign reading 新年快乐 in yellow at (70, 45), 64 px; saved to ``path``."""
     from PIL import ImageDraw, ImageFont
 
     from glyphgen.paths import REPO_ROOT
@@ -218,7 +217,14 @@ def test_classical_replaces_the_old_text_without_loading_a_model(tmp_path, monke
     shop = Image.new("RGB", (400, 160), (200, 40, 40))
     font = ImageFont.truetype(str(REPO_ROOT / "fonts" / "wenkai.ttf"), 64)
     ImageDraw.Draw(shop).text((70, 45), "新年快乐", font=font, fill=(250, 220, 60))
-    shop.save(tmp_path / "shop.png")
+    shop.save(path)
+    return shop
+
+
+def test_classical_replaces_the_old_text_without_loading_a_model(tmp_path, monkeypatch):
+    """--classical needs no weights: the old yellow text is gone, the new one is drawn in its
+    colour inside the region, and the annotation says what was drawn where."""
+    shop = _shop_sign(tmp_path / "shop.png")
     monkeypatch.setattr(
         model_cli, "_load_pipeline", lambda w: pytest.fail("--classical loaded the model")
     )
@@ -242,14 +248,7 @@ def test_classical_replaces_the_old_text_without_loading_a_model(tmp_path, monke
 
 def test_a_given_colour_decides_the_classical_edits_colour(tmp_path):
     """--color overrides the old text's colour: the new text is blue, not A's yellow."""
-    from PIL import ImageDraw, ImageFont
-
-    from glyphgen.paths import REPO_ROOT
-
-    shop = Image.new("RGB", (400, 160), (200, 40, 40))
-    font = ImageFont.truetype(str(REPO_ROOT / "fonts" / "wenkai.ttf"), 64)
-    ImageDraw.Draw(shop).text((70, 45), "新年快乐", font=font, fill=(250, 220, 60))
-    shop.save(tmp_path / "shop.png")
+    _shop_sign(tmp_path / "shop.png")
     out = tmp_path / "blue.png"
     args = ["render", "--classical", "--background", str(tmp_path / "shop.png")]
     args += ["--region", "60,40,340,120", "--text", "开业大吉", "--color", "#1040e0"]
