@@ -205,6 +205,7 @@ def render_regions(
     glyphs = glyph_cache(fonts)
     texts = []
     draft = pipe.resolve_draft(draft)
+    from_noise = pipe.resolve_strength(strength) == 1
     ref = None if style_ref is None else _rgb_tensor(style_ref)
     colours = colours or reference_colours(style_ref)
     attributes = style_attributes(colours)
@@ -239,7 +240,7 @@ def render_regions(
         assert isinstance(result, GlyphPipelineOutput)
         if changed is not None:
             out[changed] = drafted[changed]
-        _paste(out, result.images[0], edit, m, changed, drafted_crop)
+        _paste(out, result.images[0], edit, m, changed, drafted_crop, from_noise)
         inv = np.linalg.inv(m)
         texts.append(
             {
@@ -337,6 +338,7 @@ def _paste(
     m: np.ndarray,
     within: np.ndarray | None = None,
     base: np.ndarray | None = None,
+    from_noise: bool = False,
 ) -> None:
     """Blend ``crop`` into ``out`` through the inverse of ``m``, feathered at the edit
     mask's border so no seam shows; only over ``within`` (bool (H, W) of ``out``, feathered
@@ -350,8 +352,8 @@ def _paste(
     crop px is taken off, so a tint or a shifted surface colour of the model's is dropped
     and the draft's colours stay; and only its luminance, so fine colour speckle does not
     tint a grey scene either (both chosen on the validation pairs, docs/model.md). Without
-    ``base`` (the model drew the whole crop) the crop goes back whole, its chroma smoothed
-    (``smooth_chroma``)."""
+    ``base`` the crop goes back whole; ``from_noise`` (the model drew all of it) with its
+    chroma smoothed (``smooth_chroma``), which a glyph draft's crisp ink is spared."""
     inv = np.linalg.inv(m)
     h, w = out.shape[:2]
     feather = max(1, round(min(edit.shape) * 0.04))
@@ -359,7 +361,7 @@ def _paste(
     alpha = cv2.GaussianBlur(alpha.astype(np.float32) / 255, (0, 0), feather)
     a = cv2.warpPerspective(alpha, inv, (w, h), flags=cv2.INTER_LINEAR)
     if base is None:
-        crop = smooth_chroma(crop, CHROMA_SIGMA)
+        crop = smooth_chroma(crop, CHROMA_SIGMA) if from_noise else crop
         back = cv2.warpPerspective(crop, inv, (w, h), flags=cv2.INTER_LINEAR)
     else:
         change = crop.astype(np.float32) - base.astype(np.float32)

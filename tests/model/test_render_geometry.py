@@ -135,7 +135,8 @@ def test_from_noise_the_models_colour_speckle_is_smoothed_and_its_strokes_kept(
     tmp_path, monkeypatch, fonts
 ):
     """A crop drawn from noise goes back whole, but with its chroma blurred: speckle that
-    would tint a grey photo is averaged away while the strokes' luminance edges stay."""
+    would tint a grey photo is averaged away while the strokes' luminance edges stay. Below
+    strength 1 the crop refines a glyph draft and goes back as it is."""
     monkeypatch.setattr(GlyphPipeline, "__call__", _writes_in_speckled_colour)
     pipe = build_pipeline(tiny_config(tmp_path, "model.height=64").model)
     photo = np.full((160, 480, 3), 170, np.uint8)
@@ -147,3 +148,5 @@ def test_from_noise_the_models_colour_speckle_is_smoothed_and_its_strokes_kept(
     assert np.ptp(region, axis=-1).mean() < 3
     luma = region @ np.array([0.299, 0.587, 0.114])
     assert luma.min() < 60 and luma.max() > 150  # dark strokes on the light photo remain
+    image, _ = render_regions(pipe, photo, [request], fonts, strength=0.5, draft="glyph")
+    assert np.ptp(image[40:120, 40:440].astype(int), axis=-1).mean() > 10
