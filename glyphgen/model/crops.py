@@ -59,3 +59,11 @@ def edit_mask(rect: tuple[float, float, float, float], size: tuple[int, int], ve
     xa, ya = max(0, round(x0 - pad)), max(0, round(y0 - pad))
     out[ya : round(y1 + pad), xa : round(x1 + pad)] = 255
     return out
+
+
+def style_vector(rgb: tuple[int, int, int], stroke: bool, shadow: bool) -> np.ndarray:
+    """The style adapter's attribute vector ((5,) float32: fill r, g, b in [0, 1], a stroke
+    flag, a shadow flag), as training builds it from the factory's labels and ``render``
+    from the colours it knows."""
+    fill = np.array(rgb, np.float32) / 255
+    return np.concatenate([fill, np.array([stroke, shadow], np.float32)])

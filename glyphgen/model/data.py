@@ -29,7 +29,7 @@ import torch
 
 from glyphgen.images import open_image
 from glyphgen.model.config import DataConfig, ModelConfig
-from glyphgen.model.crops import crop_size, edit_mask, window
+from glyphgen.model.crops import crop_size, edit_mask, style_vector, window
 from glyphgen.model.glyph import draw_line, glyph_cache
 from glyphgen.synth.config import SynthConfig, load_config
 from glyphgen.synth.record import Sample
@@ -114,10 +114,7 @@ def line_crop(
             return None
     position = np.zeros((size[1], size[0]), np.uint8)
     cv2.fillPoly(position, [np.round(poly).astype(np.int32)], 255)
-    colour = np.array(line.color or (0, 0, 0), np.float32) / 255
-    attributes = np.concatenate([colour, [float(line.stroke), float(line.shadow)]]).astype(
-        np.float32
-    )
+    attributes = style_vector(line.color or (0, 0, 0), line.stroke, line.shadow)
     words = ["vertical" if line.vertical else "horizontal", line.font_style, scene.background]
     words += ["stroke"] * line.stroke + ["shadow"] * line.shadow
     pair = scene.pair if k == 0 else None

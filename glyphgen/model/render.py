@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from glyphgen.images import DEFAULT_MAX_PIXELS
-from glyphgen.model.crops import crop_size, edit_mask, window
+from glyphgen.model.crops import crop_size, edit_mask, style_vector, window
 from glyphgen.model.glyph import draw_line, glyph_cache, line_faces
 from glyphgen.typeset.fonts import FontLibrary
 
@@ -275,16 +275,14 @@ def reference_colours(style_ref: np.ndarray | None) -> TextColours | None:
 
 
 def style_attributes(colours: TextColours | None) -> torch.Tensor | None:
-    """The adapter's attribute vector for ``colours`` ((1, 5): fill r, g, b in [0, 1], a
-    stroke flag, a shadow flag, as ``glyphgen.model.data`` builds it from the factory's
-    labels), or None without colours. A shadow is never known here: its flag is 0."""
+    """The adapter's attribute vector for ``colours`` ((1, 5), ``crops.style_vector``), or
+    None without colours. A shadow is never known here: its flag is 0."""
     import torch
 
     if colours is None:
         return None
     stroke = colours.stroke is not None and colours.stroke_width > 0
-    fill = [c / 255 for c in colours.text]
-    return torch.tensor([[*fill, float(stroke), 0.0]], dtype=torch.float32)
+    return torch.from_numpy(style_vector(colours.text, stroke, shadow=False))[None]
 
 
 def classical_draft(
