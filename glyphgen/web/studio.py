@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from glyphgen import cmdline
 from glyphgen.eval.annotations import Region
 from glyphgen.eval.backends import Recognizer, create_backend
 from glyphgen.eval.config import CropConfig, NormalizeConfig
@@ -63,6 +64,7 @@ class RenderAsk:
     box: tuple[float, float, float, float]  # x0, y0, x1, y1 in image pixels
     vertical: bool = False
     seed: int = 0
+    colour: tuple[int, int, int] | None = None  # the text's fill; None: the old text's own
 
 
 def preset_backgrounds() -> dict[str, np.ndarray]:
@@ -140,7 +142,19 @@ def parse_ask(payload: dict[str, Any], size: tuple[int, int]) -> RenderAsk:
     vertical = payload.get("vertical", False)
     if not isinstance(vertical, bool):
         raise AskError(f"vertical: {_short(vertical)} is not true or false")
-    return RenderAsk(text, (x0, y0, x1, y1), vertical, seed)
+    return RenderAsk(text, (x0, y0, x1, y1), vertical, seed, _ask_colour(payload.get("color")))
+
+
+def _ask_colour(value: Any) -> tuple[int, int, int] | None:
+    """The request's "color": absent, null or "" leaves the colour to the old text."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str | list):
+        raise AskError(f'color: {_short(value)} is not a colour; send "#RRGGBB" or leave it out')
+    try:
+        return cmdline.colour(value)
+    except ValueError as exc:
+        raise AskError(f"color: {exc}") from None
 
 
 def decode_image(data: str) -> np.ndarray:
@@ -330,11 +344,15 @@ class Studio(Desk):
         super().__init__(self._draw_with_model, label=weights_label(self.weights), limits=limits)
 
     def _draw_with_model(self, image: np.ndarray, ask: RenderAsk) -> Drawn:
+        from glyphgen.edit.classical import TextColours
         from glyphgen.model.render import RegionRequest, RenderError, render_regions
 
         request = RegionRequest(ask.text, box_polygon(ask.box), ask.vertical)
+        colours = None if ask.colour is None else TextColours(ask.colour)
         try:
-            out, records = render_regions(self.pipe, image, [request], self.fonts, seed=ask.seed)
+            out, records = render_regions(
+                self.pipe, image, [request], self.fonts, colours=colours, seed=ask.seed
+            )
         except RenderError as exc:
             raise AskError(str(exc)) from exc
         return Drawn(out, records[0], judge_region(out, records[0], self.judge))

@@ -25,8 +25,13 @@ from glyphgen.web.studio import (
 
 
 @pytest.fixture(scope="module")
-def server(trained):
-    srv = serve(Studio(trained), port=0)
+def studio(trained):
+    return Studio(trained)
+
+
+@pytest.fixture(scope="module")
+def server(studio):
+    srv = serve(studio, port=0)
     yield f"http://127.0.0.1:{srv.server_address[1]}"
     srv.shutdown()
 
@@ -63,6 +68,9 @@ def png(data_url):
         # 640x12 is 53:1: the model's crop would be 53 times its height (34 s at 170:1)
         ({"text": "开业", "box": [0, 0, 640, 12]}, "at most 24:1"),
         ({"text": "开业", "box": [0, 0, 13, 340]}, "at most 24:1"),
+        ({"text": "开业", "box": [10, 10, 200, 60], "color": "red"}, "color: must be"),
+        ({"text": "开业", "box": [10, 10, 200, 60], "color": [255, 0]}, "color: must be"),
+        ({"text": "开业", "box": [10, 10, 200, 60], "color": 255}, "color:"),
     ],
 )
 def test_bad_requests_name_the_field_and_the_fix(payload, field):
@@ -73,6 +81,32 @@ def test_bad_requests_name_the_field_and_the_fix(payload, field):
 def test_a_dragged_box_is_ordered_and_kept():
     ask = parse_ask({"text": " 开业 ", "box": [200, 60, 10, 10], "vertical": True}, (640, 360))
     assert ask.text == "开业" and ask.box == (10, 10, 200, 60) and ask.vertical
+
+
+def test_a_colour_is_optional_and_read_as_the_command_line_reads_it():
+    ask = {"text": "开业", "box": [10, 10, 200, 60]}
+    assert parse_ask(ask, (640, 360)).colour is None
+    assert parse_ask({**ask, "color": ""}, (640, 360)).colour is None  # the page's "auto"
+    assert parse_ask({**ask, "color": "#C00010"}, (640, 360)).colour == (192, 0, 16)
+    assert parse_ask({**ask, "color": [1, 2, 3]}, (640, 360)).colour == (1, 2, 3)
+
+
+def test_a_chosen_colour_reaches_the_model_and_the_draft(studio, monkeypatch):
+    import glyphgen.model.render as render
+
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("colours"))
+        return real(*args, **kwargs)
+
+    real = render.render_regions
+    monkeypatch.setattr(render, "render_regions", spy)
+    payload = {"background": "preset:paper", "box": [160, 120, 480, 200], "text": "开业"}
+    studio.render(payload)
+    studio.render({**payload, "color": "#c00000"})
+    assert seen[0] is None  # left to the old text (none here) and the model
+    assert seen[1] is not None and seen[1].text == (192, 0, 0)
 
 
 def test_a_box_up_to_24_to_1_is_taken():

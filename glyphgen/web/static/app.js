@@ -59,12 +59,15 @@ $("upload").addEventListener("change", (ev) => {
   reader.readAsDataURL(file);
 });
 
+$("own-colour").addEventListener("change", (ev) => { $("colour").disabled = !ev.target.checked; });
+
 $("render").addEventListener("click", async () => {
   $("render").disabled = true;
   setStatus("Rendering ...");
   const body = {
     background, box, text: $("text").value,
     vertical: $("vertical").checked, seed: parseInt($("seed").value || "0", 10),
+    color: $("own-colour").checked ? $("colour").value : "",
   };
   try {
     const res = await fetch("/api/render", {
