@@ -149,12 +149,15 @@ def _ask_colour(value: Any) -> tuple[int, int, int] | None:
     """The request's "color": absent, null or "" leaves the colour to the old text."""
     if value is None or value == "":
         return None
-    if not isinstance(value, str | list):
-        raise AskError(f'color: {_short(value)} is not a colour; send "#RRGGBB" or leave it out')
     try:
+        if not isinstance(value, str | list):
+            raise ValueError(value)
         return cmdline.colour(value)
-    except ValueError as exc:
-        raise AskError(f"color: {exc}") from None
+    except ValueError:  # its message repeats the value whole; this one shortens it
+        raise AskError(
+            f'color: {_short(value)} is not "#RRGGBB" or "R,G,B" (each 0-255); '
+            "send one, or leave it out for the old text's colour"
+        ) from None
 
 
 def decode_image(data: str) -> np.ndarray:
