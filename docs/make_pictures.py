@@ -86,7 +86,9 @@ def main() -> int:
 
         server = serve(studio, port=0)
         url = f"http://127.0.0.1:{server.server_address[1]}"
-        run = try_page(url, args.out / "web.png", text="开业大吉", preset="red signboard")
+        run = try_page(
+            url, args.out / "web.png", text="开业大吉", preset="red signboard", colour="#ffd700"
+        )
         server.shutdown()
         print(f"wrote {run.screenshot} (page verdict: {run.verdict['v-read']})")
     return 0

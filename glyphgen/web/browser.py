@@ -49,6 +49,7 @@ def try_page(
     preset: str | None = None,
     drag: tuple[float, float, float, float] = (0.2, 0.35, 0.8, 0.6),
     vertical: bool = False,
+    colour: str | None = None,  # "#rrggbb": tick the page's colour box and pick it
     timeout_s: float = 120,
     viewport: tuple[int, int] = (1400, 760),
 ) -> PageRun:
@@ -83,6 +84,9 @@ def try_page(
             page.fill("#text", text)
             if vertical:
                 page.check("#vertical")
+            if colour is not None:
+                page.check("#own-colour")
+                page.fill("#colour", colour)
             page.click("#render")
             page.wait_for_selector("#verdict:not([hidden])", timeout=timeout_s * 1000)
             page.wait_for_function("document.getElementById('result').complete")

@@ -192,13 +192,25 @@ def test_api_errors_are_json_with_a_message(server):
     assert info["weights"].endswith("/weights") and not info["weights"].startswith("/")
 
 
-def test_the_page_in_headless_chromium(server, tmp_path):
+def test_the_page_in_headless_chromium(server, tmp_path, monkeypatch):
     pytest.importorskip("playwright", reason="pip install -e '.[dev]' brings playwright")
     if find_chromium() is None:
         pytest.skip("no Chromium: apt-get install chromium (.ci/run does)")
+    import glyphgen.model.render as render
     from glyphgen.web.browser import try_page
 
-    run = try_page(server, tmp_path / "page.png", text="开业大吉", preset="red signboard")
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("colours"))
+        return real(*args, **kwargs)
+
+    real = render.render_regions
+    monkeypatch.setattr(render, "render_regions", spy)  # the server runs in this process
+    run = try_page(
+        server, tmp_path / "page.png", text="开业大吉", preset="red signboard", colour="#ffd700"
+    )
+    assert [c.text for c in seen] == [(255, 215, 0)]  # the page's colour picker reached it
     assert run.verdict["v-target"] == "开业大吉"
     assert run.cjk_font  # the page brings its own CJK font: hanzi, not boxes
     assert "PP-OCRv4" in run.verdict["v-judge"]
