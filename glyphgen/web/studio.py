@@ -149,15 +149,17 @@ def _ask_colour(value: Any) -> tuple[int, int, int] | None:
     """The request's "color": absent, null or "" leaves the colour to the old text."""
     if value is None or value == "":
         return None
+    # cmdline.colour's own message repeats the value whole; this one shortens it
+    refused = AskError(
+        f'color: {_short(value)} is not "#RRGGBB" or "R,G,B" (each 0-255); '
+        "send one, or leave it out for the old text's colour"
+    )
+    if not isinstance(value, str | list):
+        raise refused
     try:
-        if not isinstance(value, str | list):
-            raise ValueError(value)
         return cmdline.colour(value)
-    except ValueError:  # its message repeats the value whole; this one shortens it
-        raise AskError(
-            f'color: {_short(value)} is not "#RRGGBB" or "R,G,B" (each 0-255); '
-            "send one, or leave it out for the old text's colour"
-        ) from None
+    except ValueError:
+        raise refused from None
 
 
 def decode_image(data: str) -> np.ndarray:

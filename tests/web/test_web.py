@@ -92,22 +92,30 @@ def test_a_colour_is_optional_and_read_as_the_command_line_reads_it():
     assert parse_ask({**ask, "color": [1, 2, 3]}, (640, 360)).colour == (1, 2, 3)
 
 
-def test_a_chosen_colour_reaches_the_model_and_the_draft(studio, monkeypatch):
+@pytest.fixture
+def colours_seen(monkeypatch):
+    """The ``colours`` of every ``render_regions`` call from here on (the studio, and the
+    server's threads, run in this process); the calls themselves go through."""
     import glyphgen.model.render as render
 
     seen = []
+    real = render.render_regions
 
     def spy(*args, **kwargs):
         seen.append(kwargs.get("colours"))
         return real(*args, **kwargs)
 
-    real = render.render_regions
     monkeypatch.setattr(render, "render_regions", spy)
+    return seen
+
+
+def test_a_chosen_colour_reaches_the_model_and_the_draft(studio, colours_seen):
     payload = {"background": "preset:paper", "box": [160, 120, 480, 200], "text": "开业"}
     studio.render(payload)
     studio.render({**payload, "color": "#c00000"})
-    assert seen[0] is None  # left to the old text (none here) and the model
-    assert seen[1] is not None and seen[1].text == (192, 0, 0)
+    first, second = colours_seen
+    assert first is None  # left to the old text (none here) and the model
+    assert second is not None and second.text == (192, 0, 0)
 
 
 def test_a_box_up_to_24_to_1_is_taken():
@@ -192,25 +200,16 @@ def test_api_errors_are_json_with_a_message(server):
     assert info["weights"].endswith("/weights") and not info["weights"].startswith("/")
 
 
-def test_the_page_in_headless_chromium(server, tmp_path, monkeypatch):
+def test_the_page_in_headless_chromium(server, tmp_path, colours_seen):
     pytest.importorskip("playwright", reason="pip install -e '.[dev]' brings playwright")
     if find_chromium() is None:
         pytest.skip("no Chromium: apt-get install chromium (.ci/run does)")
-    import glyphgen.model.render as render
     from glyphgen.web.browser import try_page
 
-    seen = []
-
-    def spy(*args, **kwargs):
-        seen.append(kwargs.get("colours"))
-        return real(*args, **kwargs)
-
-    real = render.render_regions
-    monkeypatch.setattr(render, "render_regions", spy)  # the server runs in this process
     run = try_page(
         server, tmp_path / "page.png", text="开业大吉", preset="red signboard", colour="#ffd700"
     )
-    assert [c.text for c in seen] == [(255, 215, 0)]  # the page's colour picker reached it
+    assert [c.text for c in colours_seen] == [(255, 215, 0)]  # the page's colour picker reached it
     assert run.verdict["v-target"] == "开业大吉"
     assert run.cjk_font  # the page brings its own CJK font: hanzi, not boxes
     assert "PP-OCRv4" in run.verdict["v-judge"]
