@@ -32,7 +32,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from glyphgen.benchmark.edit import load_edits
+from glyphgen.benchmark.edit import load_edits, run_labels
 from glyphgen.benchmark.machine import machine_info
 from glyphgen.eval import edit_metrics as em
 from glyphgen.images import open_image
@@ -61,8 +61,8 @@ def near(mask: np.ndarray) -> np.ndarray:
     return cv2.dilate(mask.astype(np.uint8), NEAR) > 0
 
 
-def measure(work: Path, rows: list[str]) -> dict[str, Any]:
-    labels = work / "set" / "labels.jsonl"
+def measure(labels: Path, rows: list[str]) -> dict[str, Any]:
+    work = labels.parent.parent
     records = [json.loads(line) for line in labels.read_text(encoding="utf-8").splitlines()]
     edits = load_edits(labels)
     per_zone: dict[str, dict[str, list[tuple[float, float]]]] = {}
@@ -138,13 +138,11 @@ def main() -> None:
     ap.add_argument("--rows", nargs="+", default=["classical", "shipped", "from-noise"])
     ap.add_argument("--out", type=Path, default=RESULTS / "edit_edges")
     args = ap.parse_args()
-    missing = [r for r in args.rows if not (args.work / r).is_dir()]
-    if missing or not (args.work / "set" / "labels.jsonl").is_file():
-        raise SystemExit(
-            f"{args.work} has no set or no outputs for rows {missing}: run `glyphgen bench "
-            f"edit --work {args.work} --model NAME=WEIGHTS` first"
-        )
-    result = measure(args.work, args.rows)
+    try:
+        labels = run_labels(args.work, args.rows)
+    except FileNotFoundError as exc:
+        raise SystemExit(str(exc)) from None
+    result = measure(labels, args.rows)
     command = "python bench/edit_edges.py --work {} --rows {}".format(
         args.work.relative_to(ROOT) if args.work.is_absolute() else args.work, " ".join(args.rows)
     )

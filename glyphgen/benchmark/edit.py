@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +95,19 @@ def build_set(cfg: SynthConfig, work: Path, base_dir: Path) -> Path:
         )
     run_factory(cfg, work, workers=1, base_dir=base_dir, progress=False)
     return work / "labels.jsonl"
+
+
+def run_labels(work: Path, rows: Sequence[str]) -> Path:
+    """``labels.jsonl`` of the set a ``glyphgen bench edit`` run left in ``work``, once every
+    row of ``rows`` is found to have its outputs there (for scripts that re-read a run)."""
+    labels = work / "set" / "labels.jsonl"
+    missing = [row for row in rows if not (work / row).is_dir()]
+    if missing or not labels.is_file():
+        raise FileNotFoundError(
+            f"{work} has no set or no outputs for rows {missing}: run `glyphgen bench edit "
+            f"--work {work} --model NAME=WEIGHTS` first"
+        )
+    return labels
 
 
 def load_edits(labels: Path, limit: int | None = None) -> list[Edit]:

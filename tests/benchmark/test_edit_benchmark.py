@@ -52,3 +52,10 @@ def test_fill_pixels_are_the_ink_nearest_the_fill_colour():
     ink = np.ones((8, 8), bool)
     picked = eb.fill_pixels(truth, ink, [200, 30, 30])
     assert picked[:, :4].all() and not picked[:, 4:].any()
+
+
+def test_a_run_is_re_read_only_with_its_set_and_the_rows_asked_for(results):
+    _, work = results
+    assert eb.run_labels(work, ["classical", "tiny"]) == work / "set" / "labels.jsonl"
+    with pytest.raises(FileNotFoundError, match=r"rows \['from-noise'\].*glyphgen bench edit"):
+        eb.run_labels(work, ["tiny", "from-noise"])

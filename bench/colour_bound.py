@@ -1,0 +1,135 @@
+"""How much of the style-edit benchmark's colour figure is colour, and how much is font.
+
+    python bench/colour_bound.py                              # the set of the last run
+    python bench/colour_bound.py --work out/bench-edits --rows shipped from-noise
+
+The benchmark's text colour error (docs/eval.md) compares the output's and the ground
+truth's mean colour over *B's fill pixels in the ground truth*. B there is drawn in A's font
+(the set's fonts are the held-out split), so an edit that picks the exact colour but draws B
+in another font still averages in the surface wherever its strokes miss the truth's. This
+script separates the two, for the classical edit (its chosen colour is known) on the same
+edits:
+
+- ``estimate``: CIEDE2000 between the colour the classical edit chose and the fill the
+  factory drew B in (the colour alone, no pixels involved);
+- ``figure``: the benchmark's figure for the classical edit, as the benchmark computes it;
+- ``figure, true fill given``: the same figure when the classical edit is handed B's true
+  fill (``colours=``): what the canonical font's shape alone costs;
+- each ``--rows`` row's figure from the outputs the run left in ``--work``.
+
+Medians and 90th percentiles over the edits, and the estimate split by where the classical
+edit took its colour from (A's pixels, or black / white by contrast when it found no text).
+Writes bench/results/colour_bound.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from glyphgen.benchmark.edit import load_edits, run_labels
+from glyphgen.benchmark.machine import machine_info
+from glyphgen.edit.classical import TextColours, classical_edit
+from glyphgen.eval import edit_metrics as em
+from glyphgen.images import open_image
+from glyphgen.typeset.fonts import FontLibrary
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+
+def delta_e(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
+    lab = em.srgb_to_lab(np.array([a, b], np.uint8))
+    return float(em.ciede2000(lab[0], lab[1]))
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    median, p90 = em.median_p90(values)
+    return {"median": median, "p90": p90, "n": len(values)}
+
+
+def measure(labels: Path, rows: list[str]) -> dict[str, Any]:
+    work = labels.parent.parent
+    records = [json.loads(line) for line in labels.read_text(encoding="utf-8").splitlines()]
+    edits = load_edits(labels)
+    fonts = FontLibrary.load(progress=False)
+    estimate: dict[str, list[float]] = {}
+    figures: dict[str, list[float]] = {"classical": [], "classical, true fill given": []}
+    figures.update({row: [] for row in rows})
+    for rec, e in zip(records, edits, strict=True):
+        fill = tuple(int(v) for v in rec["edit"]["style"]["fill"])
+        done = classical_edit(e.source, e.polygon, e.text_b, fonts, vertical=e.vertical)
+        estimate.setdefault(done.colour_source, []).append(delta_e(done.colours.text, fill))
+        figures["classical"].append(em.text_colour_error(done.image, e.truth, e.glyph_b))
+        given = classical_edit(
+            e.source, e.polygon, e.text_b, fonts, vertical=e.vertical, colours=TextColours(fill)
+        )
+        figures["classical, true fill given"].append(
+            em.text_colour_error(given.image, e.truth, e.glyph_b)
+        )
+        for row in rows:
+            output = open_image(work / row / e.image)
+            figures[row].append(em.text_colour_error(output, e.truth, e.glyph_b))
+    every_estimate = [v for values in estimate.values() for v in values]
+    return {
+        "machine": machine_info(),
+        "work": str(work),
+        "edits": len(edits),
+        "estimate": {"all": spread(every_estimate)}
+        | {source: spread(values) for source, values in estimate.items()},
+        "figure": {name: spread(values) for name, values in figures.items()},
+    }
+
+
+def markdown(result: dict[str, Any], command: str) -> str:
+    m = result["machine"]
+    lines = [
+        "# Text colour: the colour against the font",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores; {m['date']}. Command: `{command}`.",
+        f"The style-edit benchmark's set in `{result['work']}` ({result['edits']} edits). "
+        "CIEDE2000; median / 90th percentile.",
+        "",
+        "| what | edits | median | p90 |",
+        "|---|---:|---:|---:|",
+    ]
+    for source, s in result["estimate"].items():
+        lines.append(
+            f"| classical's chosen colour against B's fill ({source}) | {s['n']} | "
+            f"{s['median']:.1f} | {s['p90']:.1f} |"
+        )
+    for name, s in result["figure"].items():
+        lines.append(
+            f"| benchmark figure: {name} | {s['n']} | {s['median']:.1f} | {s['p90']:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--work", type=Path, default=ROOT / "out" / "bench-edits")
+    ap.add_argument("--rows", nargs="*", default=["shipped"])
+    ap.add_argument("--out", type=Path, default=RESULTS / "colour_bound")
+    args = ap.parse_args()
+    try:
+        labels = run_labels(args.work, args.rows)
+    except FileNotFoundError as exc:
+        raise SystemExit(str(exc)) from None
+    result = measure(labels, args.rows)
+    result["work"] = shown = str(
+        args.work.relative_to(ROOT) if args.work.is_absolute() else args.work
+    )
+    command = f"python bench/colour_bound.py --work {shown} --rows {' '.join(args.rows)}"
+    args.out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    args.out.with_suffix(".md").write_text(markdown(result, command))
+    print(markdown(result, command))
+
+
+if __name__ == "__main__":
+    main()
