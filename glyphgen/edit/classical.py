@@ -10,15 +10,13 @@ photo: only B's glyph is drawn in a rectified frame and warped in):
    text is what stays, the minority that does not reach outside. With two text clusters,
    one lying between the background and the other in CIELAB is the other's anti-aliased
    fringe; otherwise the one touching the background more is a stroke (outline) ring
-   around the fill. No text cluster (nothing differs from the surround by ``min_contrast``,
-   or text in colours the scene also has all around it) means no text was found for sure:
-   the colour is then still guessed (the cluster commoner inside than outside farthest
-   from the surround's commonest), but nothing is trusted as A's pixels;
+   around the fill. No text cluster (nothing differs from the surround by ``min_contrast``)
+   means no text was found;
 2. remove A: ``cv2.inpaint`` (Telea or Navier-Stokes) over A's pixels grown by ``dilate``
    px; when no text was found, over the region's whole bounding box;
 3. colours: given colours win, then a style reference crop (clustered as in 1, its border
    standing in for the outer ring), then A's own pixels (median CIELAB of the fill cluster
-   away from its fringe, or of step 1's guess); with none of these, black or white, whichever differs more from
+   away from its fringe); with none of these, black or white, whichever differs more from
    the restored surface (as the glyph model's draft does);
 4. draw B in the canonical font fitted to A's quad: ``glyphgen.model.data.window``
    rectifies the quad, ``glyphgen.model.glyph.draw_line`` lays B out in it (the code the
@@ -80,7 +78,7 @@ class TextPixels:
     fill: np.ndarray  # (H, W) bool: the text's fill cluster
     text: np.ndarray  # (H, W) bool: everything to erase (fill, fringe, ring)
     ring: np.ndarray | None  # (H, W) bool: the stroke ring, when one was found
-    colours: TextColours | None  # from the pixels (guessed when not found); None: no guess
+    colours: TextColours | None  # from the pixels; None when no text was found
 
 
 @dataclass(frozen=True)
@@ -174,15 +172,10 @@ def find_text(
         j for j in range(len(centres)) if j not in background and contrast(j) >= cfg.min_contrast
     ]
     empty = np.zeros((h, w), bool)
+    if not text:
+        return TextPixels(False, empty, empty, None, None)
     label_map = np.full((h, w), -1, np.int64)
     label_map[region] = labels
-    if not text:
-        guess = _likeliest_text(centres, share_in, share_out, cfg.min_contrast)
-        colours = None
-        if guess is not None:
-            surface = centres[int(np.argmax(share_out))]
-            colours = _colours(lab, label_map == guess, None, surface)
-        return TextPixels(False, empty, empty, None, colours)
     fill_j, ring_j = max(text, key=contrast), None
     if len(text) == 2:
         other = min(text, key=contrast)
@@ -200,20 +193,6 @@ def find_text(
     ring = label_map == ring_j if ring_j is not None else None
     surface = centres[min(background, key=lambda b: np.linalg.norm(centres[fill_j] - centres[b]))]
     return TextPixels(True, fill, erase, ring, _colours(lab, fill, ring, surface))
-
-
-def _likeliest_text(
-    centres: np.ndarray, share_in: np.ndarray, share_out: np.ndarray, min_contrast: float
-) -> int | None:
-    """When every cluster also shows around the region (text in colours the photo has
-    nearby), the cluster likeliest to be the text: of those commoner inside than outside,
-    the one farthest from the surround's commonest cluster; ``None`` when none of them is
-    ``min_contrast`` from it."""
-    surface = centres[int(np.argmax(share_out))]
-    contrast = np.linalg.norm(centres - surface, axis=1)
-    candidates = [j for j in range(len(centres)) if share_in[j] > share_out[j]]
-    best = max(candidates, key=lambda j: contrast[j], default=None)
-    return best if best is not None and contrast[best] >= min_contrast else None
 
 
 def _between(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:

@@ -141,25 +141,6 @@ def test_no_text_erases_the_whole_box_and_falls_back_to_contrast(fonts):
     assert out.colours.text == (0, 0, 0)  # a light background gets black
 
 
-def test_text_in_colours_the_surround_also_has_keeps_its_colour_and_erases_the_box(fonts):
-    """A's red also fills the surround (red cells, blended at their edges, over 30% of it),
-    so no cluster is rarer outside than half its share inside: nothing is A's for sure, the
-    whole box is erased as when no text is found, but the colour is still A's: the cluster
-    commoner inside than outside, farthest from the surround's commonest."""
-    rng = np.random.default_rng(0)
-    background = gradient()
-    image, _ = with_text(background, fonts, ce.TextColours(RED))
-    cells = np.kron(rng.random((H // 4 + 1, W // 4 + 1)) < 0.3, np.ones((4, 4)))[:H, :W]
-    red_share = cv2.GaussianBlur(cells.astype(np.float32), (5, 5), 1.0)[..., None]
-    speckled = np.round(background * (1 - red_share) + np.array(RED) * red_share)
-    outside = ~ce.polygon_mask(QUAD, (H, W))
-    image[outside] = speckled[outside].astype(np.uint8)
-    out = ce.classical_edit(image, QUAD, TEXT_B, fonts)
-    assert not out.found_text and out.erased.sum() == 221 * 57  # the whole box
-    assert out.colour_source == "region"
-    assert delta_e(out.colours.text, RED) < 5  # measured 0.0; black by contrast was 38.2
-
-
 def test_given_colours_and_a_style_reference_override_the_region(fonts):
     image, _ = with_text(gradient(), fonts, ce.TextColours(RED))
     blue = (30, 60, 200)
