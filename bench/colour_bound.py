@@ -24,14 +24,13 @@ Writes bench/results/colour_bound.{json,md}.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from glyphgen.benchmark.edit import load_edits, run_labels
+from glyphgen.benchmark.edit import load_edits, rerun_main
 from glyphgen.benchmark.machine import machine_info
 from glyphgen.edit.classical import TextColours, classical_edit
 from glyphgen.eval import edit_metrics as em
@@ -77,7 +76,6 @@ def measure(labels: Path, rows: list[str]) -> dict[str, Any]:
     every_estimate = [v for values in estimate.values() for v in values]
     return {
         "machine": machine_info(),
-        "work": str(work),
         "edits": len(edits),
         "estimate": {"all": spread(every_estimate)}
         | {source: spread(values) for source, values in estimate.items()},
@@ -110,25 +108,9 @@ def markdown(result: dict[str, Any], command: str) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    rerun_main(
+        "bench/colour_bound.py", __doc__, ["shipped"], RESULTS / "colour_bound", measure, markdown
     )
-    ap.add_argument("--work", type=Path, default=ROOT / "out" / "bench-edits")
-    ap.add_argument("--rows", nargs="*", default=["shipped"])
-    ap.add_argument("--out", type=Path, default=RESULTS / "colour_bound")
-    args = ap.parse_args()
-    try:
-        labels = run_labels(args.work, args.rows)
-    except FileNotFoundError as exc:
-        raise SystemExit(str(exc)) from None
-    result = measure(labels, args.rows)
-    result["work"] = shown = str(
-        args.work.relative_to(ROOT) if args.work.is_absolute() else args.work
-    )
-    command = f"python bench/colour_bound.py --work {shown} --rows {' '.join(args.rows)}"
-    args.out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-    args.out.with_suffix(".md").write_text(markdown(result, command))
-    print(markdown(result, command))
 
 
 if __name__ == "__main__":

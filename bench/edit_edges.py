@@ -24,7 +24,6 @@ writes bench/results/edit_edges.{json,md}.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from glyphgen.benchmark.edit import load_edits, run_labels
+from glyphgen.benchmark.edit import load_edits, rerun_main
 from glyphgen.benchmark.machine import machine_info
 from glyphgen.eval import edit_metrics as em
 from glyphgen.images import open_image
@@ -103,7 +102,7 @@ def measure(labels: Path, rows: list[str]) -> dict[str, Any]:
         }
         for name in sizes
     }
-    return {"machine": machine_info(), "work": str(work), "edits": len(edits), "zones": table}
+    return {"machine": machine_info(), "edits": len(edits), "zones": table}
 
 
 def markdown(result: dict[str, Any], command: str) -> str:
@@ -131,24 +130,14 @@ def markdown(result: dict[str, Any], command: str) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    rerun_main(
+        "bench/edit_edges.py",
+        __doc__,
+        ["classical", "shipped", "from-noise"],
+        RESULTS / "edit_edges",
+        measure,
+        markdown,
     )
-    ap.add_argument("--work", type=Path, default=ROOT / "out" / "bench-edits")
-    ap.add_argument("--rows", nargs="+", default=["classical", "shipped", "from-noise"])
-    ap.add_argument("--out", type=Path, default=RESULTS / "edit_edges")
-    args = ap.parse_args()
-    try:
-        labels = run_labels(args.work, args.rows)
-    except FileNotFoundError as exc:
-        raise SystemExit(str(exc)) from None
-    result = measure(labels, args.rows)
-    command = "python bench/edit_edges.py --work {} --rows {}".format(
-        args.work.relative_to(ROOT) if args.work.is_absolute() else args.work, " ".join(args.rows)
-    )
-    args.out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-    args.out.with_suffix(".md").write_text(markdown(result, command))
-    print(markdown(result, command))
 
 
 if __name__ == "__main__":

@@ -110,6 +110,40 @@ def run_labels(work: Path, rows: Sequence[str]) -> Path:
     return labels
 
 
+def rerun_main(
+    script: str,
+    doc: str | None,
+    rows: list[str],
+    out: Path,
+    measure: Callable[[Path, list[str]], dict[str, Any]],
+    markdown: Callable[[dict[str, Any], str], str],
+) -> None:
+    """The command line of a script that re-reads a ``glyphgen bench edit`` run (``script``,
+    relative to the repository root): ``--work`` (the run's folder), ``--rows`` (``rows`` by
+    default), ``--out`` (``out`` by default); ``measure(labels, rows)``'s result, with the
+    work folder as given, is written to ``<out>.json`` and its ``markdown`` to ``<out>.md``."""
+    import argparse
+
+    ap = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--work", type=Path, default=REPO_ROOT / "out" / "bench-edits")
+    ap.add_argument("--rows", nargs="*", default=rows)
+    ap.add_argument("--out", type=Path, default=out)
+    args = ap.parse_args()
+    try:
+        labels = run_labels(args.work, args.rows)
+    except FileNotFoundError as exc:
+        raise SystemExit(str(exc)) from None
+    inside = args.work.is_absolute() and args.work.is_relative_to(REPO_ROOT)
+    shown = args.work.relative_to(REPO_ROOT) if inside else args.work
+    result = measure(labels, args.rows) | {"work": str(shown)}
+    text = markdown(result, f"python {script} --work {shown} --rows {' '.join(args.rows)}")
+    args.out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    args.out.with_suffix(".md").write_text(text)
+    print(text)
+
+
 def load_edits(labels: Path, limit: int | None = None) -> list[Edit]:
     """The pairs of a set's ``labels.jsonl`` (the first ``limit``), images decoded."""
     root = labels.parent
