@@ -4,7 +4,9 @@
 Built to face a hostile or overloaded network as well as the page:
 
 - a fixed pool of ``workers`` threads takes connections from a queue of ``queue`` places;
-  when both are full, the connection is answered 503 at once (threads never grow with load);
+  when both are full, the connection is answered 503 at once (threads never grow with load),
+  and one more thread keeps refused connections open until their clients have sent their
+  request (closing earlier resets the connection, and the client never reads its 503);
 - a request's headers and body must arrive within ``read_timeout_s`` all together (a client
   sending a byte a minute gets 408), and at most ``max_body`` bytes are ever read;
 - every answer is JSON, errors included; an unexpected exception is a logged 500, never a
@@ -18,6 +20,7 @@ import io
 import json
 import logging
 import queue
+import selectors
 import socket
 import threading
 import time
@@ -63,6 +66,76 @@ class ServerLimits:
         for name in ("max_body", "workers", "queue", "backlog"):
             if getattr(self, name) < 1:
                 raise ValueError(f"ServerLimits.{name} = {getattr(self, name)}; must be >= 1")
+
+
+class _LingeringCloser:
+    """Closes answered connections without resetting them, in one thread for them all.
+
+    A socket closed while its client is still sending resets the connection, and the client
+    sees a broken pipe instead of the answer it has been sent. So each socket handed here
+    (answered, writing shut) stays open until its client closes or ``linger_s`` passes, and
+    what the client sends (up to ``max_bytes``) is read and dropped. At most ``capacity``
+    wait at once; past that, a socket is closed at once.
+    """
+
+    POLL_S = 0.02  # how often waiting sockets are checked for new ones handed in
+
+    def __init__(self, linger_s: float, max_bytes: int, capacity: int) -> None:
+        self.linger_s = linger_s
+        self.max_bytes = max_bytes
+        self._handed: queue.Queue[socket.socket | None] = queue.Queue(capacity)
+        self._thread = threading.Thread(target=self._run, name="glyphgen-serve-closer", daemon=True)
+        self._thread.start()
+
+    def close_later(self, sock: socket.socket) -> None:
+        try:
+            self._handed.put_nowait(sock)
+        except queue.Full:
+            sock.close()
+
+    def stop(self) -> None:
+        """Close what waits and end the thread."""
+        try:
+            self._handed.put_nowait(None)
+        except queue.Full:  # the thread is not blocked then: it reaches the None below
+            self._handed.put(None)
+
+    def _run(self) -> None:
+        waiting: dict[socket.socket, tuple[float, int]] = {}  # deadline, bytes dropped
+        with selectors.DefaultSelector() as selector:
+            try:
+                while True:
+                    block = not waiting
+                    while True:  # take what was handed in; block only when nothing waits
+                        try:
+                            sock = self._handed.get(block=block)
+                        except queue.Empty:
+                            break
+                        if sock is None:
+                            return
+                        block = False
+                        sock.setblocking(False)
+                        selector.register(sock, selectors.EVENT_READ)
+                        waiting[sock] = (time.monotonic() + self.linger_s, 0)
+                    for key, _ in selector.select(self.POLL_S):
+                        sock = cast(socket.socket, key.fileobj)
+                        deadline, dropped = waiting[sock]
+                        try:
+                            chunk = sock.recv(65536)
+                        except OSError:
+                            chunk = b""
+                        if chunk and dropped + len(chunk) <= self.max_bytes:
+                            waiting[sock] = (deadline, dropped + len(chunk))
+                        else:  # the client closed, failed or sent too much
+                            waiting[sock] = (0.0, dropped)
+                    now = time.monotonic()
+                    for sock in [s for s, (deadline, _) in waiting.items() if deadline <= now]:
+                        selector.unregister(sock)
+                        del waiting[sock]
+                        sock.close()
+            finally:
+                for sock in waiting:
+                    sock.close()
 
 
 class SlowClient(Exception):
@@ -265,6 +338,7 @@ class GlyphServer(HTTPServer):
         ]
         for worker in self._workers:
             worker.start()
+        self._closer = _LingeringCloser(limits.linger_s, limits.max_body, capacity=limits.queue)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         try:
@@ -280,9 +354,11 @@ class GlyphServer(HTTPServer):
         try:
             sock.settimeout(1.0)  # a fresh socket's send buffer takes this at once
             sock.sendall(answer)
+            sock.shutdown(socket.SHUT_WR)
         except OSError:
-            pass
-        self._close(sock, linger_s=0.0)
+            sock.close()
+            return
+        self._closer.close_later(sock)  # the client may not have sent its request yet
 
     def _work(self) -> None:
         while True:
@@ -331,6 +407,7 @@ class GlyphServer(HTTPServer):
         if self._closed:
             return
         self._closed = True
+        self._closer.stop()
         while True:  # connections nobody will answer now
             try:
                 item = self._waiting.get_nowait()

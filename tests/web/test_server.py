@@ -287,6 +287,32 @@ def test_past_the_workers_and_the_queue_the_answer_is_503_at_once(start):
             sock.close()
 
 
+def test_a_refused_client_that_sends_late_still_reads_its_503(start):
+    """The 503 is written at accept; a client slower to send its request than the server is
+    to answer must still read that answer, not a reset (closing a socket that later
+    receives data resets the connection: under a burst of renders, a BrokenPipeError in
+    about one run in ten)."""
+    port = start(limits=ServerLimits(workers=1, queue=1, read_timeout_s=3, linger_s=1.0))
+    stalled = []
+    try:
+        for _ in range(2):  # the worker and the queue, taken by clients that send nothing
+            stalled.append(socket.create_connection(("127.0.0.1", port)))
+            time.sleep(0.2)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as late:
+            time.sleep(0.3)  # refused and answered by now; the client has not written yet
+            # headers, then the body, in two writes as http.client sends them: a reset
+            # caused by the first makes the second a BrokenPipeError
+            head, _, body = request(port, body=json.dumps(ASK).encode()).partition(b"\r\n\r\n")
+            late.sendall(head + b"\r\n\r\n")
+            time.sleep(0.1)
+            late.sendall(body)
+            answer = read_all(late)
+    finally:
+        for sock in stalled:
+            sock.close()
+    assert answer.startswith(b"HTTP/1.0 503") and b"busy" in answer
+
+
 def server_threads(ignore):
     return [t for t in threading.enumerate() if t not in ignore and not t.name.startswith("load")]
 
@@ -329,7 +355,7 @@ def test_fifty_concurrent_renders_are_all_answered_and_threads_stay_bounded(star
     assert set(statuses) <= {200, 503}, statuses
     assert statuses.count(200) >= 8  # the model was kept busy, not idle behind refusals
     assert all(out and out.get("error" if s == 503 else "image") for s, out in answers)
-    # the workers and the accepting thread (and the watcher), whatever the load
+    # the workers, the accepting thread and the closer of refused connections, whatever the load
     assert peak[0] <= limits.workers + 2, peak[0]
     assert time.perf_counter() - started < 10
 
