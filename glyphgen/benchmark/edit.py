@@ -273,7 +273,10 @@ def judge(
     for k, (e, out) in enumerate(zip(edits, outputs, strict=True)):
         read = readings[k]
         figures = edit_figures(out, e, read.read_norm)
-        per_edit.append({"covered": read.covered is not False, "grey": e.grey, **_plain(figures)})
+        covered = read.covered is not False
+        per_edit.append(
+            {"covered": covered, "grey": e.grey, **legibility(read, covered), **_plain(figures)}
+        )
     judged = [r for r in report.regions if r.covered is not False]
     return {
         "name": name,
@@ -283,6 +286,14 @@ def judge(
         "per_edit": per_edit,
         "summary": summarise(per_edit),
     }
+
+
+def legibility(read: Any, covered: bool = True) -> dict[str, float]:
+    """One edit's reading as numbers a paired comparison takes (``against``): exact (1 / 0)
+    and Levenshtein ratio; NaN, left out, where the judge cannot output every character."""
+    if not covered:
+        return {"exact": float("nan"), "ratio": float("nan")}
+    return {"exact": float(read.exact), "ratio": float(read.ratio)}
 
 
 def edit_figures(output: np.ndarray, e: Edit, reading: str) -> em.EditFigures:
@@ -340,12 +351,21 @@ def summarise(per_edit: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def against(row: dict[str, Any], base: dict[str, Any], key: str) -> dict[str, float]:
-    """Paired bootstrap 95% interval of mean(row - base) of a per-edit figure."""
+    """Paired bootstrap 95% interval of mean(row - base) of a per-edit figure (edits where
+    either is NaN left out)."""
     a = np.minimum([p[key] for p in row["per_edit"]], PSNR_CAP)
     b = np.minimum([p[key] for p in base["per_edit"]], PSNR_CAP)
     both = np.isfinite(a) & np.isfinite(b)  # an edit without a background to judge is left out
     rng = np.random.default_rng(BOOTSTRAP_SEED)
     return dataclasses.asdict(em.paired_bootstrap(a[both], b[both], rng))
+
+
+def discordant(row: dict[str, Any], base: dict[str, Any]) -> dict[str, int]:
+    """Edits read exactly by ``row`` and not by ``base`` (wins), and the other way (losses):
+    what a difference in sentence accuracy is made of."""
+    a = np.array([p["exact"] for p in row["per_edit"]], np.float64)
+    b = np.array([p["exact"] for p in base["per_edit"]], np.float64)
+    return {"wins": int(((a == 1) & (b == 0)).sum()), "losses": int(((a == 0) & (b == 1)).sum())}
 
 
 # -- the run -----------------------------------------------------------------------------
@@ -382,8 +402,9 @@ def run_edit_benchmark(
         rows.append({**row, **info, "kind": "model", "latency": latency(seconds)})
     for row in rows[2:]:
         row["vs_classical"] = {
-            key: against(row, classical, key) for key in ("ssim", "background_psnr")
-        }
+            key: against(row, classical, key)
+            for key in ("exact", "ratio", "ssim", "background_psnr")
+        } | discordant(row, classical)
     return {
         "schema": SCHEMA,
         "set": {
@@ -443,15 +464,20 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             "Against `classical`, same edits (paired bootstrap, 95%): mean difference [low, high]",
             "",
-            "| row | SSIM | background PSNR (dB) |",
-            "|---|---:|---:|",
+            "| row | sentence acc | Levenshtein ratio | exact where classical is not / "
+            "the other way | SSIM | background PSNR (dB) |",
+            "|---|---:|---:|---:|---:|---:|",
         ]
         for r in compared:
+            vs = r["vs_classical"]
             cells = [
                 f"{v['mean_difference']:+.3f} [{v['low']:+.3f}, {v['high']:+.3f}]"
-                for v in (r["vs_classical"]["ssim"], r["vs_classical"]["background_psnr"])
+                for v in (vs["exact"], vs["ratio"], vs["ssim"], vs["background_psnr"])
             ]
-            out.append(f"| {r['name']} | {cells[0]} | {cells[1]} |")
+            out.append(
+                f"| {r['name']} | {cells[0]} | {cells[1]} | {vs['wins']} / {vs['losses']} | "
+                f"{cells[2]} | {cells[3]} |"
+            )
     return "\n".join(out) + "\n"
 
 

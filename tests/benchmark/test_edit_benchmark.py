@@ -36,13 +36,38 @@ def test_the_ground_truth_is_the_ceiling_of_every_fidelity_figure(results):
 def test_models_are_compared_with_the_classical_edit(results, tmp_path):
     res, _ = results
     tiny = res["rows"][2]
-    assert set(tiny["vs_classical"]) == {"ssim", "background_psnr"}
-    for interval in tiny["vs_classical"].values():
-        assert interval["low"] <= interval["mean_difference"] <= interval["high"]
+    vs = tiny["vs_classical"]
+    assert set(vs) == {"exact", "ratio", "ssim", "background_psnr", "wins", "losses"}
+    for key in ("exact", "ratio", "ssim", "background_psnr"):
+        assert vs[key]["low"] <= vs[key]["mean_difference"] <= vs[key]["high"]
+    assert vs["wins"] + vs["losses"] <= 3
     paths = eb.write_results(res, tmp_path)
     assert [p.name for p in paths] == ["edits.json", "edits.md", "contact_sheet.png"]
     assert "| classical |" in paths[1].read_text(encoding="utf-8")
     assert "per_edit" not in json.loads(paths[0].read_text(encoding="utf-8"))["rows"][0]
+
+
+def rows_read(*exact_rows):
+    """Rows as the benchmark keeps them, from readings: 1 exact, 0 not, None not judged."""
+    nan = float("nan")
+    return [
+        {"per_edit": [{"exact": nan if e is None else float(e), "ratio": nan} for e in exact]}
+        for exact in exact_rows
+    ]
+
+
+def test_a_difference_in_reading_is_paired_edit_by_edit():
+    # the row reads every edit the base reads, and two more: all of its gain is wins
+    row, base = rows_read([1, 1, 1, 1, 0, None], [1, 1, 0, 0, 0, 1])
+    assert eb.discordant(row, base) == {"wins": 2, "losses": 0}
+    gain = eb.against(row, base, "exact")
+    assert gain["mean_difference"] == pytest.approx(2 / 5)  # the unjudged edit left out
+    assert 0 <= gain["low"] < gain["mean_difference"] <= gain["high"] <= 1  # never a loss
+    # the same accuracies made of wins and losses that cancel: the interval straddles 0
+    row, base = rows_read([1, 0, 1, 0, 1, 0, 1, 0], [0, 1, 0, 1, 1, 0, 1, 0])
+    assert eb.discordant(row, base) == {"wins": 2, "losses": 2}
+    tie = eb.against(row, base, "exact")
+    assert tie["mean_difference"] == 0 and tie["low"] < 0 < tie["high"]
 
 
 def test_fill_pixels_are_the_ink_nearest_the_fill_colour():
