@@ -78,7 +78,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     t.add_argument("--config", help="YAML config file or a bundled config's name")
     t.add_argument("--out", help="output folder (overrides the config's out)")
-    t.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    t.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one config key after the files (repeatable): num_threads=2, "
+        "ocr_loss.every=1, model.controlnet=false",
+    )
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     ship = t.add_argument_group("export (no training): a run's weights, fp16, for the repository")
     ship.add_argument("--export", type=Path, metavar="DIR", help="write --out's weights to DIR")
