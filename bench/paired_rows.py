@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from glyphgen.benchmark.edit import against, discordant, legibility, rerun_main
+from glyphgen.benchmark.edit import against, discordant, interval_cell, legibility, rerun_main
 from glyphgen.benchmark.machine import machine_info
 from glyphgen.eval.backends import create_backend
 from glyphgen.eval.evaluate import evaluate
@@ -38,7 +38,12 @@ def read_row(labels: Path, row: str, judge: Any) -> dict[str, Any]:
     """A row as the benchmark keeps it (``per_edit``: exact, ratio), read again from the
     outputs it left next to the set."""
     report = evaluate(labels, labels.parent.parent / row, backend=judge)
-    regions = sorted(report.regions, key=lambda r: (r.sample, r.region))
+    if report.problems or len(report.regions) != len(labels.read_text().splitlines()):
+        raise SystemExit(
+            f"{row}: {len(report.problems)} output(s) could not be read "
+            f"({report.problems[:1]}...); re-run the benchmark row"
+        )
+    regions = sorted(report.regions, key=lambda r: r.sample)  # one region an edit
     return {"per_edit": [legibility(r, r.covered is not False) for r in regions]}
 
 
@@ -83,10 +88,7 @@ def markdown(result: dict[str, Any], command: str) -> str:
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in result["rows"].items():
-        cells = [
-            f"{d['mean_difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"
-            for d in (r["vs_base_sentence_acc"], r["vs_base_ratio"])
-        ]
+        cells = [interval_cell(d) for d in (r["vs_base_sentence_acc"], r["vs_base_ratio"])]
         if name == result["base"]:
             cells = ["(base)", "(base)"]
         lines.append(

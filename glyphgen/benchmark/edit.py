@@ -49,7 +49,7 @@ from glyphgen.synth.config import SynthConfig, load_config
 from glyphgen.synth.runner import run as run_factory
 from glyphgen.typeset.fonts import FontLibrary
 
-SCHEMA = "glyphgen.edit-benchmark/1"
+SCHEMA = "glyphgen.edit-benchmark/2"  # 2: legibility against classical
 EDITS_CONFIG = REPO_ROOT / "eval" / "benchmark" / "edits.yaml"
 RESULTS_DIR = REPO_ROOT / "eval" / "benchmark" / "results" / "edits"
 GREY_CHROMA = 4.0  # a scene whose region has a mean C*ab below this counts as grayscale
@@ -356,6 +356,9 @@ def against(row: dict[str, Any], base: dict[str, Any], key: str) -> dict[str, fl
     a = np.minimum([p[key] for p in row["per_edit"]], PSNR_CAP)
     b = np.minimum([p[key] for p in base["per_edit"]], PSNR_CAP)
     both = np.isfinite(a) & np.isfinite(b)  # an edit without a background to judge is left out
+    if not both.any():  # nothing to compare (e.g. no line the judge can read)
+        nan = float("nan")
+        return {"mean_difference": nan, "low": nan, "high": nan, "resamples": 0}
     rng = np.random.default_rng(BOOTSTRAP_SEED)
     return dataclasses.asdict(em.paired_bootstrap(a[both], b[both], rng))
 
@@ -429,6 +432,13 @@ def _f(v: float | None, digits: int = 3) -> str:
     return f"{v:.{digits}f}"
 
 
+def interval_cell(v: dict[str, float]) -> str:
+    """``+0.012 [-0.004, +0.030]``; ``-`` when there was nothing to compare."""
+    if not np.isfinite(v["mean_difference"]):
+        return "-"
+    return f"{v['mean_difference']:+.3f} [{v['low']:+.3f}, {v['high']:+.3f}]"
+
+
 def markdown(results: dict[str, Any]) -> str:
     m, s = results.get("machine", {}), results["set"]
     out = [
@@ -471,7 +481,7 @@ def markdown(results: dict[str, Any]) -> str:
         for r in compared:
             vs = r["vs_classical"]
             cells = [
-                f"{v['mean_difference']:+.3f} [{v['low']:+.3f}, {v['high']:+.3f}]"
+                interval_cell(v)
                 for v in (vs["exact"], vs["ratio"], vs["ssim"], vs["background_psnr"])
             ]
             out.append(

@@ -16,6 +16,7 @@ Built to face a hostile or overloaded network as well as the page:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -74,68 +75,108 @@ class _LingeringCloser:
     A socket closed while its client is still sending resets the connection, and the client
     sees a broken pipe instead of the answer it has been sent. So each socket handed here
     (answered, writing shut) stays open until its client closes or ``linger_s`` passes, and
-    what the client sends (up to ``max_bytes``) is read and dropped. At most ``capacity``
-    wait at once; past that, a socket is closed at once.
+    what the client sends (up to ``max_bytes``: a refused upload is read to its end, or the
+    client could not read its answer) is read and dropped. At most ``capacity`` are held at
+    once; past that, and after ``stop``, a socket is closed at once.
     """
-
-    POLL_S = 0.02  # how often waiting sockets are checked for new ones handed in
 
     def __init__(self, linger_s: float, max_bytes: int, capacity: int) -> None:
         self.linger_s = linger_s
         self.max_bytes = max_bytes
-        self._handed: queue.Queue[socket.socket | None] = queue.Queue(capacity)
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._handed: list[socket.socket] = []  # handed in, not yet taken by the thread
+        self._held = 0  # handed in and not yet closed
+        self._stopped = False
+        self._wake_in, self._wake_out = socket.socketpair()  # a byte here wakes the thread
+        for end in (self._wake_in, self._wake_out):
+            end.setblocking(False)
         self._thread = threading.Thread(target=self._run, name="glyphgen-serve-closer", daemon=True)
         self._thread.start()
 
     def close_later(self, sock: socket.socket) -> None:
-        try:
-            self._handed.put_nowait(sock)
-        except queue.Full:
+        with self._lock:
+            taken = not self._stopped and self._held < self.capacity
+            if taken:
+                self._handed.append(sock)
+                self._held += 1
+        if not taken:
             sock.close()
+            return
+        self._wake()
 
     def stop(self) -> None:
-        """Close what waits and end the thread."""
+        """Close what is held and end the thread (without waiting for it)."""
+        with self._lock:
+            self._stopped = True
+        self._wake()
+
+    def _wake(self) -> None:
+        # OSError: the pipe is full (a wake is pending anyway) or already closed
+        with contextlib.suppress(OSError):
+            self._wake_out.send(b"\0")
+
+    def _release(self, sock: socket.socket) -> None:
         try:
-            self._handed.put_nowait(None)
-        except queue.Full:  # the thread is not blocked then: it reaches the None below
-            self._handed.put(None)
+            sock.close()
+        finally:
+            with self._lock:
+                self._held -= 1
 
     def _run(self) -> None:
         waiting: dict[socket.socket, tuple[float, int]] = {}  # deadline, bytes dropped
-        with selectors.DefaultSelector() as selector:
-            try:
-                while True:
-                    block = not waiting
-                    while True:  # take what was handed in; block only when nothing waits
+        selector = selectors.DefaultSelector()
+        selector.register(self._wake_in, selectors.EVENT_READ)
+        try:
+            while True:
+                timeout = None
+                if waiting:
+                    soonest = min(deadline for deadline, _ in waiting.values())
+                    timeout = max(0.0, soonest - time.monotonic())
+                for key, _ in selector.select(timeout):
+                    if key.fileobj is self._wake_in:
                         try:
-                            sock = self._handed.get(block=block)
-                        except queue.Empty:
-                            break
-                        if sock is None:
-                            return
-                        block = False
+                            while self._wake_in.recv(4096):
+                                pass
+                        except OSError:  # nothing more to read
+                            pass
+                        continue
+                    sock = cast(socket.socket, key.fileobj)
+                    deadline, dropped = waiting[sock]
+                    try:
+                        chunk = sock.recv(65536)
+                    except OSError:
+                        chunk = b""
+                    if chunk and dropped + len(chunk) <= self.max_bytes:
+                        waiting[sock] = (deadline, dropped + len(chunk))
+                    else:  # the client closed, failed or sent too much: close now
+                        waiting[sock] = (0.0, dropped)
+                with self._lock:
+                    handed, self._handed = self._handed, []
+                    stopped = self._stopped
+                for sock in handed:
+                    try:
+                        if stopped:
+                            raise OSError("stopped")
                         sock.setblocking(False)
                         selector.register(sock, selectors.EVENT_READ)
-                        waiting[sock] = (time.monotonic() + self.linger_s, 0)
-                    for key, _ in selector.select(self.POLL_S):
-                        sock = cast(socket.socket, key.fileobj)
-                        deadline, dropped = waiting[sock]
-                        try:
-                            chunk = sock.recv(65536)
-                        except OSError:
-                            chunk = b""
-                        if chunk and dropped + len(chunk) <= self.max_bytes:
-                            waiting[sock] = (deadline, dropped + len(chunk))
-                        else:  # the client closed, failed or sent too much
-                            waiting[sock] = (0.0, dropped)
-                    now = time.monotonic()
-                    for sock in [s for s, (deadline, _) in waiting.items() if deadline <= now]:
-                        selector.unregister(sock)
-                        del waiting[sock]
-                        sock.close()
-            finally:
-                for sock in waiting:
-                    sock.close()
+                    except (OSError, ValueError):  # stopping, or a socket already dead
+                        self._release(sock)
+                        continue
+                    waiting[sock] = (time.monotonic() + self.linger_s, 0)
+                if stopped:
+                    return
+                now = time.monotonic()
+                for sock in [s for s, (deadline, _) in waiting.items() if deadline <= now]:
+                    selector.unregister(sock)
+                    del waiting[sock]
+                    self._release(sock)
+        finally:
+            for sock in waiting:
+                self._release(sock)
+            selector.close()
+            self._wake_in.close()
+            self._wake_out.close()
 
 
 class SlowClient(Exception):

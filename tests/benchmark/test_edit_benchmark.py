@@ -40,7 +40,6 @@ def test_models_are_compared_with_the_classical_edit(results, tmp_path):
     assert set(vs) == {"exact", "ratio", "ssim", "background_psnr", "wins", "losses"}
     for key in ("exact", "ratio", "ssim", "background_psnr"):
         assert vs[key]["low"] <= vs[key]["mean_difference"] <= vs[key]["high"]
-    assert vs["wins"] + vs["losses"] <= 3
     paths = eb.write_results(res, tmp_path)
     assert [p.name for p in paths] == ["edits.json", "edits.md", "contact_sheet.png"]
     assert "| classical |" in paths[1].read_text(encoding="utf-8")
@@ -68,6 +67,9 @@ def test_a_difference_in_reading_is_paired_edit_by_edit():
     assert eb.discordant(row, base) == {"wins": 2, "losses": 2}
     tie = eb.against(row, base, "exact")
     assert tie["mean_difference"] == 0 and tie["low"] < 0 < tie["high"]
+    # no edit the judge can read: nothing to compare, not a crash at the end of a run
+    row, base = rows_read([None, None], [None, None])
+    assert eb.interval_cell(eb.against(row, base, "exact")) == "-"
 
 
 def test_fill_pixels_are_the_ink_nearest_the_fill_colour():

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from glyphgen.web.server import ServerLimits, serve
+from glyphgen.web.server import ServerLimits, _LingeringCloser, serve
 from glyphgen.web.studio import Desk, DeskLimits, Drawn
 
 PLAIN = np.full((200, 320, 3), 230, np.uint8)
@@ -311,6 +311,38 @@ def test_a_refused_client_that_sends_late_still_reads_its_503(start):
         for sock in stalled:
             sock.close()
     assert answer.startswith(b"HTTP/1.0 503") and b"busy" in answer
+
+
+def closed_by_peer(sock, within=1.0):
+    """True when the other end of ``sock`` closes within ``within`` s (an EOF is read)."""
+    sock.settimeout(within)
+    try:
+        return sock.recv(1) == b""
+    except TimeoutError:
+        return False
+
+
+def test_refused_connections_are_held_up_to_a_cap_and_all_closed_on_stop():
+    closer = _LingeringCloser(linger_s=30.0, max_bytes=1024, capacity=2)
+    pairs = [socket.socketpair() for _ in range(4)]
+    for server_end, _ in pairs:
+        closer.close_later(server_end)
+    clients = [client for _, client in pairs]
+    assert not closed_by_peer(clients[0], 0.3) and not closed_by_peer(clients[1], 0.1)
+    assert closed_by_peer(clients[2]) and closed_by_peer(clients[3])  # past the cap: at once
+    clients[0].sendall(b"x" * 100)  # what a late client sends is read and dropped ...
+    clients[0].shutdown(socket.SHUT_WR)  # ... and its end closes the held socket
+    assert closed_by_peer(clients[0])
+    spare, peer = socket.socketpair()
+    closer.close_later(spare)  # a place is free again
+    assert not closed_by_peer(peer, 0.3)
+    closer.stop()
+    assert closed_by_peer(clients[1]) and closed_by_peer(peer)
+    late, late_peer = socket.socketpair()
+    closer.close_later(late)  # after stop: closed at once
+    assert closed_by_peer(late_peer)
+    for sock in [*clients, peer, late_peer]:
+        sock.close()
 
 
 def server_threads(ignore):
