@@ -117,11 +117,9 @@ class _LingeringCloser:
             self._wake_out.send(b"\0")
 
     def _release(self, sock: socket.socket) -> None:
-        try:
-            sock.close()
-        finally:
-            with self._lock:
-                self._held -= 1
+        with self._lock:  # the place is free before the client can see the close
+            self._held -= 1
+        sock.close()
 
     def _run(self) -> None:
         waiting: dict[socket.socket, tuple[float, int]] = {}  # deadline, bytes dropped
