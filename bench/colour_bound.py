@@ -31,7 +31,6 @@ from typing import Any
 import numpy as np
 
 from glyphgen.benchmark.edit import load_edits, rerun_main
-from glyphgen.benchmark.machine import machine_info
 from glyphgen.edit.classical import TextColours, classical_edit
 from glyphgen.eval import edit_metrics as em
 from glyphgen.images import open_image
@@ -75,7 +74,6 @@ def measure(labels: Path, rows: list[str]) -> dict[str, Any]:
             figures[row].append(em.text_colour_error(output, e.truth, e.glyph_b))
     every_estimate = [v for values in estimate.values() for v in values]
     return {
-        "machine": machine_info(),
         "edits": len(edits),
         "estimate": {"all": spread(every_estimate)}
         | {source: spread(values) for source, values in estimate.items()},
@@ -83,12 +81,11 @@ def measure(labels: Path, rows: list[str]) -> dict[str, Any]:
     }
 
 
-def markdown(result: dict[str, Any], command: str) -> str:
-    m = result["machine"]
+def markdown(result: dict[str, Any], stamp: str) -> str:
     lines = [
         "# Text colour: the colour against the font",
         "",
-        f"Machine: {m['cpu']}, {m['cores']} cores; {m['date']}. Command: `{command}`.",
+        stamp,
         f"The style-edit benchmark's set in `{result['work']}` ({result['edits']} edits). "
         "CIEDE2000; median / 90th percentile.",
         "",

@@ -32,7 +32,6 @@ import cv2
 import numpy as np
 
 from glyphgen.benchmark.edit import load_edits, rerun_main
-from glyphgen.benchmark.machine import machine_info
 from glyphgen.eval import edit_metrics as em
 from glyphgen.images import open_image
 
@@ -102,15 +101,14 @@ def measure(labels: Path, rows: list[str]) -> dict[str, Any]:
         }
         for name in sizes
     }
-    return {"machine": machine_info(), "edits": len(edits), "zones": table}
+    return {"edits": len(edits), "zones": table}
 
 
-def markdown(result: dict[str, Any], command: str) -> str:
-    m = result["machine"]
+def markdown(result: dict[str, Any], stamp: str) -> str:
     lines = [
         "# Edges under the text: what an edge channel could add",
         "",
-        f"Machine: {m['cpu']}, {m['cores']} cores; {m['date']}. Command: `{command}`.",
+        stamp,
         f"Outputs of the style-edit benchmark's last run in `{result['work']}` "
         f"({result['edits']} edits). Edges: OpenCV Canny {CANNY[0]}/{CANNY[1]} "
         "(controlnet_aux's CannyDetector) of the ground truth in B's region. A zone counts "

@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 
 from glyphgen.benchmark.edit import against, discordant, interval_cell, legibility, rerun_main
-from glyphgen.benchmark.machine import machine_info
 from glyphgen.eval.backends import create_backend
 from glyphgen.eval.evaluate import evaluate
 
@@ -67,18 +66,16 @@ def measure(labels: Path, rows: list[str]) -> dict[str, Any]:
     read = {row: read_row(labels, row, judge) for row in rows}
     base = read[rows[0]]
     return {
-        "machine": machine_info(),
         "base": rows[0],
         "rows": {row: summary(read[row], base) for row in rows},
     }
 
 
-def markdown(result: dict[str, Any], command: str) -> str:
-    m = result["machine"]
+def markdown(result: dict[str, Any], stamp: str) -> str:
     lines = [
         "# Rows of a style-edit run, paired with a base row",
         "",
-        f"Machine: {m['cpu']}, {m['cores']} cores; {m['date']}. Command: `{command}`.",
+        stamp,
         f"Outputs in `{result['work']}`, read by PP-OCRv4; base `{result['base']}`. "
         "Differences are this row minus the base on the same edits (paired bootstrap, 95%); "
         "wins / losses: edits read exactly by this row and not by the base / the other way.",

@@ -39,6 +39,7 @@ from glyphgen.benchmark.glyph import (
     latency,
     make_judges,
 )
+from glyphgen.benchmark.machine import machine_info
 from glyphgen.configio import ConfigError
 from glyphgen.eval import edit_metrics as em
 from glyphgen.eval.evaluate import evaluate
@@ -121,7 +122,9 @@ def rerun_main(
     """The command line of a script that re-reads a ``glyphgen bench edit`` run (``script``,
     relative to the repository root): ``--work`` (the run's folder), ``--rows`` (``rows`` by
     default), ``--out`` (``out`` by default); ``measure(labels, rows)``'s result, with the
-    work folder as given, is written to ``<out>.json`` and its ``markdown`` to ``<out>.md``."""
+    work folder as given and the machine, is written to ``<out>.json``, and
+    ``markdown(result, stamp)`` to ``<out>.md`` (``stamp``: the line naming machine, date
+    and command)."""
     import argparse
 
     ap = argparse.ArgumentParser(
@@ -137,8 +140,11 @@ def rerun_main(
         raise SystemExit(str(exc)) from None
     inside = args.work.is_absolute() and args.work.is_relative_to(REPO_ROOT)
     shown = args.work.relative_to(REPO_ROOT) if inside else args.work
-    result = measure(labels, args.rows) | {"work": str(shown)}
-    text = markdown(result, f"python {script} --work {shown} --rows {' '.join(args.rows)}")
+    m = machine_info()
+    result = measure(labels, args.rows) | {"work": str(shown), "machine": m}
+    command = f"python {script} --work {shown} --rows {' '.join(args.rows)}"
+    stamp = f"Machine: {m['cpu']}, {m['cores']} cores; {m['date']}. Command: `{command}`."
+    text = markdown(result, stamp)
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     args.out.with_suffix(".md").write_text(text)
     print(text)
