@@ -21,10 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, Generic, TypeVar
 
+import numpy as np
+
 from glyphgen.cmdline import SEED_LIMIT
-from glyphgen.eval.backends import Reading
+from glyphgen.eval.backends import Reading, Recognizer
 from glyphgen.eval.metrics import score
 from glyphgen.eval.normalize import normalize
 
@@ -110,6 +113,67 @@ def _verdict(
     return Verification(s.read, s.exact, tries, fallback, seed, s.ratio, reading.judge)
 
 
+Drawn = tuple[np.ndarray, dict[str, Any]]  # an image with one region drawn, and its JSON record
+
+
+def verify_regions(
+    image: np.ndarray,
+    texts: Sequence[str],
+    draw: Callable[[np.ndarray, int, int], Drawn],
+    read: Callable[[np.ndarray, dict[str, Any]], Reading],
+    *,
+    seed: int = 0,
+    tries: int = DEFAULT_TRIES,
+    fallback: Callable[[np.ndarray, int], Drawn] | None = None,
+) -> tuple[np.ndarray, list[dict[str, Any]], list[Verification]]:
+    """Every region drawn and verified in turn, each on the image as the regions before it
+    left it (as an unverified render draws them). ``draw(image, k, seed)`` draws region
+    ``k``; ``fallback(image, k)`` its classical edit; ``read(image, record)`` reads one
+    region. Returns the image, the records with the verification's fields added, and the
+    verifications."""
+    out, records, verifications = image, [], []
+    n = len(texts)
+    for k, text in enumerate(texts):
+        verified = verify_region(
+            partial(draw, out, k),
+            _read_drawn(read),
+            text,
+            try_seeds(seed, k, n, tries),
+            None if fallback is None else partial(fallback, out, k),
+        )
+        out, record = verified.candidate
+        records.append({**record, **verified.verification.record()})
+        verifications.append(verified.verification)
+    return out, records, verifications
+
+
+def _read_drawn(
+    read: Callable[[np.ndarray, dict[str, Any]], Reading],
+) -> Callable[[Drawn], Reading]:
+    return lambda drawn: read(drawn[0], drawn[1])
+
+
 def failed_regions(verifications: Sequence[Verification]) -> list[int]:
     """Indices of the regions that do not read exactly (what ``--strict`` refuses)."""
     return [k for k, v in enumerate(verifications) if not v.exact]
+
+
+def read_record(judge: Recognizer, image: np.ndarray, record: dict[str, Any]) -> Reading:
+    """What ``judge`` reads in the region a JSONL text record describes (``render_regions``'s:
+    text, polygon, direction, and the characters' quads where known), cropped as
+    ``glyphgen eval`` crops it for that judge."""
+    from glyphgen.eval.annotations import Region
+    from glyphgen.eval.config import CropConfig
+    from glyphgen.eval.crops import crop_region
+
+    chars = record.get("chars")
+    region = Region(
+        text=record["text"],
+        polygon=[tuple(p) for p in record["polygon"]],
+        direction=record.get("direction"),
+        char_quads=[[tuple(p) for p in c["quad"]] for c in chars] if chars else None,
+    )
+    target = normalize(record["text"])
+    line = crop_region(image, region, CropConfig().for_judge(judge, target))
+    reading = judge.recognize_for([line], [target])[0]
+    return Reading(reading.text, reading.score, reading.judge or judge.name)

@@ -89,3 +89,45 @@ def test_try_seeds_start_at_the_unverified_seed_and_never_collide():
         try_seeds(0, 0, 1, 0)
     with pytest.raises(ValueError, match="at least one seed"):
         verify_region(lambda s: s, lambda c: Reading("", 0.0), TARGET, [])
+
+
+def test_regions_are_verified_in_turn_on_the_image_the_last_one_left():
+    """Region k's value is written into pixel k: the judge "reads" region 0 exactly for
+    seed 5 (its second try: seeds 3, 5 of regions 0, 1 with seed 3), region 1 never, so
+    region 1 falls back, drawn on the image that holds region 0's kept try."""
+    import numpy as np
+
+    from glyphgen.model.verify import verify_regions
+
+    texts = ["一二", "三四"]
+    seen = []
+
+    def draw(image, k, seed):
+        seen.append((k, seed, image.tolist()))
+        out = image.copy()
+        out[k] = seed
+        return out, {"text": texts[k], "k": k}
+
+    def fallback(image, k):
+        out = image.copy()
+        out[k] = 99
+        return out, {"text": texts[k], "k": k, "classical": True}
+
+    def read(image, record):
+        k = record["k"]
+        good = (k == 0 and image[0] == 5) or image[k] == 99
+        return Reading(record["text"] if good else "一", 0.5, "fake")
+
+    image, records, checks = verify_regions(
+        np.zeros(2, np.int64), texts, draw, read, seed=3, tries=2, fallback=fallback
+    )
+    assert image.tolist() == [5, 99]
+    assert [(k, s) for k, s, _ in seen] == [(0, 3), (0, 5), (1, 4), (1, 6)]
+    assert all(before == [5, 0] for k, _, before in seen if k == 1)
+    assert records == [
+        {"text": "一二", "k": 0, "read": "一二", "exact": True, "tries": 2, "fallback": None,
+         "seed": 5, "judge": "fake"},
+        {"text": "三四", "k": 1, "classical": True, "read": "三四", "exact": True, "tries": 2,
+         "fallback": "classical", "seed": None, "judge": "fake"},
+    ]  # fmt: skip
+    assert failed_regions(checks) == []
