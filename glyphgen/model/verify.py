@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 
@@ -30,6 +30,12 @@ from glyphgen.cmdline import SEED_LIMIT
 from glyphgen.eval.backends import Reading, Recognizer
 from glyphgen.eval.metrics import score
 from glyphgen.eval.normalize import normalize
+
+if TYPE_CHECKING:
+    from glyphgen.edit.classical import TextColours
+    from glyphgen.model.pipeline import GlyphPipeline
+    from glyphgen.model.render import RegionRequest
+    from glyphgen.typeset.fonts import FontLibrary
 
 C = TypeVar("C")  # a candidate: whatever the drawer returns and the reader reads
 
@@ -145,6 +151,51 @@ def verify_regions(
         records.append({**record, **verified.verification.record()})
         verifications.append(verified.verification)
     return out, records, verifications
+
+
+def model_drawer(
+    pipe: GlyphPipeline,
+    fonts: FontLibrary,
+    requests: Sequence[RegionRequest],
+    **sampling: Any,
+) -> Callable[[np.ndarray, int, int], Drawn]:
+    """``draw(image, k, seed)``: region ``k`` drawn by the model into ``image`` with ``seed``
+    (``render_regions`` on that region alone; ``sampling``: its keyword arguments, style_ref,
+    colours, steps, strength, draft)."""
+    from glyphgen.model.render import render_regions
+
+    def draw(image: np.ndarray, k: int, seed: int) -> Drawn:
+        out, records = render_regions(pipe, image, [requests[k]], fonts, seed=seed, **sampling)
+        return out, records[0]
+
+    return draw
+
+
+def classical_fallback(
+    fonts: FontLibrary,
+    requests: Sequence[RegionRequest],
+    *,
+    style_ref: np.ndarray | None = None,
+    colours: TextColours | None = None,
+) -> Callable[[np.ndarray, int], Drawn]:
+    """``fallback(image, k)``: region ``k``'s classical edit (A found and inpainted, B in the
+    bundled font), in the colours the model's classical draft takes: ``colours``, else the
+    style reference's, else A's own."""
+    from glyphgen.model.render import classical_draft, reference_colours
+
+    colours = colours or reference_colours(style_ref)
+
+    def fallback(image: np.ndarray, k: int) -> Drawn:
+        req = requests[k]
+        edited, _ = classical_draft(image, req, fonts, colours)
+        record = {
+            "text": req.text,
+            "polygon": [[round(float(x), 2), round(float(y), 2)] for x, y in req.polygon],
+            "direction": "vertical" if req.vertical else "horizontal",
+        }
+        return edited, record
+
+    return fallback
 
 
 def _read_drawn(
