@@ -39,10 +39,10 @@ from glyphgen.benchmark.machine import machine_info
 from glyphgen.edit.classical import classical_edit
 from glyphgen.eval import edit_metrics as em
 from glyphgen.images import open_image
-from glyphgen.model.crops import crop_size, edit_mask, window
-from glyphgen.model.glyph import draw_line, glyph_cache
+from glyphgen.model.crops import edit_mask
 from glyphgen.model.render import FILL
 from glyphgen.typeset.fonts import FontLibrary
+from glyphgen.typeset.line import crop_size, draw_line, glyph_cache, window
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"

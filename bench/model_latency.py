@@ -58,7 +58,8 @@ def main() -> None:
     from glyphgen.model.build import build_pipeline
     from glyphgen.model.config import load_train_config
     from glyphgen.model.pipeline import GlyphPipeline
-    from glyphgen.model.render import RegionRequest, parse_region, render_regions
+    from glyphgen.model.render import RegionRequest, render_regions
+    from glyphgen.render.regions import parse_region
     from glyphgen.typeset.fonts import FontLibrary
 
     disable_progress_bar()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from glyphgen.model.cli import DEFAULT_WEIGHTS
+from glyphgen.model.config import DEFAULT_WEIGHTS
 from glyphgen.web.studio import decode_image
 
 REPO = Path(__file__).resolve().parents[1]

@@ -4,7 +4,7 @@ glyphgen synth   make a synthetic text dataset          (glyphgen.synth.cli)
 glyphgen fonts   list fonts and their verified coverage  (glyphgen.synth.cli)
 glyphgen eval    OCR-check images against their text     (glyphgen.eval.cli)
 glyphgen train   train the glyph diffusion model         (glyphgen.model.cli)
-glyphgen render  draw text into images with the model    (glyphgen.model.cli)
+glyphgen render  draw text into images with the model    (glyphgen.render.cli)
 glyphgen train-reader  train the CTC recognizer          (glyphgen.reader.cli)
 glyphgen serve   a web page to try the model             (glyphgen.web.cli)
 glyphgen bench   benchmark glyph models                  (glyphgen.benchmark.cli)
@@ -31,7 +31,7 @@ COMMANDS = {
     "fonts": "glyphgen.synth.cli",
     "eval": "glyphgen.eval.cli",
     "train": "glyphgen.model.cli",
-    "render": "glyphgen.model.cli",
+    "render": "glyphgen.render.cli",
     "train-reader": "glyphgen.reader.cli",
     "serve": "glyphgen.web.cli",
     "bench": "glyphgen.benchmark.cli",

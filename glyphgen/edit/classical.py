@@ -18,8 +18,8 @@ photo: only B's glyph is drawn in a rectified frame and warped in):
    standing in for the outer ring), then A's own pixels (median CIELAB of the fill cluster
    away from its fringe); with none of these, black or white, whichever differs more from
    the restored surface (as the glyph model's draft does);
-4. draw B in the canonical font fitted to A's quad: ``glyphgen.model.data.window``
-   rectifies the quad, ``glyphgen.model.glyph.draw_line`` lays B out in it (the code the
+4. draw B in the canonical font fitted to A's quad: ``glyphgen.typeset.line.window``
+   rectifies the quad, ``glyphgen.typeset.line.draw_line`` lays B out in it (the code the
    glyph model's draft uses), and the coverage is warped back onto the image and painted
    in the text colour, over a stroke ring when A had one.
 """
@@ -32,10 +32,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from glyphgen.model.crops import crop_size, window
-from glyphgen.model.glyph import draw_line, glyph_cache, line_faces
 from glyphgen.typeset import geometry as geo
 from glyphgen.typeset.fonts import FontLibrary
+from glyphgen.typeset.line import crop_size, draw_line, glyph_cache, line_faces, window
 
 RGB = tuple[int, int, int]
 INPAINT_METHODS = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
@@ -88,6 +87,8 @@ class ClassicalEdit:
     text_mask: np.ndarray  # (H, W) bool: A's pixels as found (before growing)
     erased: np.ndarray  # (H, W) bool: what was inpainted
     glyph: np.ndarray  # (H, W) uint8: B's coverage as painted (0-255)
+    line: np.ndarray  # (4, 2) image px: where B's line stands
+    quads: list[np.ndarray]  # (4, 2) image px: one per character of B, reading order
     colours: TextColours  # what B was painted in
     colour_source: str  # "given" | "style reference" | "region" | "contrast"
 
@@ -286,11 +287,19 @@ def contrast_colour(image: np.ndarray, region: np.ndarray) -> RGB:
 def draw_text(
     polygon: np.ndarray, text: str, vertical: bool, shape: tuple[int, int], fonts: FontLibrary
 ) -> np.ndarray:
-    """Step 4's coverage: ``text`` in the canonical font fitted to ``polygon``, uint8 (H, W).
+    """Step 4's coverage: ``text`` in the canonical font fitted to ``polygon``, uint8 (H, W)."""
+    return fit_text(polygon, text, vertical, shape, fonts)[0]
+
+
+def fit_text(
+    polygon: np.ndarray, text: str, vertical: bool, shape: tuple[int, int], fonts: FontLibrary
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """``text`` in the canonical font fitted to ``polygon``: its coverage uint8 (H, W), and
+    where it stands, the line's polygon and one quad per character ((4, 2) image pixels).
 
     The quad is rectified by ``window`` (no margin: the crop is the quad) at about the
     image's own resolution across the line, ``draw_line`` lays the text out in it, and the
-    coverage is warped back through the inverse homography.
+    coverage and the quads are warped back through the inverse homography.
     """
     p = np.asarray(polygon, np.float64)
     across = float(np.linalg.norm(p[1] - p[0]) if vertical else np.linalg.norm(p[3] - p[0]))
@@ -298,8 +307,10 @@ def draw_text(
     _, _, need = window(p, vertical, height, 1.0, None)
     size = crop_size(height, vertical, need, 1)
     m, rect, _ = window(p, vertical, height, 1.0, max(size))
-    glyph, _, _ = draw_line(text, rect, vertical, size, fonts, glyph_cache(fonts))
-    return geo.warp(glyph, np.linalg.inv(m), (shape[1], shape[0]))
+    glyph, line, quads = draw_line(text, rect, vertical, size, fonts, glyph_cache(fonts))
+    inv = np.linalg.inv(m)
+    back = [cv2.perspectiveTransform(q[None].astype(np.float64), inv)[0] for q in [line, *quads]]
+    return geo.warp(glyph, inv, (shape[1], shape[0])), back[0], back[1:]
 
 
 def paint(image: np.ndarray, coverage: np.ndarray, colours: TextColours) -> np.ndarray:
@@ -357,13 +368,15 @@ def classical_edit(
     else:
         chosen, source = TextColours(contrast_colour(clean, region)), "contrast"
     # 4) B at A's quad.
-    glyph = draw_text(np.asarray(polygon, np.float64), text_b, vertical, shape, fonts)
+    glyph, line, quads = fit_text(np.asarray(polygon, np.float64), text_b, vertical, shape, fonts)
     return ClassicalEdit(
         image=paint(clean, glyph, chosen),
         found_text=found.found,
         text_mask=found.text,
         erased=erased,
         glyph=glyph,
+        line=line,
+        quads=quads,
         colours=chosen,
         colour_source=source,
     )

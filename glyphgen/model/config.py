@@ -4,13 +4,17 @@ rejected with the valid ones listed). Bundled configs live in ``glyphgen/model/c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from glyphgen import configio
+from glyphgen import cmdline, configio
+from glyphgen.paths import REPO_ROOT
 
 CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
+# The shipped model: what render and serve use without --weights
+DEFAULT_WEIGHTS = REPO_ROOT / "weights" / "glyph-default"
 # What render's sampling below strength 1 starts from (glyphgen.model.render.render_regions)
 DRAFTS = ("glyph", "classical")
 # With ema_decay > 0, a run's last-step weights go beside the average: <weights folder> + RAW
@@ -22,6 +26,16 @@ def check_draft(value: Any) -> str:
     if value not in DRAFTS:
         raise ValueError(f"must be one of {', '.join(DRAFTS)}, got {value!r}")
     return str(value)
+
+
+# Each sampling argument's one rule (a ValueError saying what the value must be): render's
+# flags and batch lines, glyphgen.render.Sampling, the pipeline and export all use these.
+SAMPLING_RULES: dict[str, Callable[[Any], Any]] = {
+    "seed": cmdline.seed,
+    "steps": cmdline.positive_int,
+    "strength": cmdline.unit_interval,  # [0, 1]: 0 is the draft as it is, no model
+    "draft": check_draft,
+}
 
 
 @dataclass

@@ -29,14 +29,14 @@ import torch
 
 from glyphgen.images import open_image
 from glyphgen.model.config import DataConfig, ModelConfig
-from glyphgen.model.crops import crop_size, edit_mask, style_vector, window
-from glyphgen.model.glyph import draw_line, glyph_cache
+from glyphgen.model.crops import edit_mask, style_vector
 from glyphgen.synth.config import SynthConfig, load_config
 from glyphgen.synth.record import Sample
 from glyphgen.synth.render import Renderer
 from glyphgen.typeset import charsets
 from glyphgen.typeset.fonts import FontLibrary
 from glyphgen.typeset.glyphs import GlyphCache
+from glyphgen.typeset.line import crop_size, draw_line, glyph_cache, window
 
 ASPECT = 4.0  # window length / window height
 

@@ -17,6 +17,8 @@ from typing import Any
 
 import torch
 
+from glyphgen.model.config import SAMPLING_RULES
+
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
 
@@ -81,8 +83,11 @@ def export_weights(
             f"{src} is not a trained pipeline folder (no model_index.json); train one with "
             "`glyphgen train --config cpu --out RUN` and export RUN/weights"
         )
-    if strength is not None and not 0 < strength <= 1:
-        raise ExportError(f"--strength must be in (0, 1], got {strength}")
+    if strength is not None:
+        try:
+            strength = SAMPLING_RULES["strength"](strength)
+        except ValueError as exc:
+            raise ExportError(f"--strength {exc}") from None
     manifest: dict[str, Any] = {}
     if (src / "manifest.json").is_file():
         manifest = json.loads((src / "manifest.json").read_text(encoding="utf-8"))

@@ -44,7 +44,7 @@ from diffusers import (
 from diffusers.utils import BaseOutput
 
 from glyphgen.model.adapter import StyleAdapter
-from glyphgen.model.config import check_draft
+from glyphgen.model.config import SAMPLING_RULES, check_draft
 from glyphgen.model.text_encoder import CharTextEncoder
 from glyphgen.safeweights import refuse_pickles
 
@@ -265,9 +265,10 @@ class GlyphPipeline(DiffusionPipeline):
         ``default_strength``, 1 where it has none)."""
         if strength is None:
             strength = float(self.config.get("default_strength", 1.0))
-        if not 0 <= strength <= 1:
-            raise ValueError(f"strength must be in [0, 1], got {strength}")
-        return strength
+        try:
+            return float(SAMPLING_RULES["strength"](strength))
+        except ValueError as exc:
+            raise ValueError(f"strength {exc}") from None
 
     def resolve_draft(self, draft: str | None = None) -> str:
         """The draft ``render_regions`` starts from when asked for ``draft`` (None: the

@@ -1,33 +1,29 @@
 """Draw text into regions of an image with the glyph model, and say what was drawn where.
 
-Per region: 1) check text, fonts and geometry (loud errors before any generation);
-2) rectify the region into a crop (the same ``window`` training uses: the line centred,
-``FILL`` of the crop's height); 3) draw the glyph control and masks in the crop; 4) run
+Per region (its text, fonts and geometry checked by the caller: ``glyphgen.render``):
+1) rectify the region into a crop (the same ``window`` training uses: the line centred,
+``FILL`` of the crop's height); 2) draw the glyph control and masks in the crop; 3) run
 the pipeline in editing mode (the background outside the text is the model's context);
-5) warp the crop back and blend it in with a feathered mask. The annotation is our JSONL
+4) warp the crop back and blend it in with a feathered mask. The annotation is our JSONL
 record, so ``glyphgen eval --annotations out.json`` checks the result directly.
 
-Everything up to the drawing itself (regions, canvas, checks, output files) needs neither
-torch nor diffusers: they are imported by ``render_regions`` only, so a command that refuses
-its input does so in a fraction of a second instead of after seconds of imports.
+torch and diffusers are imported by ``render_regions`` only: importing this module (as
+``glyphgen.render`` does to check a request) costs no torch.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 
-from glyphgen.images import DEFAULT_MAX_PIXELS
-from glyphgen.model.crops import crop_size, edit_mask, style_vector, window
-from glyphgen.model.glyph import draw_line, glyph_cache, line_faces
+from glyphgen.model.crops import edit_mask, style_vector
 from glyphgen.typeset.fonts import FontLibrary
+from glyphgen.typeset.line import crop_size, draw_line, glyph_cache, window
 
 if TYPE_CHECKING:
     import torch
@@ -36,16 +32,10 @@ if TYPE_CHECKING:
     from glyphgen.model.pipeline import GlyphPipeline
 
 FILL = 0.7  # the region's height as a fraction of the crop's (training draws 0.55-0.85)
-PAPER = (248, 245, 238)  # default background colour
-MARGIN = 24  # default canvas margin around generated regions, pixels
 CHANGE_SIGMA = 4.0  # crop px: of the model's change over the classical draft, only the detail
 CHROMA_SIGMA = 2.0  # crop px: the Gaussian over the chroma of a crop pasted whole (from noise)
 # BT.601, as glyphgen.eval.edit_metrics.luma (not imported: it loads the whole evaluator)
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
-
-
-class RenderError(ValueError):
-    """Bad input to render: empty text, characters no font has, a region off the image."""
 
 
 @dataclass
@@ -53,118 +43,6 @@ class RegionRequest:
     text: str
     polygon: np.ndarray  # (4, 2) clockwise from where reading starts, image pixels
     vertical: bool = False
-
-
-def parse_region(spec: str) -> np.ndarray:
-    """ "x0,y0,x1,y1" (a box) or 8 numbers (4 points clockwise from the reading start)."""
-    try:
-        v = [float(x) for x in spec.replace(" ", "").split(",")]
-    except ValueError as exc:
-        raise RenderError(f"region {spec!r} is not a list of numbers") from exc
-    return region_from_numbers(v, spec)
-
-
-def region_from_numbers(v: Sequence[float], spec: object) -> np.ndarray:
-    """The (4, 2) polygon of a box (4 numbers) or of 4 points (8 numbers); ``spec`` is how
-    errors name the region."""
-    if not all(math.isfinite(x) for x in v):
-        raise RenderError(f"region {spec!r}: every coordinate must be a finite number")
-    if len(v) == 4:
-        x0, y0, x1, y1 = v
-        if x1 <= x0 or y1 <= y0:
-            raise RenderError(f"region {spec!r}: need x0 < x1 and y0 < y1")
-        return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
-    if len(v) == 8:
-        poly = np.array(v, np.float64).reshape(4, 2)
-        if abs(cv2.contourArea(poly.astype(np.float32))) < 1:
-            raise RenderError(f"region {spec!r} has no area")
-        return poly
-    raise RenderError(f"region {spec!r}: give x0,y0,x1,y1 or 8 numbers (4 points), got {len(v)}")
-
-
-def default_canvas(text: str, vertical: bool, em: int = 48) -> tuple[np.ndarray, np.ndarray]:
-    """A plain background just large enough for one line of ``text``, and its region."""
-    along, across = round(em * 1.05 * max(len(text), 1)), em
-    w, h = (across, along) if vertical else (along, across)
-    canvas = np.full((h + 2 * MARGIN, w + 2 * MARGIN, 3), PAPER, np.uint8)
-    return canvas, parse_region(f"{MARGIN},{MARGIN},{MARGIN + w},{MARGIN + h}")
-
-
-def centred_region(image: np.ndarray, text: str, vertical: bool) -> np.ndarray:
-    """A region in the middle of ``image`` for one line of ``text``."""
-    h, w = image.shape[:2]
-    n = max(len(text), 1) * 1.05
-    if vertical:
-        along = 0.8 * h
-        across = min(along / n, 0.3 * w)
-        along = min(along, across * n)
-        x0, y0 = (w - across) / 2, (h - along) / 2
-        return parse_region(f"{x0},{y0},{x0 + across},{y0 + along}")
-    along = 0.8 * w
-    across = min(along / n, 0.3 * h)
-    along = min(along, across * n)
-    x0, y0 = (w - along) / 2, (h - across) / 2
-    return parse_region(f"{x0},{y0},{x0 + along},{y0 + across}")
-
-
-def layout_requests(
-    texts: Sequence[str],
-    polygons: Sequence[np.ndarray],
-    image: np.ndarray | None,
-    vertical: bool,
-) -> tuple[np.ndarray, list[RegionRequest]]:
-    """The image to draw on and one request per region, paired as ``glyphgen render`` pairs
-    its flags: no region puts one line in the middle of ``image`` (or of a canvas made for
-    it); one text goes into every region; otherwise one text per region. Without ``image``
-    the canvas is plain light grey reaching ``MARGIN`` past the regions."""
-    texts, polygons = list(texts), list(polygons)
-    if not texts:
-        raise RenderError("no text to draw; give at least one")
-    if image is None and polygons:
-        w = int(max(p[:, 0].max() for p in polygons)) + MARGIN
-        h = int(max(p[:, 1].max() for p in polygons)) + MARGIN
-        if w * h > DEFAULT_MAX_PIXELS:
-            raise RenderError(
-                f"the regions need a {w}x{h} canvas, over the limit of {DEFAULT_MAX_PIXELS:,} "
-                "pixels; give smaller regions or a background image"
-            )
-        image = np.full((h, w, 3), 248, np.uint8)  # light grey, as this has always drawn
-    if not polygons:
-        if len(texts) != 1:
-            raise RenderError(f"{len(texts)} texts need as many regions; give one per text")
-        if image is None:
-            image, poly = default_canvas(texts[0], vertical)
-        else:
-            poly = centred_region(image, texts[0], vertical)
-        polygons = [poly]
-    if len(texts) == 1:
-        texts = texts * len(polygons)
-    if len(texts) != len(polygons):
-        raise RenderError(f"{len(texts)} texts for {len(polygons)} regions; give one per region")
-    assert image is not None
-    return image, [RegionRequest(t, p, vertical) for t, p in zip(texts, polygons, strict=True)]
-
-
-def check_requests(requests: list[RegionRequest], image: np.ndarray, fonts: FontLibrary) -> None:
-    h, w = image.shape[:2]
-    for k, req in enumerate(requests):
-        if not req.text.strip():
-            raise RenderError(f"region {k}: the text is empty")
-        try:
-            line_faces(fonts, req.text)
-        except ValueError as exc:
-            raise RenderError(f"region {k}: {exc}") from exc
-        p = req.polygon
-        if (
-            p[:, 0].min() < -0.5
-            or p[:, 1].min() < -0.5
-            or p[:, 0].max() > w + 0.5
-            or p[:, 1].max() > h + 0.5
-        ):
-            raise RenderError(
-                f"region {k} {p.round(1).tolist()} reaches outside the {w}x{h} image; "
-                "give a region inside it"
-            )
 
 
 def render_regions(
@@ -199,13 +77,15 @@ def render_regions(
 
     from glyphgen.model.pipeline import GlyphPipelineOutput
 
-    check_requests(requests, image, fonts)
     height = int(pipe.config.crop_height)
     out = image.copy()
     glyphs = glyph_cache(fonts)
     texts = []
+    # resolved once here (None: the pipeline's defaults), passed on as numbers
+    steps = pipe.resolve_steps(steps)
+    strength = pipe.resolve_strength(strength)
     draft = pipe.resolve_draft(draft)
-    from_noise = pipe.resolve_strength(strength) == 1
+    from_noise = strength == 1
     ref = None if style_ref is None else _rgb_tensor(style_ref)
     colours = colours or reference_colours(style_ref)
     attributes = style_attributes(colours)
@@ -243,20 +123,12 @@ def render_regions(
         _paste(out, result.images[0], edit, m, changed, drafted_crop, from_noise)
         inv = np.linalg.inv(m)
         texts.append(
-            {
-                "text": req.text,
-                "polygon": _points(cv2.perspectiveTransform(poly[None].astype(np.float64), inv)[0]),
-                "direction": "vertical" if req.vertical else "horizontal",
-                "chars": [
-                    {
-                        "char": c,
-                        "quad": _points(
-                            cv2.perspectiveTransform(q[None].astype(np.float64), inv)[0]
-                        ),
-                    }
-                    for c, q in zip(req.text, quads, strict=True)
-                ],
-            }
+            line_entry(
+                req.text,
+                cv2.perspectiveTransform(poly[None].astype(np.float64), inv)[0],
+                [cv2.perspectiveTransform(q[None].astype(np.float64), inv)[0] for q in quads],
+                req.vertical,
+            )
         )
     return out, texts
 
@@ -325,6 +197,19 @@ def _mask_tensor(arr: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(arr).float()[None, None] / 255
 
 
+def line_entry(
+    text: str, polygon: np.ndarray, quads: Sequence[np.ndarray], vertical: bool
+) -> dict[str, Any]:
+    """The JSONL text entry of one drawn line (``glyphgen eval --annotations`` reads it):
+    its polygon and one quad per character, (4, 2) image pixels each, rounded to 0.01 px."""
+    return {
+        "text": text,
+        "polygon": _points(polygon),
+        "direction": "vertical" if vertical else "horizontal",
+        "chars": [{"char": c, "quad": _points(q)} for c, q in zip(text, quads, strict=True)],
+    }
+
+
 def _points(arr: np.ndarray) -> list[list[float]]:
     return [[round(float(x), 2), round(float(y), 2)] for x, y in arr]
 
@@ -390,15 +275,3 @@ def luminance_only(change: np.ndarray) -> np.ndarray:
     shades the draft and leaves its chroma (YCbCr's Cb and Cr) as it was, so a grey scene
     stays grey."""
     return np.repeat(change @ LUMA[:, None], 3, axis=-1)
-
-
-def write_outputs(path: Path, image: np.ndarray, texts: list[dict[str, Any]]) -> Path:
-    """``path`` (the image) and ``path.with_suffix('.json')``: one JSONL record."""
-    from PIL import Image
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(image).save(path)
-    record = {"image": path.name, "width": image.shape[1], "height": image.shape[0], "texts": texts}
-    ann = path.with_suffix(".json")
-    ann.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
-    return ann

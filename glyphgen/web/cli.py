@@ -28,7 +28,7 @@ cross-origin pages get 403.
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from glyphgen.model.cli import DEFAULT_WEIGHTS
+    from glyphgen.model.config import DEFAULT_WEIGHTS
 
     s = sub.add_parser(
         "serve",

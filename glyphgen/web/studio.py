@@ -325,7 +325,8 @@ class Desk:
 
 
 class Studio(Desk):
-    """The desk with the loaded model, fonts and judge."""
+    """The desk with the loaded model, fonts and judge: each request is drawn by
+    ``glyphgen.render.Renderer``, as ``glyphgen render`` draws it."""
 
     def __init__(
         self,
@@ -335,29 +336,29 @@ class Studio(Desk):
         font_dirs=(),
         limits: DeskLimits = DeskLimits(),
     ):
-        from diffusers.utils.logging import disable_progress_bar
+        from glyphgen.render import Renderer
 
-        from glyphgen.model.pipeline import GlyphPipeline
-        from glyphgen.typeset.fonts import FontLibrary
-
-        disable_progress_bar()
         self.weights = Path(weights)
-        self.pipe = GlyphPipeline.from_pretrained(self.weights)
-        self.pipe.set_progress_bar_config(disable=True)
-        self.fonts = FontLibrary.load(list(font_dirs), progress=False)
+        self.renderer = Renderer(self.weights, font_dirs=list(font_dirs))
+        self.renderer.pipeline()  # loaded now, not by the first visitor
         self.judge = judge or create_backend("combined")
         super().__init__(self._draw_with_model, label=weights_label(self.weights), limits=limits)
 
     def _draw_with_model(self, image: np.ndarray, ask: RenderAsk) -> Drawn:
-        from glyphgen.edit.classical import TextColours
-        from glyphgen.model.render import RegionRequest, RenderError, render_regions
+        from glyphgen.render import RenderError, RenderRequest, Sampling
 
-        request = RegionRequest(ask.text, box_polygon(ask.box), ask.vertical)
-        colours = None if ask.colour is None else TextColours(ask.colour)
         try:
-            out, records = render_regions(
-                self.pipe, image, [request], self.fonts, colours=colours, seed=ask.seed
+            result = self.renderer.render(
+                RenderRequest(
+                    [ask.text],
+                    [box_polygon(ask.box)],
+                    background=image,
+                    vertical=ask.vertical,
+                    color=ask.colour,
+                    sampling=Sampling(seed=ask.seed),
+                )
             )
         except RenderError as exc:
             raise AskError(str(exc)) from exc
-        return Drawn(out, records[0], judge_region(out, records[0], self.judge))
+        (record, *_) = result.regions[0].entries()
+        return Drawn(result.image, record, judge_region(result.image, record, self.judge))

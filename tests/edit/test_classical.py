@@ -7,7 +7,7 @@ import pytest
 
 from glyphgen.edit import classical as ce
 from glyphgen.eval import edit_metrics as em
-from glyphgen.model.glyph import UncoveredCharacters
+from glyphgen.typeset.line import UncoveredCharacters
 
 H, W = 80, 260
 QUAD = np.array([[20, 12], [240, 12], [240, 68], [20, 68]], float)

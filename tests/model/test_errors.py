@@ -5,12 +5,12 @@ import pytest
 from PIL import Image
 
 from glyphgen.cli import main
-from glyphgen.model import cli as model_cli
-from glyphgen.model.render import RenderError, parse_region
+from glyphgen.render import api
+from glyphgen.render.regions import RenderError, parse_region
 
 
 def test_no_weights_says_where_they_go_and_how_to_get_them(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(model_cli, "DEFAULT_WEIGHTS", tmp_path / "nothing")
+    monkeypatch.setattr(api, "DEFAULT_WEIGHTS", tmp_path / "nothing")
     assert main(["render", "--text", "宁静致远", "--out", str(tmp_path / "o.png")]) == 2
     err = capsys.readouterr().err
     assert str(tmp_path / "nothing") in err and "glyphgen train" in err and "--weights" in err

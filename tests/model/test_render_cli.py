@@ -12,9 +12,10 @@ import pytest
 from PIL import Image
 
 from glyphgen.cli import main
-from glyphgen.model import cli as model_cli
-from glyphgen.model.jobs import Sampling, job_from_record, read_batch
-from glyphgen.model.render import RenderError
+from glyphgen.render import api
+from glyphgen.render.jobs import job_from_record, read_batch
+from glyphgen.render.regions import RenderError
+from glyphgen.render.request import Sampling
 
 
 @pytest.mark.parametrize(
@@ -74,19 +75,22 @@ def job(record, defaults=None):
 
 def test_a_line_names_its_flags_and_paths_are_relative_to_the_file():
     j = job({"text": "北京", "out": "o/a.png", "background": "bg.jpg", "style_ref": "s.png"})
-    assert (j.texts, j.out, j.background, j.style_ref) == (
-        ["北京"],
+    r = j.request
+    assert (r.texts, j.out, r.background, r.style_ref) == (
+        ("北京",),
         BASE / "o/a.png",
         BASE / "bg.jpg",
         BASE / "s.png",
     )
-    assert j.regions == [] and not j.vertical
+    assert r.regions == () and not r.vertical
 
 
 def test_a_colour_is_hex_a_flags_string_or_a_json_list():
     for value in ("#c00000", "C00000", "192, 0,0", [192, 0, 0]):
-        assert job({"text": "一", "out": "a.png", "color": value}).color == (192, 0, 0), value
-    assert job({"text": "一", "out": "a.png"}).color is None
+        assert job({"text": "一", "out": "a.png", "color": value}).request.color == (192, 0, 0), (
+            value
+        )
+    assert job({"text": "一", "out": "a.png"}).request.color is None
 
 
 def test_regions_as_the_flags_string_a_box_or_points():
@@ -99,18 +103,18 @@ def test_regions_as_the_flags_string_a_box_or_points():
         {"points": box},
         {"points": [box]},
     ):
-        (polygon,) = job({"text": "一", "out": "a.png", **record}).regions
+        (polygon,) = job({"text": "一", "out": "a.png", **record}).request.regions
         assert polygon.tolist() == box, record
     two = job({"text": ["一", "二"], "out": "a.png", "box": [[0, 0, 9, 9], [0, 10, 9, 19]]})
-    assert len(two.regions) == 2 and two.texts == ["一", "二"]
+    assert len(two.request.regions) == 2 and two.request.texts == ("一", "二")
 
 
 def test_sampling_defaults_come_from_the_flags_unless_the_line_sets_them():
     flags = Sampling(seed=5, steps=4, strength=None)
     j = job({"text": "一", "out": "a.png", "steps": 2, "strength": 0.5}, flags)
-    assert j.sampling == Sampling(seed=5, steps=2, strength=0.5)
+    assert j.request.sampling == Sampling(seed=5, steps=2, strength=0.5)
     j = job({"text": "一", "out": "a.png", "draft": "glyph"}, flags)
-    assert j.sampling == Sampling(seed=5, steps=4, strength=None, draft="glyph")
+    assert j.request.sampling == Sampling(seed=5, steps=4, strength=None, draft="glyph")
 
 
 @pytest.mark.parametrize(
@@ -175,8 +179,8 @@ def test_a_batch_renders_the_good_lines_with_one_pipeline(trained, tmp_path, cap
     batch = tmp_path / "edits.jsonl"
     batch.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in lines))
     loads = []
-    load = model_cli._load_pipeline
-    monkeypatch.setattr(model_cli, "_load_pipeline", lambda w: loads.append(w) or load(w))
+    load = api.load_pipeline
+    monkeypatch.setattr(api, "load_pipeline", lambda w: loads.append(w) or load(w))
 
     code = main(["render", "--weights", str(trained), "--batch", str(batch), "--steps", "1"])
 
@@ -225,9 +229,7 @@ def test_classical_replaces_the_old_text_without_loading_a_model(tmp_path, monke
     """--classical needs no weights: the old yellow text is gone, the new one is drawn in its
     colour inside the region, and the annotation says what was drawn where."""
     shop = _shop_sign(tmp_path / "shop.png")
-    monkeypatch.setattr(
-        model_cli, "_load_pipeline", lambda w: pytest.fail("--classical loaded the model")
-    )
+    monkeypatch.setattr(api, "load_pipeline", lambda w: pytest.fail("--classical loaded the model"))
     out = tmp_path / "edited.png"
     args = ["render", "--classical", "--background", str(tmp_path / "shop.png")]
     args += ["--region", "60,40,340,120", "--text", "开业大吉", "--out", str(out)]
@@ -266,7 +268,8 @@ def test_known_colours_reach_the_model_as_its_style_attributes(trained, fonts, m
 
     from glyphgen.edit.classical import TextColours
     from glyphgen.model.pipeline import GlyphPipeline
-    from glyphgen.model.render import RegionRequest, parse_region, render_regions
+    from glyphgen.model.render import RegionRequest, render_regions
+    from glyphgen.render.regions import parse_region
 
     pipe = GlyphPipeline.from_pretrained(trained)
     pipe.set_progress_bar_config(disable=True)

@@ -9,7 +9,10 @@ from model_helpers import tiny_config
 
 from glyphgen.model.build import build_pipeline
 from glyphgen.model.pipeline import GlyphPipeline, GlyphPipelineOutput
-from glyphgen.model.render import RegionRequest, parse_region, render_regions, write_outputs
+from glyphgen.model.render import RegionRequest, render_regions
+from glyphgen.render.regions import parse_region
+from glyphgen.render.request import Sampling
+from glyphgen.render.result import RegionResult, RenderResult
 
 
 def _ideal_writer(self, texts, glyph, position_mask, source=None, edit_mask=None, **kwargs):
@@ -35,7 +38,11 @@ def test_rows_tilted_quads_and_columns_land_where_the_annotation_says(ideal, fon
         RegionRequest("书山有路", parse_region("440,20,496,300"), vertical=True),
     ]
     image, texts = render_regions(ideal, bg, requests, fonts)
-    ann = write_outputs(tmp_path / "out.png", image, texts)
+    regions = [
+        RegionResult(k, t["text"], r.vertical, [t])
+        for k, (t, r) in enumerate(zip(texts, requests, strict=True))
+    ]
+    ann = RenderResult(image, regions, Sampling()).write(tmp_path / "out.png")
     report = evaluate(ann)
     assert report.summary.n == 3
     assert report.summary.sentence_acc == 1.0, [r.read for r in report.regions]

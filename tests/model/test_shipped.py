@@ -6,8 +6,7 @@ import json
 
 from glyphgen.cli import main
 from glyphgen.eval import assert_text
-from glyphgen.model.cli import DEFAULT_WEIGHTS
-from glyphgen.model.config import DRAFTS
+from glyphgen.model.config import DEFAULT_WEIGHTS, DRAFTS
 
 
 def test_shipped_files_match_their_manifest():

@@ -12,8 +12,9 @@ import pytest
 from glyphgen.benchmark.edit import load_edits
 from glyphgen.edit.classical import draw_text
 from glyphgen.eval.edit_metrics import ciede2000, srgb_to_lab
-from glyphgen.model.cli import DEFAULT_WEIGHTS
-from glyphgen.model.render import RegionRequest, parse_region, render_regions
+from glyphgen.model.config import DEFAULT_WEIGHTS
+from glyphgen.model.render import RegionRequest, render_regions
+from glyphgen.render.regions import parse_region
 from glyphgen.synth.config import load_config
 from glyphgen.synth.runner import run as run_factory
 

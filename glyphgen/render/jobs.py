@@ -19,68 +19,40 @@ flags (``glyphgen.cmdline``). Blank lines are skipped.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
-from glyphgen import cmdline
-from glyphgen.images import open_image
-from glyphgen.model.config import check_draft
-from glyphgen.model.render import (
-    RegionRequest,
-    RenderError,
-    check_requests,
-    layout_requests,
-    parse_region,
-    region_from_numbers,
-)
-from glyphgen.typeset.fonts import FontLibrary
+from glyphgen.render.regions import RenderError
+from glyphgen.render.request import SAMPLING_RULES, RenderRequest, Sampling
 
-
-@dataclass
-class Sampling:
-    """How to sample: the flags' values, and each batch line's unless it sets its own."""
-
-    seed: int = 0
-    steps: int | None = None  # None: the model's default_steps
-    strength: float | None = None  # None: the model's default_strength
-    draft: str | None = None  # None: the model's default_draft
-
-
-@dataclass
-class RenderJob:
-    texts: list[str]
-    out: Path
-    regions: list[np.ndarray] = field(default_factory=list)  # (4, 2) each; none: centred
-    background: Path | None = None  # None: plain paper
-    vertical: bool = False
-    style_ref: Path | None = None
-    color: tuple[int, int, int] | None = None  # the text's fill colour (sRGB), when given
-    sampling: Sampling = field(default_factory=Sampling)
-
-
-# key -> checker of its value; the checkers raise ValueError saying what the value must be
-_SAMPLING: dict[str, Callable[[Any], Any]] = {
-    "seed": cmdline.seed,
-    "steps": cmdline.positive_int,
-    "strength": cmdline.unit_interval,
-    "draft": check_draft,
-}
 REGION_KEYS = ("region", "box", "points")
-KEYS = ("text", "out", *REGION_KEYS, "background", "vertical", "style_ref", "color", *_SAMPLING)
+KEYS = (
+    "text",
+    "out",
+    *REGION_KEYS,
+    "background",
+    "vertical",
+    "style_ref",
+    "color",
+    *SAMPLING_RULES,
+)
 
 
-@dataclass
-class Prepared:
-    """A job checked and ready for the model: everything but the drawing is done."""
+@dataclass(frozen=True)
+class RenderJob:
+    """One image to render and where to write it (its JSON goes beside it)."""
 
-    image: np.ndarray  # (H, W, 3) uint8 to draw on
-    requests: list[RegionRequest]
-    style: np.ndarray | None  # (h, w, 3) uint8 reference crop
+    out: Path
+    request: RenderRequest
+
+    def __post_init__(self) -> None:
+        if self.out.suffix.lower() not in Image.registered_extensions():
+            raise RenderError(
+                f"out {self.out}: unknown image type {self.out.suffix!r}; use .png or .jpg"
+            )
 
 
 class BatchError(ValueError):
@@ -89,7 +61,7 @@ class BatchError(ValueError):
 
 def job_from_record(record: Any, base: Path, defaults: Sampling) -> RenderJob:
     """The job one batch line describes; relative paths join ``base``. Raises ValueError
-    (``RenderError`` for regions) naming the key at fault."""
+    (``RenderError`` for what ``RenderRequest`` checks) naming the key at fault."""
     if not isinstance(record, dict):
         raise ValueError(f"expected a JSON object {{...}}, got {type(record).__name__}")
     unknown = sorted(set(record) - set(KEYS))
@@ -100,51 +72,20 @@ def job_from_record(record: Any, base: Path, defaults: Sampling) -> RenderJob:
     given = [k for k in REGION_KEYS if k in record]
     if len(given) > 1:
         raise ValueError(f"give one of {', '.join(REGION_KEYS)}, not {' and '.join(given)}")
-    sampling = {}
-    for key, check in _SAMPLING.items():
-        if key in record:
-            try:
-                sampling[key] = check(record[key])
-            except ValueError as exc:
-                raise ValueError(f"{key}: {exc}") from None
-    vertical = record.get("vertical", False)
-    if not isinstance(vertical, bool):
-        raise ValueError(f"vertical: must be true or false, got {vertical!r}")
-    color = None
-    if "color" in record:
-        try:
-            color = cmdline.colour(record["color"])
-        except ValueError as exc:
-            raise ValueError(f"color: {exc}") from None
     out = _path(record, "out", base)
     if out is None:
         raise ValueError('no "out": give the image path to write (its .json goes beside it)')
-    return RenderJob(
-        texts=_texts(record["text"]),
-        out=out,
-        regions=_regions(given[0], record[given[0]]) if given else [],
+    sampling = {k: record[k] for k in SAMPLING_RULES if k in record}
+    request = RenderRequest(
+        texts=record["text"],
+        regions=_regions(given[0], record[given[0]]) if given else (),
         background=_path(record, "background", base),
-        vertical=vertical,
+        vertical=record.get("vertical", False),
         style_ref=_path(record, "style_ref", base),
-        color=color,
+        color=record.get("color"),
         sampling=Sampling(**{**vars(defaults), **sampling}),
     )
-
-
-def prepare_job(job: RenderJob, fonts: FontLibrary) -> Prepared:
-    """Read the job's images, pair texts with regions and check them against the image and
-    the fonts: every error a job can have short of the model's own, before loading it."""
-    if job.out.suffix.lower() not in Image.registered_extensions():
-        raise RenderError(f"out {job.out}: unknown image type {job.out.suffix!r}; use .png or .jpg")
-    background = None
-    if job.background is not None:
-        background = open_image(job.background, "RGB", name=f"background {job.background}")
-    image, requests = layout_requests(job.texts, job.regions, background, job.vertical)
-    style = None
-    if job.style_ref is not None:
-        style = open_image(job.style_ref, "RGB", name=f"style reference {job.style_ref}")
-    check_requests(requests, image, fonts)
-    return Prepared(image, requests, style)
+    return RenderJob(out, request)
 
 
 def read_batch(path: Path, defaults: Sampling) -> list[tuple[int, RenderJob | ValueError]]:
@@ -183,13 +124,6 @@ def _refuse_shared_outputs(jobs: list[tuple[int, RenderJob | ValueError]]) -> No
                 first[job.out] = number
 
 
-def _texts(value: Any) -> list[str]:
-    texts = [value] if isinstance(value, str) else value
-    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
-        raise ValueError(f"text: must be a string or a non-empty list of strings, got {value!r}")
-    return texts
-
-
 def _path(record: dict[str, Any], key: str, base: Path) -> Path | None:
     value = record.get(key)
     if value is None:
@@ -199,19 +133,20 @@ def _path(record: dict[str, Any], key: str, base: Path) -> Path | None:
     return base / value
 
 
-def _regions(key: str, value: Any) -> list[np.ndarray]:
-    """One region or a list of them, in the form ``key`` names."""
+def _regions(key: str, value: Any) -> list[str | list[float]]:
+    """One region or a list of them, in the form ``key`` names: each as the flag's string
+    or its numbers (a box's 4, or 4 points' 8), for ``RenderRequest`` to read."""
     if key == "region":
         specs = [value] if isinstance(value, str) else value
         if not isinstance(specs, list) or not all(isinstance(s, str) for s in specs):
             raise RenderError(
                 f"region: must be a string like the flag's, or a list of them, got {value!r}"
             )
-        return [parse_region(s) for s in specs]
+        return list(specs)
     depth = 1 if key == "box" else 2  # list nesting of one box / one set of points
     many = _nesting(value) == depth + 1
     regions = value if many else [value]
-    out = []
+    out: list[str | list[float]] = []
     for r in regions:
         if _nesting(r) != depth or len(r) != 4 or (depth == 2 and any(len(p) != 2 for p in r)):
             shape = "[x0, y0, x1, y1]" if key == "box" else "4 points [x, y]"
@@ -219,7 +154,7 @@ def _regions(key: str, value: Any) -> list[np.ndarray]:
         numbers = [x for p in r for x in p] if depth == 2 else r
         if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in numbers):
             raise RenderError(f"{key}: {r!r} holds something other than numbers")
-        out.append(region_from_numbers([float(x) for x in numbers], r))
+        out.append([float(x) for x in numbers])
     return out
 
 

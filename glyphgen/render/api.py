@@ -1,0 +1,258 @@
+"""One render, whoever asks: ``glyphgen render`` (its flags and ``--batch`` lines), the web
+page and Python callers all go through ``Renderer.render`` (or ``render`` for one call).
+
+A render in two steps:
+
+1. ``prepare``: read the background and the style reference, pair texts with regions,
+   check them against the image and the fonts, and resolve the sampling against the
+   weights' defaults (read from their ``model_index.json``, no torch). Every refusal comes
+   from here, as a ``RenderError`` naming the input, before the model loads.
+2. ``draw``: strength 0 draws the draft itself with no model (the classical edit, or B's
+   glyph inked in black or white); above 0 the glyph model, loaded once per ``Renderer``
+   on first need, draws each region (``glyphgen.model.render.render_regions``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from glyphgen.images import open_image
+from glyphgen.model.config import DEFAULT_WEIGHTS
+from glyphgen.model.render import RegionRequest, line_entry
+from glyphgen.render.regions import RenderError, check_requests, layout_requests
+from glyphgen.render.request import RenderRequest, Sampling
+from glyphgen.render.result import RegionResult, RenderResult
+from glyphgen.typeset.fonts import FontLibrary
+
+if TYPE_CHECKING:
+    from glyphgen.edit.classical import TextColours
+    from glyphgen.model.pipeline import GlyphPipeline
+
+
+class ModelUnavailable(RenderError):
+    """The glyph model is needed and its weights are missing or cannot be loaded."""
+
+
+@dataclass
+class Prepared:
+    """A request checked and ready to draw: everything but the drawing is done."""
+
+    request: RenderRequest
+    image: np.ndarray  # (H, W, 3) uint8 to draw on
+    lines: list[RegionRequest]  # every line to draw, region by region
+    regions: list[int]  # how many of ``lines`` each region has
+    style: np.ndarray | None  # (h, w, 3) uint8 reference crop
+    sampling: Sampling  # resolved: steps, strength and draft set (steps None at strength 0)
+
+
+class Renderer:
+    """Draws ``RenderRequest``s with one set of fonts and, where one is needed, one loaded
+    glyph model (``weights``; the shipped model by default).
+
+    say: called with a line of progress (loading the model, region i of n); silent if None.
+    """
+
+    def __init__(
+        self,
+        weights: Path | None = None,
+        *,
+        font_dirs: Sequence[Path] = (),
+        fonts: FontLibrary | None = None,
+        say: Callable[[str], None] | None = None,
+    ) -> None:
+        self.weights = Path(weights) if weights is not None else DEFAULT_WEIGHTS
+        self.fonts = (
+            fonts if fonts is not None else FontLibrary.load(list(font_dirs), progress=False)
+        )
+        self.say = say or (lambda line: None)
+        self._pipe: GlyphPipeline | None = None
+        self._defaults: dict[str, Any] | None = None
+
+    def render(self, request: RenderRequest) -> RenderResult:
+        return self.draw(self.prepare(request))
+
+    # -- 1. everything short of drawing ------------------------------------------------------
+    def prepare(self, request: RenderRequest) -> Prepared:
+        background = None
+        if request.background is not None:
+            background = _image(request.background, "background")
+        image, lines = layout_requests(request.texts, request.regions, background, request.vertical)
+        style = None
+        if request.style_ref is not None:
+            style = _image(request.style_ref, "style reference")
+        check_requests(lines, image, self.fonts)
+        sampling = self.resolve(request.sampling)
+        return Prepared(request, image, lines, [1] * len(lines), style, sampling)
+
+    def resolve(self, sampling: Sampling) -> Sampling:
+        """``sampling`` with the weights' defaults for what it leaves None; read once here,
+        so the drawing is told numbers. Strength 0 needs no steps (and no weights, when its
+        draft is given)."""
+        if sampling.strength == 0 and sampling.draft is not None:
+            return sampling
+        defaults = self.defaults()
+        done = replace(
+            sampling,
+            strength=_or(sampling.strength, float(defaults.get("default_strength", 1.0))),
+            draft=_or(sampling.draft, str(defaults.get("default_draft", "glyph"))),
+        )
+        if done.strength == 0:
+            return replace(done, steps=None)
+        return replace(done, steps=_or(sampling.steps, int(defaults["default_steps"])))
+
+    def defaults(self) -> dict[str, Any]:
+        """The weights' ``model_index.json`` (their sampling defaults); RenderError where
+        there are no weights."""
+        if self._defaults is None:
+            index = self.weights / "model_index.json"
+            if not index.is_file():
+                if self.weights == DEFAULT_WEIGHTS:
+                    raise ModelUnavailable(
+                        f"no trained weights at {DEFAULT_WEIGHTS} (they ship with the "
+                        "repository: is this a partial checkout?). Train your own with "
+                        "`glyphgen train --config cpu` and pass --weights out/model/weights"
+                    )
+                raise ModelUnavailable(
+                    f"{self.weights} is not a trained pipeline folder (no model_index.json in it)"
+                )
+            try:
+                self._defaults = dict(json.loads(index.read_text(encoding="utf-8")))
+            except (OSError, ValueError) as exc:
+                raise ModelUnavailable(f"cannot read {index} ({exc})") from exc
+        return self._defaults
+
+    def pipeline(self) -> GlyphPipeline:
+        """The glyph model, loaded on first call."""
+        if self._pipe is None:
+            self.defaults()  # no weights: the named error, not diffusers'
+            self.say(f"loading the glyph model from {self.weights}")
+            try:
+                self._pipe = load_pipeline(self.weights)
+            except (ValueError, OSError) as exc:  # a pickle refused, a component missing
+                raise ModelUnavailable(
+                    f"cannot load the glyph model from {self.weights}: {exc}"
+                ) from exc
+        return self._pipe
+
+    # -- 2. drawing ----------------------------------------------------------------------------
+    def draw(self, prepared: Prepared) -> RenderResult:
+        from glyphgen.edit.classical import TextColours
+
+        request, s = prepared.request, prepared.sampling
+        colour = request.colour
+        colours = None if colour is None else TextColours(colour)
+        image, entries = prepared.image, []
+        for k, line in enumerate(prepared.lines):
+            self.say(f"region {k + 1} of {len(prepared.lines)}")
+            if s.strength == 0 and s.draft == "classical":
+                image, entry = self._classical(image, line, prepared.style, colours)
+            elif s.strength == 0:
+                image, entry = self._glyph_draft(image, line)
+            else:
+                image, entry = self._model(image, line, prepared.style, colours, s, k)
+            entries.append(entry)
+        regions, start = [], 0
+        for index, count in enumerate(prepared.regions):
+            lines = entries[start : start + count]
+            text = "\n".join(e["text"] for e in lines)
+            regions.append(RegionResult(index, text, request.vertical, lines))
+            start += count
+        return RenderResult(image, regions, s)
+
+    def _model(
+        self,
+        image: np.ndarray,
+        line: RegionRequest,
+        style: np.ndarray | None,
+        colours: TextColours | None,
+        s: Sampling,
+        k: int,
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        from glyphgen.model import render as model_render
+
+        out, (entry,) = model_render.render_regions(
+            self.pipeline(),
+            image,
+            [line],
+            self.fonts,
+            style_ref=style,
+            colours=colours,
+            seed=s.seed + k,
+            steps=s.steps,
+            strength=s.strength,
+            draft=s.draft,
+        )
+        return out, entry
+
+    def _classical(
+        self,
+        image: np.ndarray,
+        line: RegionRequest,
+        style: np.ndarray | None,
+        colours: TextColours | None,
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        from glyphgen.edit.classical import classical_edit
+
+        edit = classical_edit(
+            image,
+            line.polygon,
+            line.text,
+            self.fonts,
+            vertical=line.vertical,
+            style_ref=style,
+            colours=colours,
+        )
+        return edit.image, line_entry(line.text, edit.line, edit.quads, line.vertical)
+
+    def _glyph_draft(
+        self, image: np.ndarray, line: RegionRequest
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """The glyph draft as it is (strength 0, no model): B inked over the region in black
+        or white, whichever differs more from the image under B, the old text left under it."""
+        from glyphgen.edit.classical import TextColours, fit_text, paint
+
+        h, w = image.shape[:2]
+        cover, polygon, quads = fit_text(line.polygon, line.text, line.vertical, (h, w), self.fonts)
+        under = image[cover > 127]
+        ink = (0, 0, 0) if under.size == 0 or float(under.mean()) > 127.5 else (255, 255, 255)
+        out = paint(image, cover, TextColours(ink))
+        return out, line_entry(line.text, polygon, quads, line.vertical)
+
+
+def render(
+    request: RenderRequest, *, weights: Path | None = None, font_dirs: Sequence[Path] = ()
+) -> RenderResult:
+    """One request drawn (``Renderer`` keeps fonts and the model for many)."""
+    return Renderer(weights, font_dirs=font_dirs).render(request)
+
+
+def load_pipeline(weights: Path) -> GlyphPipeline:
+    """The glyph model at ``weights``, quiet (no progress bars)."""
+    from diffusers.utils.logging import disable_progress_bar
+
+    from glyphgen.model.pipeline import GlyphPipeline
+
+    disable_progress_bar()
+    pipe = GlyphPipeline.from_pretrained(weights)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def _or(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def _image(source: Path | np.ndarray, name: str) -> np.ndarray:
+    if isinstance(source, np.ndarray):
+        if source.ndim != 3 or source.shape[2] != 3 or source.dtype != np.uint8:
+            raise RenderError(
+                f"{name}: an RGB uint8 (H, W, 3) array, got {source.dtype} {source.shape}"
+            )
+        return source
+    return open_image(source, "RGB", name=f"{name} {source}")

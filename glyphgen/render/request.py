@@ -1,0 +1,114 @@
+"""What one render is asked for, checked once where it enters: ``RenderRequest`` and its
+``Sampling``.
+
+The command line (its flags and each ``--batch`` line), the web page and Python callers all
+build these; each argument has one rule (``glyphgen.model.config.SAMPLING_RULES``,
+``cmdline.colour``, ``regions.region_from_numbers``) and is checked here, before any image is read or model
+loaded, and by nothing downstream. What needs the images or the fonts (a region inside the
+background, a character no font has) is checked by ``Renderer.prepare``, still before the
+model loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+
+from glyphgen import cmdline
+from glyphgen.model.config import SAMPLING_RULES
+from glyphgen.render.regions import RenderError, parse_region, region_from_numbers
+
+RGB = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How the model samples. None: the weights' own default (``default_steps``,
+    ``default_strength``, ``default_draft`` in their ``model_index.json``)."""
+
+    seed: int = 0  # region line k uses seed + k
+    steps: int | None = None
+    strength: float | None = None  # 1: from noise; below 1: refine a draft; 0: the draft, no model
+    draft: str | None = None  # "glyph" or "classical" (``glyphgen.model.config.DRAFTS``)
+
+    def __post_init__(self) -> None:
+        for name, rule in SAMPLING_RULES.items():
+            value = getattr(self, name)
+            if value is not None or name == "seed":
+                try:
+                    object.__setattr__(self, name, rule(value))
+                except ValueError as exc:
+                    raise RenderError(f"{name}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    """Text to draw into regions of an image.
+
+    texts: one per region, or one for every region; with no region, one text goes in a line
+    in the middle of the background (or of a plain canvas made for it).
+    regions: (4, 2) x, y image pixels each, clockwise from where reading starts (a box's
+    top-left for a row), or 4 or 8 numbers (a box, or 4 points).
+    background, style_ref: a path or an RGB uint8 array; no background: plain paper.
+    color: the text's fill; else the style reference's, else the old text's in the region.
+    classical: no model, the classical edit (the same as strength 0 with the classical draft).
+    """
+
+    texts: Sequence[str]
+    regions: Sequence[Any] = ()
+    background: Path | np.ndarray | None = None
+    vertical: bool = False
+    style_ref: Path | np.ndarray | None = None
+    color: RGB | str | None = None  # "#RRGGBB", "R,G,B" or (R, G, B)
+    sampling: Sampling = field(default_factory=Sampling)
+    classical: bool = False
+
+    def __post_init__(self) -> None:
+        texts = [self.texts] if isinstance(self.texts, str) else self.texts
+        if (
+            not isinstance(texts, Sequence)
+            or not texts
+            or not all(isinstance(t, str) for t in texts)
+        ):
+            raise RenderError(
+                f"text: must be a string or a non-empty list of strings, got {self.texts!r}"
+            )
+        object.__setattr__(self, "texts", tuple(texts))
+        object.__setattr__(self, "regions", tuple(_polygon(r) for r in self.regions))
+        if not isinstance(self.vertical, bool):
+            raise RenderError(f"vertical: must be true or false, got {self.vertical!r}")
+        if self.color is not None:
+            given = self.color if isinstance(self.color, str) else list(self.color)
+            try:
+                object.__setattr__(self, "color", cmdline.colour(given))
+            except ValueError as exc:
+                raise RenderError(f"color: {exc}") from None
+        if not isinstance(self.sampling, Sampling):
+            raise RenderError(f"sampling: must be a Sampling, got {self.sampling!r}")
+        if self.classical:
+            # the classical edit (no model) is the classical draft as it is
+            classical = Sampling(self.sampling.seed, strength=0.0, draft="classical")
+            object.__setattr__(self, "sampling", classical)
+
+    @property
+    def colour(self) -> RGB | None:
+        """``color`` as checked (a string given is read into (R, G, B) on creation)."""
+        return cast("RGB | None", self.color)
+
+
+def _polygon(region: Any) -> np.ndarray:
+    """A region in any of its forms -> its (4, 2) float64 polygon: the flag's string, 4
+    numbers (a box), 8 numbers or a (4, 2) array (4 points clockwise from the reading start)."""
+    if isinstance(region, str):
+        return parse_region(region)
+    try:
+        numbers = np.asarray(region, np.float64).reshape(-1).tolist()
+    except (TypeError, ValueError):
+        raise RenderError(f"region {region!r}: give x0,y0,x1,y1 or 4 points") from None
+    return region_from_numbers(
+        numbers, region.tolist() if isinstance(region, np.ndarray) else region
+    )
