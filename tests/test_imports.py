@@ -3,11 +3,14 @@
 - Only the command-line layer imports ``glyphgen.cli``: it loads every part's ``cli`` module,
   so a library module importing it back would close a loop (shared helpers are in
   ``glyphgen.cmdline``).
+- The parts stand on floors (``FLOORS``): each imports only parts below it, so there is no
+  import loop between them.
 - Rendering with the model needs the model and typography, not the factory or the evaluator.
 - ``glyphgen --help``, ``glyphgen render --help`` and argument errors load no torch.
 """
 
 import ast
+import itertools
 import json
 import subprocess
 import sys
@@ -27,9 +30,10 @@ def is_cli_layer(path: Path) -> bool:
     return rel.name == "cli.py" or rel.parts == ("__main__.py",)
 
 
-def imported_modules(path: Path) -> set[str]:
-    """Absolute names of every module ``path`` imports (anywhere in it, lazily included)."""
-    package = ".".join(("glyphgen", *path.relative_to(PACKAGE).parent.parts))
+def imported_modules(path: Path, root: Path | None = None) -> set[str]:
+    """Absolute names of every module ``path`` (a file under ``root``, the glyphgen package)
+    imports, anywhere in it: lazy imports included."""
+    package = ".".join(("glyphgen", *path.relative_to(root or PACKAGE).parent.parts))
     names = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
@@ -128,26 +132,114 @@ def test_top_level_help_lists_every_command_wherever_it_is_asked():
     assert subcommands(build_parser(["--help", "render"])) == set(COMMANDS)
 
 
-# Layers: the factory is the factory, typography is shared by everyone and needs no one.
-LAYERS = {
-    "synth": ("glyphgen.model", "glyphgen.eval", "glyphgen.reader", "glyphgen.web"),
-    "typeset": (
-        "glyphgen.synth",
-        "glyphgen.model",
-        "glyphgen.eval",
-        "glyphgen.reader",
-        "glyphgen.web",
-        "glyphgen.benchmark",
-    ),
-}
+# The house's floors, lowest first: a part imports only parts on floors below its own (lazy
+# imports inside functions and TYPE_CHECKING imports count too). Every part of glyphgen (each
+# package and each top-level module) stands on one floor, so the parts form no loop.
+FLOORS: list[set[str]] = [
+    {"paths", "hashing", "cmdline", "configio", "images", "resume", "safeweights"},
+    {"typeset"},  # typography every part shares: fonts, layout, a line fitted into a quad
+    {"edit", "synth"},  # the classical edit; the factory
+    {"reader"},  # our recognizer (trained on the factory's lines)
+    {"eval"},  # the evaluator (its judges include the reader)
+    {"model"},  # the glyph model (trained on the factory, with the reader's loss)
+    {"render"},  # one render, whoever asks: the model or the classical edit
+    {"benchmark", "web"},
+    {"cli"},  # the command line: glyphgen.cli loads each part's cli module
+    {"__main__"},  # python -m glyphgen
+]
 
 
-@pytest.mark.parametrize("part", sorted(LAYERS))
-def test_a_lower_layer_imports_nothing_above_it(part):
-    above = LAYERS[part]
-    for path in sorted((PACKAGE / part).rglob("*.py")):
-        wrong = sorted(m for m in imported_modules(path) if m.startswith(above))
-        assert not wrong, f"{path.relative_to(ROOT)} imports {wrong}"
+def part_of(module: str) -> str | None:
+    """The part of glyphgen ``module`` belongs to ("model" for glyphgen.model.render)."""
+    names = module.split(".")
+    return names[1] if names[0] == "glyphgen" and len(names) > 1 else None
+
+
+def parts(package: Path = PACKAGE) -> set[str]:
+    """Every package and top-level module of glyphgen (not its face, __init__)."""
+    return {
+        p.stem if p.is_file() else p.name
+        for p in package.iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()
+    }
+
+
+def part_imports(package: Path = PACKAGE) -> dict[tuple[str, str], list[str]]:
+    """(importing part, imported part) -> the files that import it."""
+    edges: dict[tuple[str, str], list[str]] = {}
+    known = parts(package)
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package)
+        src = rel.parts[0] if len(rel.parts) > 1 else rel.stem
+        for module in imported_modules(path, package):
+            dst = part_of(module)
+            if dst in known and dst != src:
+                edges.setdefault((src, dst), []).append(rel.as_posix())
+    if package == PACKAGE:  # glyphgen.cli imports each command's module by its name
+        for module in set(COMMANDS.values()):
+            edges.setdefault(("cli", str(part_of(module))), []).append("cli.py (COMMANDS)")
+    return {edge: sorted(set(files)) for edge, files in edges.items()}
+
+
+def find_loop(edges) -> list[str]:
+    """A loop of parts (first part repeated at the end), or [] if there is none."""
+    graph: dict[str, list[str]] = {}
+    for a, b in sorted(edges):
+        graph.setdefault(a, []).append(b)
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(node: str, path: list[str]) -> list[str]:
+        state[node] = 1
+        for nxt in graph.get(node, []):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state and (loop := visit(nxt, [*path, nxt])):
+                return loop
+        state[node] = 2
+        return []
+
+    for node in sorted(graph):
+        if node not in state and (loop := visit(node, [node])):
+            return loop
+    return []
+
+
+def test_every_part_stands_on_one_floor():
+    placed = [p for floor in FLOORS for p in floor]
+    assert len(placed) == len(set(placed)), "a part is on two floors"
+    assert parts() == set(placed), "place every part of glyphgen on a floor of FLOORS"
+
+
+def test_no_part_imports_a_part_on_its_floor_or_above():
+    floor = {p: k for k, members in enumerate(FLOORS) for p in members}
+    wrong = [
+        f"{a} (floor {floor[a]}) imports {b} (floor {floor[b]}) in {', '.join(files)}"
+        for (a, b), files in part_imports().items()
+        if floor[b] >= floor[a]
+    ]
+    assert wrong == []
+
+
+def test_no_import_loop_between_parts():
+    edges = part_imports()
+    loop = find_loop(edges)
+    closing = {f"{a} -> {b}": edges[(a, b)] for a, b in itertools.pairwise(loop)}
+    assert loop == [], f"import loop {' -> '.join(loop)}: {closing}"
+
+
+def test_a_loop_through_a_lazy_import_is_found(tmp_path):
+    """The check can fail: edit imports model inside a function, model imports edit."""
+    fake = tmp_path / "glyphgen"
+    for part in ("edit", "model", "typeset"):
+        (fake / part).mkdir(parents=True)
+        (fake / part / "__init__.py").write_text("")
+    (fake / "edit" / "classical.py").write_text("def f():\n    from glyphgen.model import glyph\n")
+    (fake / "model" / "render.py").write_text("from ..edit.classical import f\n")
+    (fake / "model" / "glyph.py").write_text("from glyphgen.typeset import fonts\n")
+    edges = part_imports(fake)
+    assert set(edges) == {("edit", "model"), ("model", "edit"), ("model", "typeset")}
+    assert find_loop(edges) == ["edit", "model", "edit"]
+    assert parts(fake) == {"edit", "model", "typeset"}
 
 
 def test_importing_the_model_package_loads_no_factory_or_evaluator():

@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from glyphgen.cli import fail
+from glyphgen.cmdline import fail
 from glyphgen.configio import ConfigError, to_dict
 
 EXAMPLES = """\

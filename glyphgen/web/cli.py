@@ -7,7 +7,7 @@ import logging
 import time
 from pathlib import Path
 
-from glyphgen.cli import fail
+from glyphgen.cmdline import fail
 
 SERVE_EXAMPLES = """\
 examples:
