@@ -18,9 +18,9 @@ from diffusers import (
     AutoencoderKL,
     ControlNetModel,
     DDIMScheduler,
-    DDPMScheduler,
     DPMSolverMultistepScheduler,
     EulerDiscreteScheduler,
+    FlowMatchEulerDiscreteScheduler,
     SchedulerMixin,
     UNet2DConditionModel,
     UniPCMultistepScheduler,
@@ -45,6 +45,8 @@ _SAMPLERS: dict[str, type[SchedulerMixin]] = {
 def make_scheduler(cfg: ModelConfig) -> SchedulerMixin:
     """The sampling scheduler; "trailing" spacing starts few-step sampling at pure noise
     (Lin et al. 2023, "Common Diffusion Noise Schedules and Sample Steps are Flawed")."""
+    if cfg.objective == "flow":
+        return FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
     if cfg.sampler not in _SAMPLERS:
         raise ValueError(f"unknown sampler {cfg.sampler!r}; use one of {sorted(_SAMPLERS)}")
     return _SAMPLERS[cfg.sampler](
@@ -53,11 +55,6 @@ def make_scheduler(cfg: ModelConfig) -> SchedulerMixin:
         prediction_type=cfg.prediction_type,
         timestep_spacing="trailing",
     )
-
-
-def training_scheduler(pipe: GlyphPipeline) -> DDPMScheduler:
-    """The forward-noising scheduler for training, with the pipeline's betas and target."""
-    return DDPMScheduler.from_config(pipe.scheduler.config)
 
 
 def pixel_unet(cfg: ModelConfig) -> UNet2DConditionModel:

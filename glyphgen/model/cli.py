@@ -5,14 +5,19 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from glyphgen.cmdline import command_line, fail
 from glyphgen.model.config import DRAFTS, RAW
+
+if TYPE_CHECKING:
+    from glyphgen.model.config import TrainConfig
 
 TRAIN_EXAMPLES = """\
 examples:
   glyphgen train --config cpu                      # bundled config: glyphgen/model/configs/cpu.yaml
   glyphgen train --config my.yaml --set ocr_loss.weight=0.05 --set checkpoint_every=100
+  glyphgen train --config race --write-batches 3000 --out data/race-batches   # render ahead
   glyphgen train --config cpu --out out/model-noctrl --set model.controlnet=false  # ablation
   accelerate launch -m glyphgen train --config gpu # several GPUs / machines
   glyphgen train --out out/model --export weights/glyph-default   # ship: fp16 + manifest
@@ -46,6 +51,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "ocr_loss.every=1, model.controlnet=false",
     )
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument(
+        "--write-batches",
+        type=int,
+        metavar="N",
+        help="render ahead instead of training: the first stage's next N batches, written to "
+        "--out as files a stage reads with data.source=batches (a re-run keeps those written)",
+    )
     ship = t.add_argument_group("export (no training): a run's weights, fp16, for the repository")
     ship.add_argument("--export", type=Path, metavar="DIR", help="write --out's weights to DIR")
     ship.add_argument("--stage", help="export weights-<stage> instead of the final weights")
@@ -120,10 +132,38 @@ def run_train(args: argparse.Namespace) -> int:
     flags = {"out": args.out} if args.out else {}
     try:
         cfg = load_train_config(args.config, args.overrides, flags)
+        if args.write_batches is not None:
+            return _write_batches(cfg, args.write_batches, quiet=args.quiet)
         weights = Trainer(cfg, progress=not args.quiet, command=command_line()).run()
     except (ConfigError, ValueError, FileNotFoundError) as exc:
         return fail(str(exc))
     except KeyboardInterrupt:
         return fail("interrupted; run the same command again to resume from the checkpoint", 130)
     print(f"weights: {weights}  (glyphgen render --weights {weights} --text ...)")
+    return 0
+
+
+def _write_batches(cfg: TrainConfig, count: int, quiet: bool) -> int:
+    from tqdm import tqdm
+
+    from glyphgen.model.batch_files import MAX_BATCH_FILES, write_batch_files
+    from glyphgen.model.data import batches
+    from glyphgen.typeset.fonts import FontLibrary
+
+    if not 1 <= count <= MAX_BATCH_FILES:
+        return fail(f"--write-batches must be 1..{MAX_BATCH_FILES}, got {count}")
+    stage = cfg.stages[0]
+    if stage.data.source == "batches":
+        return fail(
+            "--write-batches renders a stage's factory, wds or anyword data; this "
+            "config's first stage already reads batch files"
+        )
+    stream = batches(stage.data, cfg.model, stage.batch_size, FontLibrary.load(progress=False))
+    bar = tqdm(total=count, desc="batches", unit="batch", disable=quiet)
+    paths = write_batch_files(stream, count, Path(cfg.out), lambda done, _: bar.update(1))
+    bar.close()
+    print(
+        f"batches: {len(paths)} in {cfg.out}  (data.source=batches "
+        f"data.shards=[{cfg.out}/batch-*.safetensors])"
+    )
     return 0

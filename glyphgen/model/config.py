@@ -72,6 +72,10 @@ class ModelConfig:
     # 150 steps where v still left noise over faint strokes after 300: few-step sampling
     # ends on the model's x0 rather than on a noise estimate it has not learnt yet.
     prediction_type: Literal["epsilon", "v_prediction", "sample"] = "sample"
+    # ddpm: variance-preserving diffusion with beta_schedule; flow: rectified flow, the model
+    # predicting the velocity noise - x0 (prediction_type v_prediction, sampler euler:
+    # diffusers' FlowMatchEulerDiscreteScheduler). glyphgen.model.objectives
+    objective: Literal["ddpm", "flow"] = "ddpm"
     beta_schedule: Literal["squaredcos_cap_v2", "scaled_linear", "linear"] = "squaredcos_cap_v2"
     sampler: Literal["dpm++", "ddim", "euler", "unipc"] = "dpm++"  # render's scheduler
     default_steps: int = 8  # render's denoising steps
@@ -81,17 +85,26 @@ class ModelConfig:
             raise ValueError(
                 f"height and width must be multiples of 8, got {self.height}x{self.width}"
             )
+        if self.objective == "flow" and (
+            self.prediction_type != "v_prediction" or self.sampler != "euler"
+        ):
+            raise ValueError(
+                "objective=flow predicts the velocity and samples with Euler: set "
+                "model.prediction_type=v_prediction and model.sampler=euler, got "
+                f"{self.prediction_type} and {self.sampler}"
+            )
 
 
 @dataclass
 class DataConfig:
     """Where a stage's training crops come from."""
 
-    source: Literal["factory", "wds", "anyword"] = "factory"
+    # batches: files of training batches written ahead (glyphgen train --write-batches)
+    source: Literal["factory", "wds", "anyword", "batches"] = "factory"
     preset: str = "scenes-diffusion"  # factory: synth preset, then ``overrides``
     overrides: list[str] = field(default_factory=list)  # factory: --set style overrides
     seed: int = 0  # factory: master seed of the scenes
-    shards: list[str] = field(default_factory=list)  # wds: tar files (globs allowed)
+    shards: list[str] = field(default_factory=list)  # wds / batches: files (globs allowed)
     annotations: str = ""  # anyword: AnyWord-3M JSON file
     images: str = ""  # anyword: image folder (default: the JSON's data_root)
     vertical: float = 0.15  # share of batches made of vertical columns
@@ -135,6 +148,10 @@ class TrainConfig:
     stages: list[StageConfig] = field(default_factory=lambda: [StageConfig()])
     ocr_loss: OcrLossConfig = field(default_factory=OcrLossConfig)
     text_weight: float = 2.0  # extra weight of the diffusion loss inside the edit mask
+    # each sample's diffusion loss by its timestep: uniform, or min_snr (Min-SNR-gamma,
+    # glyphgen.model.losses.timestep_weights) with snr_gamma
+    loss_weighting: Literal["uniform", "min_snr"] = "uniform"
+    snr_gamma: float = 5.0
     seed: int = 0
     out: str = "out/model"  # checkpoints, logs, samples, final weights
     checkpoint_every: int = 200  # steps; the latest checkpoint is kept for resuming

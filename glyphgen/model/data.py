@@ -5,7 +5,9 @@ Sources, all turned into ``Scene`` records first:
 - ``factory``: scenes rendered on the fly by ``glyphgen.synth`` (sample i depends only on
   (config, seed, i), so a resumed run sees the same data);
 - ``wds``: WebDataset shards the factory wrote (``glyphgen synth --format wds``);
-- ``anyword``: AnyWord-3M JSON of real annotated images (no glyph image: drawn here).
+- ``anyword``: AnyWord-3M JSON of real annotated images (no glyph image: drawn here);
+- ``batches``: training batches written ahead (``glyphgen.model.batch_files``), read as
+  they were written: no rendering or cutting in the training loop.
 
 A crop is the line's quadrilateral warped to the middle of a window ``fill`` times as
 high as the line, 4x as long as high (longer when the text needs it), resized to the
@@ -28,6 +30,7 @@ import numpy as np
 import torch
 
 from glyphgen.images import open_image
+from glyphgen.model.batch_files import read_batch_files
 from glyphgen.model.config import DataConfig, ModelConfig
 from glyphgen.model.crops import edit_mask, style_vector
 from glyphgen.synth.config import SynthConfig, load_config
@@ -359,6 +362,11 @@ def batches(
     if it had never stopped. Each yielded batch has ``"data_position"`` (a ``DataPosition``
     as a dict) and ``"next"``: the first scene not yet drawn.
     """
+    if data.source == "batches":  # written ahead: the files in order, pass after pass
+        first = start.scene if isinstance(start, DataPosition) else start
+        for batch in read_batch_files(data.shards, first):
+            batch["data_position"] = DataPosition(batch["next"], 0, [], [], {}).to_dict()
+            yield batch
     glyphs = glyph_cache(fonts)
     pos = start if isinstance(start, DataPosition) else DataPosition.start(data, start)
     rng = np.random.Generator(np.random.PCG64())
@@ -469,7 +477,9 @@ def _scene_stream(
             raise ValueError("data.source=anyword needs data.annotations (an AnyWord-3M JSON)")
         stream = anyword_scenes(data.annotations, data.images)
     else:
-        raise ValueError(f"unknown data.source {data.source!r}; use factory, wds or anyword")
+        raise ValueError(
+            f"unknown data.source {data.source!r}; use factory, wds, anyword or batches"
+        )
     for i, scene in enumerate(stream):
         if i >= start:
             yield scene, None

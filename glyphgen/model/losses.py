@@ -106,6 +106,36 @@ def line_crops(
     )
 
 
+LOSS_WEIGHTINGS = ("uniform", "min_snr")
+
+
+def timestep_weights(
+    scheduler: DDPMScheduler, t: torch.Tensor, weighting: str, gamma: float = 5.0
+) -> torch.Tensor:
+    """Each sample's weight in the diffusion loss by its timestep, (B,).
+
+    ``min_snr``: Min-SNR-gamma (Hang et al. 2023, arXiv 2303.09556, eq. 8): the loss on the
+    clean sample weighted by min(SNR(t), gamma), so the easy, low-noise steps stop dominating;
+    for the other targets the same weight in their own units (epsilon: divided by SNR, v:
+    by SNR + 1, since their squared error is SNR, or SNR + 1, times the clean one's).
+    """
+    if weighting == "uniform":
+        return torch.ones(t.shape, dtype=torch.float32, device=t.device)
+    if weighting != "min_snr":
+        raise ValueError(f"unknown loss weighting {weighting!r}; use {', '.join(LOSS_WEIGHTINGS)}")
+    alphas = scheduler.alphas_cumprod.to(t.device)[t].float()
+    snr = alphas / (1 - alphas)
+    clipped = snr.clamp(max=gamma)
+    kind = scheduler.config.prediction_type
+    if kind == "sample":
+        return clipped
+    if kind == "epsilon":
+        return clipped / snr
+    if kind == "v_prediction":
+        return clipped / (snr + 1)
+    raise ValueError(f"unknown prediction_type {kind!r}; use epsilon, v_prediction or sample")
+
+
 def masked_mse(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """Mean squared error weighted per position: (B, C, h, w) with weight (B, 1, h, w)."""
     return ((pred - target) ** 2 * weight).sum() / (weight.sum() * pred.shape[1])

@@ -38,6 +38,7 @@ from diffusers import (
     AutoencoderKL,
     ControlNetModel,
     DiffusionPipeline,
+    FlowMatchEulerDiscreteScheduler,
     SchedulerMixin,
     UNet2DConditionModel,
 )
@@ -351,14 +352,19 @@ class GlyphPipeline(DiffusionPipeline):
             skip = min(steps - 1, round(steps * (1 - strength)))
             timesteps = timesteps[skip:]
             self.scheduler.set_begin_index(skip)
-            sample = self.scheduler.add_noise(start, sample, timesteps[:1].expand(batch))
-        else:
-            sample = sample * self.scheduler.init_noise_sigma
+            first = timesteps[:1].expand(batch)
+            if isinstance(self.scheduler, FlowMatchEulerDiscreteScheduler):
+                sample = self.scheduler.scale_noise(start, first, sample)
+            else:
+                sample = self.scheduler.add_noise(start, sample, first)
+        else:  # (flow: sigma 1 is pure noise)
+            sample = sample * getattr(self.scheduler, "init_noise_sigma", 1.0)
         # 3) denoise (the generator reaches the samplers that draw noise; UniPC takes none)
         takes = inspect.signature(self.scheduler.step).parameters
         step_kwargs = {"generator": generator} if "generator" in takes else {}
         for t in timesteps:
-            model_in = self.scheduler.scale_model_input(sample, t)
+            scale = getattr(self.scheduler, "scale_model_input", None)
+            model_in = sample if scale is None else scale(sample, t)
             out = self.predict(
                 model_in,
                 t.expand(batch),

@@ -50,20 +50,19 @@ from tqdm import tqdm
 
 from glyphgen import configio
 from glyphgen.cmdline import command_line
-from glyphgen.model.build import build_pipeline, training_scheduler, widened
+from glyphgen.model.build import build_pipeline, widened
 from glyphgen.model.config import RAW, ModelConfig, StageConfig, TrainConfig
 from glyphgen.model.data import DataPosition, batches
 from glyphgen.model.ema import EmaWeights
 from glyphgen.model.export import file_table
 from glyphgen.model.losses import (
     TextPerceptualLoss,
-    diffusion_target,
     line_crops,
     load_text_loss,
     masked_mse,
-    predicted_x0,
     readable,
 )
+from glyphgen.model.objectives import training_objective
 from glyphgen.model.pipeline import GlyphPipeline, denoise, make_condition, needs_condition
 from glyphgen.paths import resolve_data_path
 from glyphgen.resume import InexactResume, seed_for
@@ -228,7 +227,7 @@ class Trainer:
         self.state["model"] = model
         if "legs" not in self.state:  # a new run (or a checkpoint from before legs)
             self.state["legs"] = [*self.state.pop("init_legs", []), self._new_leg()]
-        self.noise_scheduler = training_scheduler(self.pipe)
+        self.objective = training_objective(cfg.model.objective, self.pipe.scheduler.config)
         self.trainable = self._trainable()
         self.ema = self._ema(ckpt)
         # What the training step calls: the modules accelerate wrapped (DDP on several
@@ -433,7 +432,7 @@ class Trainer:
         for module in self.trainable.values():
             module.train()
         while self.state["stage_step"] < stage.steps:
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), time.process_time()
             batch = next(stream)
             losses = self.optimizer_step(batch, optimizer, lr_at(self.state["stage_step"], stage))
             self.state["stage_step"] += 1
@@ -447,6 +446,8 @@ class Trainer:
                 "stage": stage.name,
                 "lr": optimizer.param_groups[0]["lr"],
                 "seconds": time.perf_counter() - t0,
+                # this process's CPU time, all threads: a budget that a busy machine keeps
+                "cpu_seconds": time.process_time() - cpu0,
             }
             if acc.is_main_process:
                 for k, v in losses.items():
@@ -468,7 +469,7 @@ class Trainer:
         stream.close()
 
     def training_step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        pipe, sched, device = self.pipe, self.noise_scheduler, self.accelerator.device
+        pipe, objective, device = self.pipe, self.objective, self.accelerator.device
         image = batch["image"].to(device)
         n = image.shape[0]
         # 2) forward diffusion in the model's space
@@ -477,9 +478,8 @@ class Trainer:
         # drawn on the CPU from the trainer's generator: the same draws on any device
         noise = torch.randn(clean.shape, generator=self.generator, dtype=clean.dtype)
         noise = noise.to(device)
-        steps = sched.config.num_train_timesteps
-        t = torch.randint(0, steps, (n,), generator=self.generator).to(device)
-        noisy = sched.add_noise(clean, noise, t)
+        t = torch.randint(0, objective.num_steps, (n,), generator=self.generator).to(device)
+        noisy, model_t = objective.noised(clean, noise, t)
         # 3) conditions: editing samples see the source outside the edit mask (the image itself,
         # or for an edit pair the scene showing A), through the ControlNet and with
         # condition_in_unet the UNet; without either, glyph, position and source reach nothing
@@ -504,13 +504,15 @@ class Trainer:
         )
         # 4) ControlNet residuals into the UNet
         pred = denoise(
-            module("unet"), module("controlnet"), noisy, t, text_states, style, condition
+            module("unet"), module("controlnet"), noisy, model_t, text_states, style, condition
         )
         # 5) losses: diffusion MSE, heavier where the text goes
-        target = diffusion_target(sched, clean, noise, t)
+        target = objective.target(clean, noise, t)
         weight = 1 + self.cfg.text_weight * F.adaptive_avg_pool2d(
             batch["edit"].to(device), (pred.shape[-2], pred.shape[-1])
         )
+        per_step = objective.weights(t, self.cfg.loss_weighting, self.cfg.snr_gamma)
+        weight = weight * per_step[:, None, None, None]
         losses = {"diffusion": masked_mse(pred.float(), target.float(), weight)}
         loss = losses["diffusion"]
         ocr_step = self.state["step"] % self.cfg.ocr_loss.every == 0
@@ -518,7 +520,7 @@ class Trainer:
             low = t <= self.cfg.ocr_loss.max_timestep
             low &= torch.tensor(readable(self.text_loss, batch["texts"]), device=device)
             if bool(low.any()):
-                x0 = predicted_x0(sched, noisy[low], pred[low], t[low])
+                x0 = objective.clean_from(noisy[low], pred[low], t[low])
                 pixels = pipe.decode_samples(x0).clamp(-1, 1)
                 keep = low.nonzero().flatten().tolist()
                 boxes = [batch["boxes"][i] for i in keep]

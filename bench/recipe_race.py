@@ -1,0 +1,258 @@
+"""The recipe race: glyph-model recipes trained from scratch for the same CPU time, on the same
+batches rendered ahead, and judged from pure noise on the same validation edits.
+
+    python bench/recipe_race.py prepare                  # batches written ahead (once)
+    python bench/recipe_race.py train --jobs 2           # every recipe not yet trained
+    python bench/recipe_race.py train min-snr wide       # some recipes
+    python bench/recipe_race.py judge                    # -> bench/results/recipe_race.{md,json}
+
+1) ``prepare``: the race config's factory batches (``glyphgen train --config race
+   --write-batches``), two seeds written side by side, into ``<work>/batches-seed*``.
+2) ``train``: each recipe is the race config plus its overrides (RECIPES), trained from
+   random weights on those batch files. Its steps are set so that its CPU time (this
+   process's, all threads: a figure that a busy machine does not change much) matches the
+   budget: a 9-step calibration run measures its CPU seconds per step first, so every
+   recipe ends its own cosine schedule. One torch thread per run; ``--jobs`` runs side by side.
+3) ``judge``: one ``glyphgen bench edit`` run on the validation pairs
+   (eval/benchmark/edits-validation.yaml) with a row per recipe, each from pure noise
+   (strength 1, glyph draft) at its default steps; every recipe is then compared with the
+   first (today's recipe) edit by edit: sentence accuracy and Levenshtein ratio with paired
+   bootstrap 95% intervals, wins and losses. The verdict is read off the sentence-accuracy
+   interval: above zero "wins", below "loses", else "tie". Each recipe's last sample grid is
+   copied beside the table.
+
+Choices are made on validation; the benchmark is for the winner's legs (glyph_campaign.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+RESULTS = ROOT / "bench" / "results"
+VALIDATION = ROOT / "eval" / "benchmark" / "edits-validation.yaml"
+CALIBRATION_STEPS = 9  # steps 2..9: eight steps, two of them with the OCR-aware loss (every 4th)
+
+# name -> (what it changes, overrides on the race config); the first is the base of the table
+RECIPES: dict[str, tuple[str, list[str]]] = {
+    "today": (
+        "today's recipe: ControlNet copy and the condition in the UNet, x0 target, "
+        "uniform timestep weights, OCR-aware loss on every 4th step",
+        [],
+    ),
+    "min-snr": ("Min-SNR-5 timestep weighting (Hang et al. 2023)", ["loss_weighting=min_snr"]),
+    "no-controlnet": (
+        "no ControlNet copy: the condition reaches the UNet's input alone",
+        ["model.controlnet=false"],
+    ),
+    "v-pred": ("v prediction instead of x0", ["model.prediction_type=v_prediction"]),
+    "wide": (
+        "UNet widths 48/96/192 instead of 32/64/128 (fewer steps in the same CPU time)",
+        ["model.block_out_channels=[48,96,192]"],
+    ),
+    "no-ocr": ("no OCR-aware loss (cheaper steps)", ["ocr_loss.weight=0"]),
+    "flow": (
+        "rectified flow (velocity target, Euler sampler) instead of DDPM",
+        ["model.objective=flow", "model.prediction_type=v_prediction", "model.sampler=euler"],
+    ),
+}
+
+
+def glyphgen(*args: str, log: Path | None = None) -> None:
+    cmd = [sys.executable, "-m", "glyphgen", *args]
+    out = log.open("w") if log else None
+    try:
+        done = subprocess.run(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, check=False)
+    finally:
+        if out:
+            out.close()
+    if done.returncode:
+        raise SystemExit(f"failed ({done.returncode}): {' '.join(cmd)}; see {log}")
+
+
+def stage(steps: int, shards: str, lr: float) -> str:
+    return (
+        f"stages=[{{name: race, steps: {steps}, batch_size: 16, lr: {lr}, warmup: 50, "
+        f"data: {{source: batches, shards: ['{shards}']}}}}]"
+    )
+
+
+def records(run: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (run / "loss.jsonl").read_text().splitlines()]
+
+
+def train(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    what, overrides = RECIPES[name]
+    shards = str(args.work / "batches-seed*" / "batch-*.safetensors")
+    sets = [x for o in [*overrides, "num_threads=1"] for x in ("--set", o)]
+    base = ["train", "--config", args.config, "--quiet", *sets]
+    calib = args.work / "calibration" / name
+    if not (calib / "weights").exists():
+        calib.mkdir(parents=True, exist_ok=True)
+        glyphgen(*base, "--set", stage(CALIBRATION_STEPS, shards, args.lr),
+                 "--set", "sample_every=100000", "--out", str(calib), log=calib / "train.log")  # fmt: skip
+    per_step = statistics.mean(r["cpu_seconds"] for r in records(calib)[1:])
+    if args.calibrate_only:
+        return {"recipe": name, "calibrated_cpu_s_per_step": per_step}
+    steps = max(1, int(args.budget_min * 60 / per_step))
+    run = args.work / name
+    run.mkdir(parents=True, exist_ok=True)
+    print(f"{name}: {per_step:.2f} CPU s a step -> {steps} steps", flush=True)
+    glyphgen(
+        *base, "--set", stage(steps, shards, args.lr), "--out", str(run), log=run / "train.log"
+    )
+    rec = records(run)
+    summary = {
+        "recipe": name,
+        "what": what,
+        "overrides": overrides,
+        "calibrated_cpu_s_per_step": per_step,
+        "steps": len(rec),
+        "cpu_minutes": sum(r["cpu_seconds"] for r in rec) / 60,
+        "wall_minutes": sum(r["seconds"] for r in rec) / 60,
+        "crops_per_cpu_s": 16 * len(rec) / sum(r["cpu_seconds"] for r in rec),
+        "final_diffusion_loss": statistics.mean(r["diffusion"] for r in rec[-20:]),
+    }
+    (run / "race.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def run_train(args: argparse.Namespace) -> None:
+    names = args.recipes or [n for n in RECIPES if not (args.work / n / "race.json").exists()]
+    unknown = sorted(set(names) - set(RECIPES))
+    if unknown:
+        raise SystemExit(f"unknown recipe(s) {unknown}; recipes: {list(RECIPES)}")
+    with ThreadPoolExecutor(args.jobs) as pool:
+        for summary in pool.map(lambda n: train(n, args), names):
+            print(json.dumps(summary), flush=True)
+
+
+def run_prepare(args: argparse.Namespace) -> None:
+    procs = []
+    for seed in range(2):
+        out = args.work / f"batches-seed{seed}"
+        data = f"{{source: factory, preset: train-crops, seed: {seed}}}"
+        cmd = [sys.executable, "-m", "glyphgen", "train", "--config", args.config, "--quiet",
+               "--set", f"stages=[{{name: race, batch_size: 16, data: {data}}}]",
+               "--write-batches", str(args.batches // 2), "--out", str(out)]  # fmt: skip
+        procs.append(subprocess.Popen(cmd, cwd=ROOT))
+    if any(p.wait() for p in procs):
+        raise SystemExit("writing the batches failed")
+
+
+def run_judge(args: argparse.Namespace) -> None:
+    from paired_rows import read_row, summary
+
+    from glyphgen.benchmark.edit import run_labels
+    from glyphgen.benchmark.machine import machine_info
+    from glyphgen.eval.backends import create_backend
+
+    names = [n for n in RECIPES if (args.work / n / "race.json").exists()]
+    if not names or names[0] != next(iter(RECIPES)):
+        raise SystemExit(f"train the base recipe {next(iter(RECIPES))!r} first")
+    work, results = args.work / "validation", args.work / "validation-results"
+    rows = [f"{n}=" + str(args.work / n / "weights") + "@1@glyph" for n in names]
+    cmd = ["bench", "edit", "--config", str(VALIDATION), "--work", str(work),
+           "--results", str(results), "--threads", "1", "--no-sheet"]  # fmt: skip
+    if args.limit:
+        cmd += ["--limit", str(args.limit)]
+    t0 = time.perf_counter()
+    glyphgen(*cmd, *[x for r in rows for x in ("--model", r)], log=args.work / "judge.log")
+    labels = run_labels(work, names)
+    judge = create_backend("rapidocr", threads=1)
+    read = {n: read_row(labels, n, judge) for n in names}
+    table = []
+    for n in names:
+        race = json.loads((args.work / n / "race.json").read_text())
+        paired = summary(read[n], read[names[0]])
+        grid = sorted((args.work / n / "samples").glob("step-*.png"))
+        if grid:
+            shutil.copy(grid[-1], args.out.parent / f"{args.out.name}_{n}.png")
+        table.append(race | paired | {"verdict": verdict(paired) if n != names[0] else "base"})
+    result = {
+        "machine": machine_info(),
+        "command": "python bench/recipe_race.py " + " ".join(sys.argv[1:]),
+        "budget_cpu_minutes": args.budget_min,
+        "judge_minutes": (time.perf_counter() - t0) / 60,
+        "recipes": table,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps(result, indent=1, ensure_ascii=False))
+    args.out.with_suffix(".md").write_text(markdown(result))
+    print(args.out.with_suffix(".md").read_text())
+
+
+def verdict(paired: dict[str, Any]) -> str:
+    lo, hi = paired["vs_base_sentence_acc"]["interval"]
+    return "wins" if lo > 0 else "loses" if hi < 0 else "tie"
+
+
+def _interval(d: dict[str, Any]) -> str:
+    lo, hi = d["interval"]
+    return f"{d['difference']:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+
+
+def markdown(result: dict[str, Any]) -> str:
+    m = result["machine"]
+    base = result["recipes"][0]["recipe"]
+    lines = [
+        "# The recipe race: same CPU time, same batches, judged from noise on validation",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores; {m['date']}. Command: `{result['command']}`.",
+        "",
+        f"Each recipe: the `race` config (glyphgen/model/configs/race.yaml: 32x128 crops, "
+        f"batches of 16 rendered ahead) plus its overrides, trained from random weights for "
+        f"{result['budget_cpu_minutes']:g} CPU minutes (one thread), EMA weights judged from "
+        f"pure noise (strength 1) on the validation pairs by PP-OCRv4; each row paired with "
+        f"`{base}` edit by edit (bootstrap 95%).",
+        "",
+        "| recipe | what | CPU min | steps | crops / CPU s | sentence acc | vs base | "
+        "Lev ratio | vs base | wins / losses | verdict |",
+        "|---|---|---:|---:|---:|---:|---|---:|---|---:|---|",
+    ]
+    for r in result["recipes"]:
+        first = r["recipe"] == base
+        lines.append(
+            f"| {r['recipe']} | {r['what']} | {r['cpu_minutes']:.1f} | {r['steps']} | "
+            f"{r['crops_per_cpu_s']:.1f} | {r['sentence_acc']:.3f} | "
+            f"{'-' if first else _interval(r['vs_base_sentence_acc'])} | {r['ratio']:.3f} | "
+            f"{'-' if first else _interval(r['vs_base_ratio'])} | "
+            f"{'-' if first else str(r['wins']) + ' / ' + str(r['losses'])} | {r['verdict']} |"
+        )
+    lines += ["", f"Judged {result['recipes'][0]['judged']} edits; judging took "
+              f"{result['judge_minutes']:.0f} min. Sample grids (last step, the preview batch): "
+              + ", ".join(f"`recipe_race_{r['recipe']}.png`" for r in result["recipes"]), ""]  # fmt: skip
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("phase", choices=("prepare", "train", "judge"))
+    ap.add_argument("recipes", nargs="*", help="train: these recipes (default: all untrained)")
+    ap.add_argument("--work", type=Path, default=ROOT / "out" / "race")
+    ap.add_argument("--config", default="race", help="the race's base training config")
+    ap.add_argument("--batches", type=int, default=1200, help="prepare: batches written")
+    ap.add_argument("--budget-min", type=float, default=15.0, help="CPU minutes a recipe")
+    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--calibrate-only", action="store_true", help="train: measure, no run")
+    ap.add_argument("--jobs", type=int, default=2, help="train: recipes side by side")
+    ap.add_argument("--limit", type=int, default=0, help="judge: the first N pairs only")
+    ap.add_argument("--out", type=Path, default=RESULTS / "recipe_race")
+    args = ap.parse_args()
+    {"prepare": run_prepare, "train": run_train, "judge": run_judge}[args.phase](args)
+
+
+if __name__ == "__main__":
+    main()
