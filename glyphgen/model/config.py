@@ -48,9 +48,8 @@ class ModelConfig:
     # position mask and masked source never reach the model (docs/model.md).
     controlnet: bool = True
     # True: the UNet also takes the ControlNet's condition beside the noisy sample (its input
-    # convolution widened with zero weights), so the glyph reaches every layer directly; the
-    # ControlNet's zero-initialised residuals alone had not made it write from noise in
-    # 1,550 CPU steps (bench/results/glyph_campaign.md).
+    # convolution widened with zero weights), so the glyph reaches every layer directly
+    # rather than through the ControlNet's zero-initialised residuals alone (docs/model.md).
     condition_in_unet: bool = False
     height: int = 64  # crop height of a horizontal line (width of a vertical one), pixels
     width: int = 256  # crop width of a horizontal line at training time
@@ -131,8 +130,7 @@ class OcrLossConfig:
 
     weight: float = 0.0  # 0 = off
     max_timestep: int = 400  # applied where t <= this: x0 is meaningful only at low noise
-    # applied on every k-th step only (by the global step, so a resumed run is unchanged);
-    # campaign leg 8 on 2 cores: median 4.7 s a step with it, 4.4 s without
+    # applied on every k-th step only (by the global step, so a resumed run is unchanged)
     every: int = 1
     recognizer: str = "reader"  # "reader": glyphgen.reader's TextPerceptualLoss
     weights: str = ""  # the recognizer's folder; "" = its bundled model (models/reader)

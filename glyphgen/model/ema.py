@@ -1,8 +1,7 @@
 """An exponential moving average of the weights a run trains (EMA weights).
 
 Diffusion models are usually sampled from an average of their recent weights rather than
-the last step's, which carry that step's noise (Ho et al. 2020; Karras et al. 2024); what it
-buys here is measured per leg (bench/results/glyph_campaign.md, leg 6: nothing yet). After
+the last step's, which carry that step's noise (Ho et al. 2020; Karras et al. 2024). After
 each optimizer step every floating-point tensor of the trained modules moves toward the
 model: ``ema = d * ema + (1 - d) * weight``, with ``d = min(decay, (1 + n) / (10 + n))``
 after ``n`` updates, so the first updates follow the model closely instead of keeping the
