@@ -10,6 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
+from glyphgen import limits as lim
 from glyphgen.cmdline import fail
 from glyphgen.configio import ConfigError, to_dict
 
@@ -100,6 +101,13 @@ def run_synth(args: argparse.Namespace) -> int:
         return fail(
             f"--workers must be at least 1, got {args.workers}; leave it out to use all "
             f"{cores} cores"
+        )
+    most = lim.MAX_WORKERS if args.backend == "ray" else lim.WORKERS_PER_CORE * cores
+    if args.workers is not None and args.workers > most:
+        where = "on a Ray cluster" if args.backend == "ray" else f"with {cores} core(s) here"
+        return fail(
+            f"--workers must be at most {most} {where}, got {args.workers}; each worker holds "
+            "its own fonts and glyph cache, so processes beyond the cores cost memory, not time"
         )
     extra: dict = {}
     if args.num is not None:

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from glyphgen import configio
+from glyphgen import limits as lim
 from glyphgen.images import DEFAULT_MAX_PIXELS
 from glyphgen.paths import REPO_ROOT
-from glyphgen.synth.text import TextConfig
+from glyphgen.synth.text import MIX_MAX_EXTRA, TextConfig
 
 PRESETS_DIR = REPO_ROOT / "synth_data" / "configs"
 
@@ -63,8 +64,9 @@ class LineConfig:
 
     def __post_init__(self) -> None:
         _at_least("height", self.height, 8)  # the smallest font size drawn is 8 px
+        lim.at_most("height", self.height, lim.MAX_LINE_HEIGHT, "recognition lines are 32-64 px")
         _span("fill", self.fill, 0.05, 2.0)
-        _span("margin", self.margin, 0.0)
+        _span("margin", self.margin, 0.0, lim.MAX_EM_FRACTION)
 
 
 @dataclass
@@ -82,9 +84,18 @@ class SceneConfig:
     def __post_init__(self) -> None:
         _at_least("width", self.width, 32)
         _at_least("height", self.height, 32)
-        _span("regions", self.regions, 1)
-        _span("font_size", self.font_size, 8)
+        lim.at_most("width", self.width, lim.MAX_IMAGE_SIDE)
+        lim.at_most("height", self.height, lim.MAX_IMAGE_SIDE)
+        lim.at_most(
+            "width x height",
+            self.width * self.height,
+            lim.MAX_IMAGE_PIXELS,
+            f"{self.width}x{self.height} has more pixels than 3072x3072; make the scene smaller",
+        )
+        _span("regions", self.regions, 1, lim.MAX_REGIONS)
+        _span("font_size", self.font_size, 8, lim.MAX_FONT_SIZE)
         _at_least("max_tries", self.max_tries, 1)
+        lim.at_most("max_tries", self.max_tries, lim.MAX_PLACEMENT_TRIES)
 
 
 @dataclass
@@ -102,9 +113,9 @@ class LayoutConfig:
 
     def __post_init__(self) -> None:
         _probabilities(self, ["vertical", "angle_prob", "perspective_prob", "curve_prob"])
-        _span("lines", self.lines, 1)
-        _span("spacing", self.spacing, -0.5)
-        _span("line_gap", self.line_gap, 0.0)
+        _span("lines", self.lines, 1, lim.MAX_LINES_PER_REGION)
+        _span("spacing", self.spacing, -0.5, lim.MAX_EM_FRACTION)
+        _span("line_gap", self.line_gap, 0.0, lim.MAX_EM_FRACTION)
         _span("angle", self.angle, -180.0, 180.0)
         _span("curve", self.curve, 0.0, 360.0)
 
@@ -125,9 +136,9 @@ class StyleConfig:
     def __post_init__(self) -> None:
         _probabilities(self, ["stroke_prob", "shadow_prob"])
         _at_least("min_contrast", self.min_contrast, 1.0)  # WCAG ratios start at 1
-        _span("stroke_width", self.stroke_width, 0.0)
-        _span("shadow_offset", self.shadow_offset, 0.0)
-        _span("shadow_blur", self.shadow_blur, 0.0)
+        _span("stroke_width", self.stroke_width, 0.0, lim.MAX_STROKE_EM)
+        _span("shadow_offset", self.shadow_offset, 0.0, lim.MAX_EM_FRACTION)
+        _span("shadow_blur", self.shadow_blur, 0.0, lim.MAX_BLUR_SIGMA)
         _span("shadow_opacity", self.shadow_opacity, 0.0, 1.0)
 
 
@@ -144,8 +155,8 @@ class EffectsConfig:
 
     def __post_init__(self) -> None:
         _probabilities(self, ["blur_prob", "noise_prob", "light_prob", "jpeg_prob"])
-        _span("blur", self.blur, 0.0)
-        _span("noise", self.noise, 0.0)
+        _span("blur", self.blur, 0.0, lim.MAX_BLUR_SIGMA)
+        _span("noise", self.noise, 0.0, 255.0)  # grey levels
         _span("light", self.light, 0.0, 1.0)
         _span("jpeg_quality", self.jpeg_quality, 1, 100)
 
@@ -163,6 +174,7 @@ class BackgroundConfig:
 
     def __post_init__(self) -> None:
         _at_least("max_pixels", self.max_pixels, 1)
+        lim.at_most("max_pixels", self.max_pixels, lim.MAX_BACKGROUND_PIXELS)
         negative = {k: w for k, w in self.kinds.items() if w < 0}
         if negative:
             raise ValueError(f"kinds weights must be >= 0, got {negative}")
@@ -186,6 +198,7 @@ class OutputConfig:
 
     def __post_init__(self) -> None:
         _at_least("shard_size", self.shard_size, 1)
+        lim.at_most("shard_size", self.shard_size, lim.MAX_SHARD_SIZE)
         if not 1 <= self.jpeg_quality <= 100:
             raise ValueError(f"jpeg_quality must be between 1 and 100, got {self.jpeg_quality}")
 
@@ -209,10 +222,42 @@ class SynthConfig:
     def __post_init__(self) -> None:
         if self.num < 0:
             raise ValueError("num must be >= 0")
+        lim.at_most("num", self.num, lim.MAX_SAMPLES, "split the data set into several runs")
         if self.output.shard_size < 1:
             raise ValueError("output.shard_size must be >= 1")
+        shards = -(-self.num // self.output.shard_size)
+        lim.at_most(
+            f"num / output.shard_size (shards: {self.num} / {self.output.shard_size})",
+            shards,
+            lim.MAX_SHARDS,
+            "raise output.shard_size",
+        )
+        if self.kind == "line":
+            self._check_line_size()
         if self.edit.pairs and self.kind != "scene":
             raise ValueError("edit.pairs needs kind: scene (an edit replaces a line in a scene)")
+
+    def _check_line_size(self) -> None:
+        """The widest crop this config can draw, from the sizes alone, before any is drawn."""
+        longest = self.text.length[1] + MIX_MAX_EXTRA
+        side = lim.line_image_width(
+            self.line.height, longest, self.layout.spacing[1], self.line.margin[1]
+        )
+        fix = (
+            f"lower line.height ({self.line.height}) or text.length's maximum "
+            f"({self.text.length[1]})"
+        )
+        what = (
+            f"line images: {longest} characters (text.length plus what text.mix adds) at "
+            f"line.height {self.line.height} can be {side} px long, so their long side"
+        )
+        lim.at_most(what, side, lim.MAX_IMAGE_SIDE, fix)
+        lim.at_most(
+            f"line images: {self.line.height} x {side} px, so their pixels",
+            self.line.height * side,
+            lim.MAX_IMAGE_PIXELS,
+            fix,
+        )
 
 
 def preset_names() -> list[str]:

@@ -13,11 +13,15 @@ from typing import Literal
 
 import numpy as np
 
+from glyphgen import limits
 from glyphgen.paths import resolve_data_path
 from glyphgen.typeset import charsets
 
 # A single em dash between hanzi looks just like 一; Chinese text writes them doubled.
 PAIRED_MARKS = frozenset("—…")
+DIGIT_RUN = (1, 4)  # text.mix.digits splices a run of 1-4 digits
+LATIN_RUN = (2, 5)  # text.mix.latin a run of 2-5 letters
+MIX_MAX_EXTRA = DIGIT_RUN[1] + LATIN_RUN[1] + 2  # the most a mix adds (and a doubled mark)
 
 
 @dataclass
@@ -49,10 +53,12 @@ class TextConfig:
         lo, hi = self.length
         if not 1 <= lo <= hi:
             raise ValueError(f"text.length must be 1 <= min <= max, got {self.length}")
+        limits.at_most("text.length", hi, limits.MAX_TEXT_LENGTH, "split longer texts into lines")
         if self.source in ("corpus", "mixed") and not self.corpus:
             raise ValueError(f"text.source={self.source!r} needs text.corpus: a list of files")
         if self.min_count < 1:
             raise ValueError("text.min_count must be at least 1")
+        limits.at_most("text.min_count", self.min_count, limits.MAX_COVERAGE_COUNT)
         if self.order not in ("random", "sequential"):
             raise ValueError(f"unknown text.order {self.order!r}; use random or sequential")
         if self.order == "sequential" and self.source != "corpus":
@@ -136,10 +142,18 @@ class TextSource:
     def _mix(self, rng: np.random.Generator, text: str) -> str:
         mix = self.cfg.mix
         if mix.digits and rng.random() < mix.digits:
-            run = "".join(rng.choice(list(charsets.DIGITS), size=int(rng.integers(1, 5))))
+            run = "".join(
+                rng.choice(
+                    list(charsets.DIGITS), size=int(rng.integers(DIGIT_RUN[0], DIGIT_RUN[1] + 1))
+                )
+            )
             text = _splice(text, run, int(rng.integers(len(text) + 1)))
         if mix.latin and rng.random() < mix.latin:
-            run = "".join(rng.choice(list(charsets.LATIN), size=int(rng.integers(2, 6))))
+            run = "".join(
+                rng.choice(
+                    list(charsets.LATIN), size=int(rng.integers(LATIN_RUN[0], LATIN_RUN[1] + 1))
+                )
+            )
             text = _splice(text, run, int(rng.integers(len(text) + 1)))
         if mix.punct and rng.random() < mix.punct:
             mark = str(rng.choice(list(charsets.CJK_PUNCT)))
