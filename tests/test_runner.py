@@ -1,6 +1,8 @@
-"""Shards: same bytes whatever the worker count or backend, resume after a kill, no mixing."""
+"""Shards: same bytes whatever the worker count or backend, resume after a kill or a full disk,
+no mixing."""
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -10,12 +12,16 @@ import sys
 import time
 from pathlib import Path
 
+import lmdb
 import pytest
 
-from glyphgen.synth import lifetime, writers
+from glyphgen.cli import main
+from glyphgen.synth import lifetime, runner, writers
 from glyphgen.synth import shards as sh
 from glyphgen.synth.config import load_config
 from glyphgen.synth.runner import run
+from glyphgen.synth.writers.jsonl import JsonlWriter
+from glyphgen.synth.writers.lmdb_env import LmdbWriter
 
 FAST = ["text.length=[2, 4]", "line.height=32", "output.shard_size=4"]
 
@@ -244,3 +250,83 @@ def test_coverage_mode_reports_every_character_covered(tmp_path):
     )
     report = run(cfg, tmp_path / "cov", progress=False)
     assert report.coverage_min is not None and report.coverage_min >= 3
+
+
+# -- a full disk or an I/O error: named, what was kept, an exact resume -----------------------
+DISK_ARGS = ["synth", "--quiet", "--workers", "1", "--num", "12", "--format", "jsonl"]
+DISK_ARGS += [
+    "--set",
+    "text.length=[2, 4]",
+    "--set",
+    "line.height=32",
+    "--set",
+    "output.shard_size=4",
+]
+
+
+def _disk_full_from(index: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    add = JsonlWriter.add
+
+    def add_until_full(self, sample):
+        if sample.index >= index:
+            path = self.shard_dir / "labels.jsonl"
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        add(self, sample)
+
+    monkeypatch.setattr(JsonlWriter, "add", add_until_full)
+
+
+def test_disk_full_in_a_shard_is_named_and_the_resume_is_exact(tmp_path, capsys, monkeypatch):
+    assert main([*DISK_ARGS, "--out", str(tmp_path / "ref")]) == 0
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        _disk_full_from(6, m)  # shard 0 is written, shard 1 fills the disk
+        assert main([*DISK_ARGS, "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "shard shards/00001: could not write " in err and "labels.jsonl" in err
+    assert "No space left on device (errno 28)" in err
+    assert "Kept: 1 of 3 shard(s) complete (4 of 12 samples)" in err
+    assert sorted(p.name for p in (out / "shards").iterdir()) == ["00000"]  # no half shard
+    assert main([*DISK_ARGS, "--out", str(out)]) == 0
+    assert _digest_tree(out) == _digest_tree(tmp_path / "ref")
+
+
+def test_a_write_error_after_the_shards_keeps_them_all(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "run"
+
+    def merge_fails(formats, out_root, rels):
+        raise OSError(errno.EIO, "Input/output error", str(out_root / "labels.jsonl"))
+
+    with monkeypatch.context() as m:
+        m.setattr(writers, "merge_outputs", merge_fails)
+        assert main([*DISK_ARGS, "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"could not write {out / 'labels.jsonl'}: Input/output error (errno 5)" in err
+    assert "Kept: 3 of 3 shard(s) complete (12 of 12 samples)" in err
+    assert not (out / "report.json").exists()
+    assert main([*DISK_ARGS, "--out", str(out)]) == 0
+    assert "shards: 3 (0 rendered now, 3 kept" in capsys.readouterr().out
+
+
+def test_lmdb_errors_are_os_errors_naming_the_file(tmp_path):
+    writer = LmdbWriter(tmp_path, "shards/00000")
+
+    class FullEnv:
+        def begin(self, write):
+            raise lmdb.Error("mdb_txn_commit: Input/output error")
+
+    real, writer._env = writer._env, FullEnv()
+    writer._put(b"k", b"v")
+    with pytest.raises(OSError, match="LMDB: mdb_txn_commit: Input/output error") as info:
+        writer._commit()
+    assert info.value.filename == str(tmp_path / "lmdb" / "data.mdb")
+    real.close()
+
+
+def test_worker_errors_cross_processes_in_one_line():
+    """A pool worker's error is pickled to the driver: it must survive that whole."""
+    import pickle
+
+    exc = pickle.loads(pickle.dumps(runner.WriteFailed("shard shards/00001: could not write x")))
+    assert str(exc) == "shard shards/00001: could not write x"

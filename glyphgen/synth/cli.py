@@ -92,7 +92,7 @@ def run_synth(args: argparse.Namespace) -> int:
     from glyphgen.synth.config import load_config
     from glyphgen.synth.lifetime import FolderBusyError
     from glyphgen.synth.render import MissingGlyphError
-    from glyphgen.synth.runner import NothingWrittenError, default_workers, run
+    from glyphgen.synth.runner import NothingWrittenError, SynthWriteError, default_workers, run
     from glyphgen.synth.shards import OutputMismatchError
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
@@ -146,6 +146,8 @@ def run_synth(args: argparse.Namespace) -> int:
         NothingWrittenError,
     ) as exc:
         return fail(str(exc))
+    except SynthWriteError as exc:  # disk full, an I/O error: not the input's fault
+        return fail(str(exc), 1)
     except KeyboardInterrupt:
         return fail(
             "interrupted; finished shards are kept, run the same command again to resume", 130

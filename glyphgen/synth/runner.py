@@ -28,6 +28,7 @@ from glyphgen.synth import lifetime, writers
 from glyphgen.synth import shards as sh
 from glyphgen.synth.config import SynthConfig, fingerprint_dict
 from glyphgen.synth.render import Renderer
+from glyphgen.synth.writers.base import atomic_path
 from glyphgen.typeset.fonts import FontFileWarning, FontLibrary
 
 log = logging.getLogger(__name__)
@@ -157,10 +158,29 @@ def render_shard(
             info["chars"] = dict(chars)
         lifetime.check_parent(_PARENT)  # an orphan never seals: the resumed run owns the folder
         sh.seal(tmp, out_dir, plan, fp, info)
+    except OSError as exc:  # disk full, quota, I/O error: one line, not a worker's traceback
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise WriteFailed(f"shard {plan.rel}: {_os_error(exc, tmp)}") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return info
+
+
+class WriteFailed(RuntimeError):
+    """A file of the run could not be written or read back (disk full, quota, an I/O error,
+    a read-only folder). Raised by workers with one line (it crosses process boundaries);
+    the driver adds what was kept: :class:`SynthWriteError`."""
+
+
+class SynthWriteError(RuntimeError):
+    """A run stopped by a write error; the message names the path and the shards kept."""
+
+
+def _os_error(exc: OSError, fallback: Path) -> str:
+    where = exc.filename if exc.filename is not None else fallback
+    reason = exc.strerror or str(exc)
+    return f"could not write {where}: {reason}" + (f" (errno {exc.errno})" if exc.errno else "")
 
 
 def _pool_task(args: tuple) -> tuple[sh.ShardPlan, dict[str, Any]]:
@@ -190,63 +210,85 @@ def run(
     num = probe.text_source.samples_for_coverage() if cfg.num == 0 else cfg.num
     if num == 0:
         raise ValueError("num is 0: pass --num N")
-    with lifetime.hold_folder(out):  # until the end: no other run may sweep or merge here
-        cfg_dict = configio.to_dict(cfg)
-        fp_source = {**fingerprint_dict(cfg), "fonts": sorted(f.id for f in probe.faces)}
-        fp = sh.fingerprint(fp_source)
-        cleared = sh.check_run_manifest(out, fp, fp_source, overwrite)
-        if cleared is not None:  # --overwrite: the other run's merged labels would be stale
-            old_formats = cleared.get("output", {}).get("formats", [])
-            writers.remove_merged(old_formats, out)
-            (out / "report.json").unlink(missing_ok=True)
-        report = RunReport(out=str(out), samples_requested=num)
-        report.temporaries_swept = sh.sweep_temporaries(out)
-        report.charset_dropped = probe.charset_dropped
-        report.fonts_skipped = dict(probe.fonts.skipped)
-        plans = sh.plan_shards(num, cfg.output.shard_size)
-        files, images = writers.shard_layout(cfg.output.formats)
+    try:
+        with lifetime.hold_folder(out):  # until the end: no other run may sweep or merge here
+            cfg_dict = configio.to_dict(cfg)
+            fp_source = {**fingerprint_dict(cfg), "fonts": sorted(f.id for f in probe.faces)}
+            fp = sh.fingerprint(fp_source)
+            cleared = sh.check_run_manifest(out, fp, fp_source, overwrite)
+            if cleared is not None:  # --overwrite: the other run's merged labels would be stale
+                old_formats = cleared.get("output", {}).get("formats", [])
+                writers.remove_merged(old_formats, out)
+                (out / "report.json").unlink(missing_ok=True)
+            report = RunReport(out=str(out), samples_requested=num)
+            report.temporaries_swept = sh.sweep_temporaries(out)
+            report.charset_dropped = probe.charset_dropped
+            report.fonts_skipped = dict(probe.fonts.skipped)
+            plans = sh.plan_shards(num, cfg.output.shard_size)
+            files, images = writers.shard_layout(cfg.output.formats)
 
-        def complete(plan: sh.ShardPlan, mode: str) -> bool:
-            return sh.is_complete(out, plan, fp, mode, cfg.output.formats, files, images)
+            def complete(plan: sh.ShardPlan, mode: str) -> bool:
+                return sh.is_complete(out, plan, fp, mode, cfg.output.formats, files, images)
 
-        todo = [p for p in plans if not complete(p, verify)]
-        report.shards_total, report.shards_resumed = len(plans), len(plans) - len(todo)
-        base = str(base_dir) if base_dir else None
-        tasks = [(cfg_dict, base, str(out), plan, fp) for plan in todo]
-        bar = tqdm(
-            total=sum(p.stop - p.start for p in todo),
-            unit="img",
-            desc="synth",
-            disable=not progress,
-            dynamic_ncols=True,
-        )
-        render_started = time.perf_counter()
-        with bar:
-            for plan, _info in _execute(tasks, workers, backend, ray_address):
-                bar.update(plan.stop - plan.start)
-                report.shards_rendered += 1
-        render_seconds = time.perf_counter() - render_started
-        rendered = sum(p.stop - p.start for p in todo)
-        report.samples_per_second = rendered / render_seconds if render_seconds > 0 else 0.0
-        broken = [p.rel for p in plans if not complete(p, "size")]
-        if broken:  # nothing but this run writes here now, so this is a bug or a disk fault
-            raise RuntimeError(
-                f"{out}: shard(s) {broken} are not complete after rendering; run the same command "
-                "again to redo them (and report this if it repeats)"
+            todo = [p for p in plans if not complete(p, verify)]
+            report.shards_total, report.shards_resumed = len(plans), len(plans) - len(todo)
+            base = str(base_dir) if base_dir else None
+            tasks = [(cfg_dict, base, str(out), plan, fp) for plan in todo]
+            bar = tqdm(
+                total=sum(p.stop - p.start for p in todo),
+                unit="img",
+                desc="synth",
+                disable=not progress,
+                dynamic_ncols=True,
             )
-        coverage = probe.text_source.charset if cfg.text.source == "coverage" else ""
-        _collect(report, out, plans, coverage)
-        report.merged = [
-            str(p.relative_to(out))
-            for p in writers.merge_outputs(cfg.output.formats, out, [p.rel for p in plans])
-        ]
-        report.seconds = time.perf_counter() - started
-        (out / "report.json").write_text(
-            json.dumps(configio.to_dict(report), ensure_ascii=False, indent=1), encoding="utf-8"
-        )
+            render_started = time.perf_counter()
+            with bar:
+                for plan, _info in _execute(tasks, workers, backend, ray_address):
+                    bar.update(plan.stop - plan.start)
+                    report.shards_rendered += 1
+            render_seconds = time.perf_counter() - render_started
+            rendered = sum(p.stop - p.start for p in todo)
+            report.samples_per_second = rendered / render_seconds if render_seconds > 0 else 0.0
+            broken = [p.rel for p in plans if not complete(p, "size")]
+            if broken:  # nothing but this run writes here now, so this is a bug or a disk fault
+                raise RuntimeError(
+                    f"{out}: shard(s) {broken} are not complete after rendering; run the same "
+                    "command again to redo them (and report this if it repeats)"
+                )
+            coverage = probe.text_source.charset if cfg.text.source == "coverage" else ""
+            _collect(report, out, plans, coverage)
+            report.merged = [
+                str(p.relative_to(out))
+                for p in writers.merge_outputs(cfg.output.formats, out, [p.rel for p in plans])
+            ]
+            report.seconds = time.perf_counter() - started
+            with atomic_path(out / "report.json") as tmp:  # never a half-written report
+                tmp.write_text(
+                    json.dumps(configio.to_dict(report), ensure_ascii=False, indent=1),
+                    encoding="utf-8",
+                )
+    except (OSError, WriteFailed) as exc:
+        failure = _os_error(exc, out) if isinstance(exc, OSError) else str(exc)
+        raise SynthWriteError(_write_failed(out, failure, cfg, num)) from None
     if report.samples_written == 0:
         raise NothingWrittenError(_nothing_written(report))
     return report
+
+
+def _write_failed(out: Path, failure: str, cfg: SynthConfig, num: int) -> str:
+    """The one-line story of a write error: what failed, what is kept, how to go on."""
+    plans = sh.plan_shards(num, cfg.output.shard_size)
+    try:
+        kept = [p for p in plans if (out / p.rel / sh.SHARD_MANIFEST).is_file()]
+    except OSError:
+        kept = []
+    samples = sum(p.stop - p.start for p in kept)
+    return (
+        f"{out}: {failure}. Kept: {len(kept)} of {len(plans)} shard(s) complete ({samples} "
+        f"of {num} samples); the shard(s) being written were not kept. Free some space (or "
+        "fix the folder) and run the same command again: it resumes with the missing shards, "
+        "byte-identical to an uninterrupted run."
+    )
 
 
 class NothingWrittenError(RuntimeError):

@@ -15,8 +15,11 @@ reserved; the file on disk grows with the data only.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
@@ -43,9 +46,10 @@ class LmdbWriter(FormatWriter):
     def __init__(self, shard_dir: Path, shard_rel: str) -> None:
         super().__init__(shard_dir, shard_rel)
         self._map_size = INITIAL_MAP_SIZE
-        self._env: lmdb.Environment | None = lmdb.open(
-            str(self.shard_dir / ENV_DIR), map_size=self._map_size, subdir=True, lock=False
-        )
+        with self._os_errors():
+            self._env: lmdb.Environment | None = lmdb.open(
+                str(self.shard_dir / ENV_DIR), map_size=self._map_size, subdir=True, lock=False
+            )
         self._batch: list[tuple[bytes, bytes]] = []
         self._batch_bytes = 0
 
@@ -63,11 +67,23 @@ class LmdbWriter(FormatWriter):
         self._batch.append((key, value))
         self._batch_bytes += len(key) + len(value)
 
+    @contextlib.contextmanager
+    def _os_errors(self) -> Iterator[None]:
+        """LMDB's errors (a full disk reads ``mdb_txn_commit: Input/output error``) as the
+        OSError every other writer raises, naming the file."""
+        try:
+            yield
+        except lmdb.MapFullError:
+            raise
+        except lmdb.Error as exc:
+            path = self.shard_dir / ENV_DIR / DATA_FILE
+            raise OSError(errno.EIO, f"LMDB: {exc}", str(path)) from exc
+
     def _commit(self) -> None:
         assert self._env is not None
         while True:
             try:
-                with self._env.begin(write=True) as txn:  # aborted if an exception escapes
+                with self._os_errors(), self._env.begin(write=True) as txn:  # aborted on error
                     for key, value in self._batch:
                         txn.put(key, value)
                 break
@@ -81,7 +97,8 @@ class LmdbWriter(FormatWriter):
         if self._env is not None:
             self._put(b"num-samples", str(self.count).encode())
             self._commit()
-            self._env.sync(True)
+            with self._os_errors():
+                self._env.sync(True)
             self._env.close()
             self._env = None
         return self.count
