@@ -25,7 +25,13 @@ import numpy as np
 from glyphgen.images import open_image
 from glyphgen.model.config import DEFAULT_WEIGHTS
 from glyphgen.model.render import RegionRequest, line_entry
-from glyphgen.render.regions import RenderError, check_requests, layout_requests
+from glyphgen.render.regions import (
+    RenderError,
+    check_requests,
+    layout_requests,
+    line_bands,
+    text_lines,
+)
 from glyphgen.render.request import RenderRequest, Sampling
 from glyphgen.render.result import RegionResult, RenderResult
 from glyphgen.typeset.fonts import FontLibrary
@@ -45,7 +51,7 @@ class Prepared:
 
     request: RenderRequest
     image: np.ndarray  # (H, W, 3) uint8 to draw on
-    lines: list[RegionRequest]  # every line to draw, region by region
+    lines: list[RegionRequest]  # every line to draw, region by region, each in its band
     regions: list[int]  # how many of ``lines`` each region has
     style: np.ndarray | None  # (h, w, 3) uint8 reference crop
     sampling: Sampling  # resolved: steps, strength and draft set (steps None at strength 0)
@@ -82,13 +88,23 @@ class Renderer:
         background = None
         if request.background is not None:
             background = _image(request.background, "background")
-        image, lines = layout_requests(request.texts, request.regions, background, request.vertical)
+        image, regions = layout_requests(
+            request.texts, request.regions, background, request.vertical
+        )
         style = None
         if request.style_ref is not None:
             style = _image(request.style_ref, "style reference")
-        check_requests(lines, image, self.fonts)
+        check_requests(regions, image, self.fonts)
         sampling = self.resolve(request.sampling)
-        return Prepared(request, image, lines, [1] * len(lines), style, sampling)
+        lines, counts = [], []
+        for region in regions:  # a text's lines, each in its band of the region
+            texts = text_lines(region.text)
+            bands = line_bands(region.polygon, len(texts), region.vertical)
+            lines += [
+                RegionRequest(t, b, region.vertical) for t, b in zip(texts, bands, strict=True)
+            ]
+            counts.append(len(texts))
+        return Prepared(request, image, lines, counts, style, sampling)
 
     def resolve(self, sampling: Sampling) -> Sampling:
         """``sampling`` with the weights' defaults for what it leaves None; read once here,
@@ -147,15 +163,21 @@ class Renderer:
         request, s = prepared.request, prepared.sampling
         colour = request.colour
         colours = None if colour is None else TextColours(colour)
-        image, entries = prepared.image, []
-        for k, line in enumerate(prepared.lines):
-            self.say(f"region {k + 1} of {len(prepared.lines)}")
+        if s.strength != 0:
+            self.pipeline()  # loaded (and said so) before the first region
+        image = prepared.image
+        entries: list[dict[str, Any]] = []
+        where = [(k, j, n) for k, n in enumerate(prepared.regions) for j in range(n)]
+        for line, (k, j, n) in zip(prepared.lines, where, strict=True):
+            of_lines = f", line {j + 1} of {n}" if n > 1 else ""
+            self.say(f"region {k + 1} of {len(prepared.regions)}{of_lines}")
             if s.strength == 0 and s.draft == "classical":
                 image, entry = self._classical(image, line, prepared.style, colours)
             elif s.strength == 0:
                 image, entry = self._glyph_draft(image, line)
             else:
-                image, entry = self._model(image, line, prepared.style, colours, s, k)
+                seed = s.seed + len(entries)  # line k of the request: seed + k
+                image, entry = self._model(image, line, prepared.style, colours, s, seed)
             entries.append(entry)
         regions, start = [], 0
         for index, count in enumerate(prepared.regions):
@@ -172,7 +194,7 @@ class Renderer:
         style: np.ndarray | None,
         colours: TextColours | None,
         s: Sampling,
-        k: int,
+        seed: int,
     ) -> tuple[np.ndarray, dict[str, Any]]:
         from glyphgen.model import render as model_render
 
@@ -183,7 +205,7 @@ class Renderer:
             self.fonts,
             style_ref=style,
             colours=colours,
-            seed=s.seed + k,
+            seed=seed,
             steps=s.steps,
             strength=s.strength,
             draft=s.draft,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ examples:
   glyphgen render --text 宁静致远 --out out.png
   glyphgen render --text 营业中 --background shop.jpg --region 120,40,360,100 --out sign.png
   glyphgen render --text 书山有路 --vertical --region 10,10,70,250 --background wall.png
+  glyphgen render --text "$(printf '春眠不觉晓\\n处处闻啼鸟')" --region 20,20,380,140  # two lines
   glyphgen render --text 一 --text 二 --region 0,0,100,40 --region 0,50,100,90 --style-ref ref.png
   glyphgen render --text 开业大吉 --color "#c00000" --background shop.jpg --region 120,40,360,100
   glyphgen render --batch edits.jsonl --steps 4    # many images, the model loaded once
@@ -52,7 +54,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=RENDER_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    r.add_argument("--text", action="append", help="text to draw (repeatable)")
+    r.add_argument(
+        "--text",
+        action="append",
+        help="text to draw, one per region (repeatable); a line break starts a new line in "
+        "its region",
+    )
     r.add_argument("--background", type=Path, help="image to draw on (default: plain paper)")
     r.add_argument(
         "--region",
@@ -114,6 +121,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=Path,
         metavar="FILE",
         help="render every job of a JSON Lines file, loading the model once (see below)",
+    )
+    r.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress lines on stderr (loading the model, region i of n); errors still show",
     )
     r.set_defaults(func=run_render)
 
@@ -178,7 +190,12 @@ def run_render(args: argparse.Namespace) -> int:
             jobs = [("", RenderJob(args.out or Path("out.png"), request))]
         except ValueError as exc:
             return fail(str(exc))
-    renderer = Renderer(args.weights, font_dirs=args.font_dir)
+    at = [""]  # the job being drawn, in a batch: progress lines name it
+
+    def say(line: str) -> None:
+        print(f"glyphgen render: {at[0]}{line}", file=sys.stderr, flush=True)
+
+    renderer = Renderer(args.weights, font_dirs=args.font_dir, say=None if args.quiet else say)
     # 2) every check short of the model's, before paying for loading it
     ready, failed = [], 0
     for name, entry in jobs:
@@ -197,6 +214,7 @@ def run_render(args: argparse.Namespace) -> int:
             failed += 1
     # 3) draw
     for name, job, prepared in ready:
+        at[0] = name
         try:
             ann = renderer.draw(prepared).write(job.out)
         except ModelUnavailable as exc:

@@ -1,6 +1,11 @@
 """Where a render's texts go: regions parsed from their forms (a box, 4 points), the canvas
-when there is no background, texts paired with regions, and the checks that need the image
-and the fonts. numpy and OpenCV only: a refusal costs no torch import.
+when there is no background, texts paired with regions, a region's lines (a text's line
+breaks) each given a band of it, and the bounds and checks on all of these. numpy and
+OpenCV only: a refusal costs no torch import.
+
+A text with line breaks is that many lines inside its region: the region is cut across
+its lines into equal bands (rows top to bottom; columns right to left, as vertical Chinese
+reads), and each line is drawn as large as fits its band.
 """
 
 from __future__ import annotations
@@ -18,10 +23,22 @@ from glyphgen.typeset.line import line_faces
 
 PAPER = (248, 245, 238)  # default background colour
 MARGIN = 24  # default canvas margin around generated regions, pixels
+# Bounds, checked before anything is read or allocated (docs/limits.md)
+MAX_REGIONS = 64  # regions (and texts) in one render
+MAX_CHARS = 256  # characters in one region's text, line breaks not counted
+MAX_LINES = 16  # lines in one region's text
+# The smallest character that still reads: the em size, in image pixels, a line may be
+# drawn at (PP-OCRv4 reads its crops 48 px high; below about 10 px strokes of hanzi merge).
+MIN_CHAR_PX = 10
+SPACING = 1.05  # em along a line per character (draw_line lays characters 0.05 em apart)
 
 
 class RenderError(ValueError):
     """Bad input to render: empty text, characters no font has, a region off the image."""
+
+
+class RenderLimitError(RenderError):
+    """A render over one of the bounds above; the message names the bound and the fix."""
 
 
 def parse_region(spec: str) -> np.ndarray:
@@ -51,29 +68,65 @@ def region_from_numbers(v: Sequence[float], spec: object) -> np.ndarray:
     raise RenderError(f"region {spec!r}: give x0,y0,x1,y1 or 8 numbers (4 points), got {len(v)}")
 
 
+def text_lines(text: str) -> list[str]:
+    """The lines of a text (``\\n`` breaks them)."""
+    return text.split("\n")
+
+
 def default_canvas(text: str, vertical: bool, em: int = 48) -> tuple[np.ndarray, np.ndarray]:
-    """A plain background just large enough for one line of ``text``, and its region."""
-    along, across = round(em * 1.05 * max(len(text), 1)), em
+    """A plain background just large enough for ``text`` (one line per line of it), and
+    its region."""
+    lines = text_lines(text)
+    along = round(em * SPACING * max(max(len(line) for line in lines), 1))
+    across = em * len(lines)
     w, h = (across, along) if vertical else (along, across)
     canvas = np.full((h + 2 * MARGIN, w + 2 * MARGIN, 3), PAPER, np.uint8)
     return canvas, parse_region(f"{MARGIN},{MARGIN},{MARGIN + w},{MARGIN + h}")
 
 
 def centred_region(image: np.ndarray, text: str, vertical: bool) -> np.ndarray:
-    """A region in the middle of ``image`` for one line of ``text``."""
+    """A region in the middle of ``image`` for ``text``: 80% of the image along its lines,
+    each line at most 30% of it across (all of them at most 80%)."""
+    lines = text_lines(text)
     h, w = image.shape[:2]
-    n = max(len(text), 1) * 1.05
+    n = max(max(len(line) for line in lines), 1) * SPACING
+    long, short = (h, w) if vertical else (w, h)
+    along = 0.8 * long
+    per_line = min(along / n, short * min(0.3, 0.8 / len(lines)))
+    along, across = min(along, per_line * n), per_line * len(lines)
+    a0, c0 = (long - along) / 2, (short - across) / 2
     if vertical:
-        along = 0.8 * h
-        across = min(along / n, 0.3 * w)
-        along = min(along, across * n)
-        x0, y0 = (w - across) / 2, (h - along) / 2
-        return parse_region(f"{x0},{y0},{x0 + across},{y0 + along}")
-    along = 0.8 * w
-    across = min(along / n, 0.3 * h)
-    along = min(along, across * n)
-    x0, y0 = (w - along) / 2, (h - across) / 2
-    return parse_region(f"{x0},{y0},{x0 + along},{y0 + across}")
+        return parse_region(f"{c0},{a0},{c0 + across},{a0 + along}")
+    return parse_region(f"{a0},{c0},{a0 + along},{c0 + across}")
+
+
+def sides(polygon: np.ndarray, vertical: bool) -> tuple[float, float]:
+    """(along, across) of a region: its mean length along the reading direction and
+    across it, in image pixels (a column reads from p0 to p3, a row from p0 to p1)."""
+    p = np.asarray(polygon, np.float64)
+    row = (np.linalg.norm(p[1] - p[0]) + np.linalg.norm(p[2] - p[3])) / 2
+    col = (np.linalg.norm(p[3] - p[0]) + np.linalg.norm(p[2] - p[1])) / 2
+    return (float(col), float(row)) if vertical else (float(row), float(col))
+
+
+def line_bands(polygon: np.ndarray, count: int, vertical: bool) -> list[np.ndarray]:
+    """``polygon`` cut across its lines into ``count`` equal bands, in reading order: rows
+    from the p0-p1 edge down, columns from the p1-p2 edge leftwards (vertical Chinese reads
+    its columns right to left). Each band is (4, 2), clockwise from where it reads from."""
+    p = np.asarray(polygon, np.float64)
+    bands = []
+    for j in range(count):
+        if vertical:  # columns: cut the p0-p1 (and p3-p2) edge, from the p1 end
+            a, b = 1 - (j + 1) / count, 1 - j / count
+            top0, top1 = p[0] + (p[1] - p[0]) * a, p[0] + (p[1] - p[0]) * b
+            bot0, bot1 = p[3] + (p[2] - p[3]) * a, p[3] + (p[2] - p[3]) * b
+            bands.append(np.array([top0, top1, bot1, bot0]))
+        else:  # rows: cut the p0-p3 (and p1-p2) edge, from the p0 end
+            a, b = j / count, (j + 1) / count
+            left0, left1 = p[0] + (p[3] - p[0]) * a, p[0] + (p[3] - p[0]) * b
+            right0, right1 = p[1] + (p[2] - p[1]) * a, p[1] + (p[2] - p[1]) * b
+            bands.append(np.array([left0, right0, right1, left1]))
+    return bands
 
 
 def layout_requests(
@@ -115,14 +168,21 @@ def layout_requests(
 
 
 def check_requests(requests: list[RegionRequest], image: np.ndarray, fonts: FontLibrary) -> None:
+    """Each region inside ``image``, each of its lines non-empty, covered by the fonts and
+    legible in its band (``MIN_CHAR_PX``); RenderError naming the region and the fix."""
     h, w = image.shape[:2]
     for k, req in enumerate(requests):
         if not req.text.strip():
             raise RenderError(f"region {k}: the text is empty")
-        try:
-            line_faces(fonts, req.text)
-        except ValueError as exc:
-            raise RenderError(f"region {k}: {exc}") from exc
+        lines = text_lines(req.text)
+        for j, line in enumerate(lines):
+            if not line.strip():
+                where = f"region {k}, line {j + 1} of {len(lines)}"
+                raise RenderError(f"{where} is empty; remove the blank line")
+            try:
+                line_faces(fonts, line)
+            except ValueError as exc:
+                raise RenderError(f"region {k}: {exc}") from exc
         p = req.polygon
         if (
             p[:, 0].min() < -0.5
@@ -134,3 +194,26 @@ def check_requests(requests: list[RegionRequest], image: np.ndarray, fonts: Font
                 f"region {k} {p.round(1).tolist()} reaches outside the {w}x{h} image; "
                 "give a region inside it"
             )
+        check_legible(k, req)
+
+
+def check_legible(k: int, req: RegionRequest) -> None:
+    """Refuse a text whose characters would be drawn under ``MIN_CHAR_PX`` in region ``k``,
+    saying the size the region would need."""
+    lines = text_lines(req.text)
+    along, across = sides(req.polygon, req.vertical)
+    longest = max(len(line) for line in lines)
+    em = min(across / len(lines), along / (SPACING * longest))
+    if em >= MIN_CHAR_PX:
+        return
+    need_along = math.ceil(max(along, MIN_CHAR_PX * SPACING * longest))
+    need_across = math.ceil(max(across, MIN_CHAR_PX * len(lines)))
+    need_w, need_h = (need_across, need_along) if req.vertical else (need_along, need_across)
+    have_w, have_h = (across, along) if req.vertical else (along, across)
+    chars = sum(len(line) for line in lines)
+    raise RenderLimitError(
+        f"region {k}: {chars} characters in {len(lines)} line(s) of a {have_w:.0f}x"
+        f"{have_h:.0f} px region would be {em:.1f} px each, under the {MIN_CHAR_PX} px a "
+        f"character needs to be read; give a region of at least {need_w}x{need_h} px, or "
+        "a shorter text (or break it into lines)"
+    )

@@ -11,6 +11,7 @@ model loads.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,15 @@ import numpy as np
 
 from glyphgen import cmdline
 from glyphgen.model.config import SAMPLING_RULES
-from glyphgen.render.regions import RenderError, parse_region, region_from_numbers
+from glyphgen.render.regions import (
+    MAX_CHARS,
+    MAX_LINES,
+    MAX_REGIONS,
+    RenderError,
+    RenderLimitError,
+    parse_region,
+    region_from_numbers,
+)
 
 RGB = tuple[int, int, int]
 
@@ -49,8 +58,9 @@ class Sampling:
 class RenderRequest:
     """Text to draw into regions of an image.
 
-    texts: one per region, or one for every region; with no region, one text goes in a line
-    in the middle of the background (or of a plain canvas made for it).
+    texts: one per region, or one for every region; with no region, one text goes in the
+    middle of the background (or of a plain canvas made for it). A line break ("\\n") starts
+    a new line inside the region; no other control character is taken.
     regions: (4, 2) x, y image pixels each, clockwise from where reading starts (a box's
     top-left for a row), or 4 or 8 numbers (a box, or 4 points).
     background, style_ref: a path or an RGB uint8 array; no background: plain paper.
@@ -77,7 +87,12 @@ class RenderRequest:
             raise RenderError(
                 f"text: must be a string or a non-empty list of strings, got {self.texts!r}"
             )
-        object.__setattr__(self, "texts", tuple(texts))
+        if len(texts) > MAX_REGIONS or len(self.regions) > MAX_REGIONS:
+            raise RenderLimitError(
+                f"{len(texts)} texts for {len(self.regions)} regions; at most {MAX_REGIONS} "
+                "regions in one render: split it into several (--batch renders many)"
+            )
+        object.__setattr__(self, "texts", tuple(_text(k, t) for k, t in enumerate(texts)))
         object.__setattr__(self, "regions", tuple(_polygon(r) for r in self.regions))
         if not isinstance(self.vertical, bool):
             raise RenderError(f"vertical: must be true or false, got {self.vertical!r}")
@@ -98,6 +113,48 @@ class RenderRequest:
     def colour(self) -> RGB | None:
         """``color`` as checked (a string given is read into (R, G, B) on creation)."""
         return cast("RGB | None", self.color)
+
+
+# Control characters by name; any other in Unicode's Cc category (or a line or paragraph
+# separator) is named by its code point.
+CONTROL_NAMES = {
+    "\t": "a tab",
+    "\r": "a carriage return",
+    "\x0b": "a vertical tab",
+    "\x0c": "a form feed",
+    "\x00": "a NUL",
+    "\x1b": "an escape",
+    "\x7f": "a delete",
+    "\x85": "a next-line",
+    "\u2028": "a line separator",
+    "\u2029": "a paragraph separator",
+}
+
+
+def _text(k: int, text: str) -> str:
+    """Text ``k`` with its line breaks as ``\\n`` (a CRLF is one) and none at its ends;
+    RenderError for any other control character, or one over the bounds."""
+    text = text.replace("\r\n", "\n").strip("\n")
+    for c in text:
+        if c != "\n" and (unicodedata.category(c) == "Cc" or c in CONTROL_NAMES):
+            name = CONTROL_NAMES.get(c, "a control character")
+            raise RenderError(
+                f"text {k}: U+{ord(c):04X} ({name}) cannot be drawn; only line breaks may "
+                "stand in a text (each starts a new line in the region): remove it"
+            )
+    lines = text.split("\n")
+    if len(lines) > MAX_LINES:
+        raise RenderLimitError(
+            f"text {k}: {len(lines)} lines; at most {MAX_LINES} in one region: give the "
+            "rest regions of their own"
+        )
+    chars = len(text) - (len(lines) - 1)
+    if chars > MAX_CHARS:
+        raise RenderLimitError(
+            f"text {k}: {chars} characters; at most {MAX_CHARS} in one region: split it "
+            "over several regions"
+        )
+    return text
 
 
 def _polygon(region: Any) -> np.ndarray:
