@@ -26,6 +26,13 @@ MAX_EM_FRACTION = 2.0  # em: spacing, line gap, shadow offset, margins
 MAX_STROKE_EM = 0.25  # em: style.stroke_width (a dilation that wide of a 1024 px glyph)
 MAX_BACKGROUND_PIXELS = 100_000_000  # background.max_pixels: ~300 MB of RGB decoded
 
+# -- a render (glyphgen render, --batch lines, the web page: glyphgen.render) -----------------
+# Its regions, lines per region and characters per line are bounded by MAX_REGIONS,
+# MAX_LINES_PER_REGION and MAX_TEXT_LENGTH above, as the factory's are.
+# The smallest character that still reads: the em, in image pixels, a rendered line may
+# have (PP-OCRv4 reads its crops 48 px high; below about 10 px the strokes of hanzi merge).
+MIN_CHAR_PX = 10
+
 # -- a run ----------------------------------------------------------------------------------
 MAX_SAMPLES = 1_000_000_000  # sample names are 9 digits (000000000.jpg, image-%09d)
 MAX_SHARDS = 100_000  # shard folders are 5 digits (shards/00000)

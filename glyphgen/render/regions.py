@@ -17,19 +17,13 @@ import cv2
 import numpy as np
 
 from glyphgen.images import DEFAULT_MAX_PIXELS
+from glyphgen.limits import MIN_CHAR_PX, LimitError
 from glyphgen.model.render import RegionRequest
 from glyphgen.typeset.fonts import FontLibrary
 from glyphgen.typeset.line import line_faces
 
 PAPER = (248, 245, 238)  # default background colour
 MARGIN = 24  # default canvas margin around generated regions, pixels
-# Bounds, checked before anything is read or allocated (docs/limits.md)
-MAX_REGIONS = 64  # regions (and texts) in one render
-MAX_CHARS = 256  # characters in one region's text, line breaks not counted
-MAX_LINES = 16  # lines in one region's text
-# The smallest character that still reads: the em size, in image pixels, a line may be
-# drawn at (PP-OCRv4 reads its crops 48 px high; below about 10 px strokes of hanzi merge).
-MIN_CHAR_PX = 10
 SPACING = 1.05  # em along a line per character (draw_line lays characters 0.05 em apart)
 
 
@@ -37,8 +31,8 @@ class RenderError(ValueError):
     """Bad input to render: empty text, characters no font has, a region off the image."""
 
 
-class RenderLimitError(RenderError):
-    """A render over one of the bounds above; the message names the bound and the fix."""
+class RenderLimitError(RenderError, LimitError):
+    """A render past one of ``glyphgen.limits``' bounds; the message names it and the fix."""
 
 
 def parse_region(spec: str) -> np.ndarray:

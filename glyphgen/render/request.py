@@ -20,11 +20,9 @@ from typing import Any, cast
 import numpy as np
 
 from glyphgen import cmdline
+from glyphgen.limits import MAX_LINES_PER_REGION, MAX_REGIONS, MAX_TEXT_LENGTH
 from glyphgen.model.config import SAMPLING_RULES
 from glyphgen.render.regions import (
-    MAX_CHARS,
-    MAX_LINES,
-    MAX_REGIONS,
     RenderError,
     RenderLimitError,
     parse_region,
@@ -143,17 +141,18 @@ def _text(k: int, text: str) -> str:
                 "stand in a text (each starts a new line in the region): remove it"
             )
     lines = text.split("\n")
-    if len(lines) > MAX_LINES:
+    if len(lines) > MAX_LINES_PER_REGION:
         raise RenderLimitError(
-            f"text {k}: {len(lines)} lines; at most {MAX_LINES} in one region: give the "
-            "rest regions of their own"
+            f"text {k}: {len(lines)} lines; at most {MAX_LINES_PER_REGION} in one region: "
+            "give the rest regions of their own"
         )
-    chars = len(text) - (len(lines) - 1)
-    if chars > MAX_CHARS:
-        raise RenderLimitError(
-            f"text {k}: {chars} characters; at most {MAX_CHARS} in one region: split it "
-            "over several regions"
-        )
+    for j, line in enumerate(lines):
+        if len(line) > MAX_TEXT_LENGTH:
+            where = f"text {k}" + (f", line {j + 1}" if len(lines) > 1 else "")
+            raise RenderLimitError(
+                f"{where}: {len(line)} characters; at most {MAX_TEXT_LENGTH} in a line: break "
+                "it into lines or split it over regions"
+            )
     return text
 
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from glyphgen.cli import main
+from glyphgen.limits import MAX_LINES_PER_REGION, MAX_REGIONS, MAX_TEXT_LENGTH, MIN_CHAR_PX
 from glyphgen.render import RenderRequest
-from glyphgen.render.regions import MAX_CHARS, MAX_LINES, MAX_REGIONS, MIN_CHAR_PX
 
 POEM = "春眠不觉晓\n处处闻啼鸟"
 
@@ -82,8 +82,11 @@ def test_a_blank_line_inside_a_text_is_refused(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--text", "春" * 5000], f"5000 characters; at most {MAX_CHARS} in one region"),
-        (["--text", "\n".join("春" * (MAX_LINES + 1))], f"at most {MAX_LINES} in one region"),
+        (["--text", "春" * 5000], f"5000 characters; at most {MAX_TEXT_LENGTH} in a line"),
+        (
+            ["--text", "\n".join("春" * (MAX_LINES_PER_REGION + 1))],
+            f"at most {MAX_LINES_PER_REGION} in one region",
+        ),
         (
             [
                 "--text",
