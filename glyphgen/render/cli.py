@@ -140,6 +140,8 @@ def _shipped(key: str) -> str:
     return f", {index[key]} for the shipped weights" if key in index else ""
 
 
+FONT_HINT = " (--font-dir FOLDER adds the fonts of a folder)"
+
 # flags that describe one image: per line in a batch file
 _PER_JOB_FLAGS = {
     "--text": "text",
@@ -156,6 +158,7 @@ def run_render(args: argparse.Namespace) -> int:
     from glyphgen.render.api import ModelUnavailable, Renderer
     from glyphgen.render.jobs import BatchError, RenderJob, read_batch
     from glyphgen.render.request import RenderRequest, Sampling
+    from glyphgen.typeset.line import UncoveredCharacters
 
     if args.batch is not None:
         clash = [flag for flag, key in _PER_JOB_FLAGS.items() if getattr(args, key)]
@@ -195,7 +198,10 @@ def run_render(args: argparse.Namespace) -> int:
     def say(line: str) -> None:
         print(f"glyphgen render: {at[0]}{line}", file=sys.stderr, flush=True)
 
-    renderer = Renderer(args.weights, font_dirs=args.font_dir, say=None if args.quiet else say)
+    try:
+        renderer = Renderer(args.weights, font_dirs=args.font_dir, say=None if args.quiet else say)
+    except ValueError as exc:  # a --font-dir that is no folder, or holds no usable font
+        return fail(f"--font-dir: {exc}")
     # 2) every check short of the model's, before paying for loading it
     ready, failed = [], 0
     for name, entry in jobs:
@@ -210,7 +216,8 @@ def run_render(args: argparse.Namespace) -> int:
         except ModelUnavailable as exc:  # no weights: every job would say so
             return fail(str(exc))
         except ValueError as exc:
-            fail(f"{name}{exc}")
+            more = FONT_HINT if isinstance(exc.__cause__, UncoveredCharacters) else ""
+            fail(f"{name}{exc}{more}")
             failed += 1
     # 3) draw
     for name, job, prepared in ready:

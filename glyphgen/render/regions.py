@@ -191,6 +191,15 @@ def check_requests(requests: list[RegionRequest], image: np.ndarray, fonts: Font
         check_legible(k, req)
 
 
+class TooSmallToRead(RenderLimitError):
+    """A text whose characters would be drawn under ``MIN_CHAR_PX`` in its region: ``em``
+    (px) they would be, ``need`` (width, height px) the region they would need."""
+
+    def __init__(self, message: str, em: float, need: tuple[int, int]) -> None:
+        super().__init__(message)
+        self.em, self.need = em, need
+
+
 def check_legible(k: int, req: RegionRequest) -> None:
     """Refuse a text whose characters would be drawn under ``MIN_CHAR_PX`` in region ``k``,
     saying the size the region would need."""
@@ -205,9 +214,11 @@ def check_legible(k: int, req: RegionRequest) -> None:
     need_w, need_h = (need_across, need_along) if req.vertical else (need_along, need_across)
     have_w, have_h = (across, along) if req.vertical else (along, across)
     chars = sum(len(line) for line in lines)
-    raise RenderLimitError(
+    raise TooSmallToRead(
         f"region {k}: {chars} characters in {len(lines)} line(s) of a {have_w:.0f}x"
         f"{have_h:.0f} px region would be {em:.1f} px each, under the {MIN_CHAR_PX} px a "
         f"character needs to be read; give a region of at least {need_w}x{need_h} px, or "
-        "a shorter text (or break it into lines)"
+        "a shorter text (or break it into lines)",
+        em,
+        (need_w, need_h),
     )

@@ -21,7 +21,12 @@ from glyphgen.typeset.layout import layout_block, paint
 
 
 class UncoveredCharacters(ValueError):
-    """The text has characters that no font covers."""
+    """The text has characters that no font covers (``chars``, sorted)."""
+
+    def __init__(self, text: str, chars: list[str]) -> None:
+        named = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in chars)
+        super().__init__(f"no font covers {named} in {text!r}; change the text or add a font")
+        self.text, self.chars = text, chars
 
 
 def glyph_cache(fonts: FontLibrary) -> GlyphCache:
@@ -33,10 +38,7 @@ def line_faces(fonts: FontLibrary, text: str) -> list[str]:
     missing = fonts.uncovered(text)
     canon = fonts.canonical()
     if missing:
-        raise UncoveredCharacters(
-            f"no font covers {', '.join(f'{c!r} (U+{ord(c):04X})' for c in sorted(missing))} "
-            f"in {text!r}; add a font folder that has them (--font-dir) or change the text"
-        )
+        raise UncoveredCharacters(text, sorted(missing))
     faces = []
     for ch in text:
         if ch.isspace() or ord(ch) in canon.coverage:

@@ -250,6 +250,24 @@ def weights_label(weights: Path) -> str:
     return "/".join(path.parts[-2:])
 
 
+def page_error(exc: Exception) -> AskError:
+    """A render's refusal in the page's words: the field to change (text, box), no
+    command-line flag."""
+    from glyphgen.render.regions import TooSmallToRead
+    from glyphgen.typeset.line import UncoveredCharacters
+
+    if isinstance(exc.__cause__, UncoveredCharacters):
+        chars = " ".join(f"{c} (U+{ord(c):04X})" for c in exc.__cause__.chars)
+        return AskError(f"text: no font here can draw {chars}; change the text")
+    if isinstance(exc, TooSmallToRead):
+        w, h = exc.need
+        return AskError(
+            f"box: the text would be {exc.em:.1f} px a character in this box, too small to "
+            f"read; drag a box of at least {w}x{h} pixels or shorten the text"
+        )
+    return AskError(str(exc))
+
+
 @dataclass(frozen=True)
 class Drawn:
     image: np.ndarray  # the background with the text drawn, RGB uint8
@@ -359,6 +377,6 @@ class Studio(Desk):
                 )
             )
         except RenderError as exc:
-            raise AskError(str(exc)) from exc
+            raise page_error(exc) from exc
         (record, *_) = result.regions[0].entries()
         return Drawn(result.image, record, judge_region(result.image, record, self.judge))

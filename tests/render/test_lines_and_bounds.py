@@ -138,3 +138,16 @@ def test_the_model_draws_each_line_and_says_it_is_loading(trained, tmp_path, cap
     assert [t["text"] for t in texts] == POEM.split("\n")
     # the region's halves meet at y = 64
     assert box(texts[0]["polygon"])[3] <= 64.5 and box(texts[1]["polygon"])[1] >= 63.5
+
+
+def test_a_missing_font_folder_is_a_named_error(tmp_path, capsys):
+    assert render(tmp_path, "--text", "北京", "--font-dir", str(tmp_path / "missing")) == 2
+    assert f"--font-dir: font folder {tmp_path / 'missing'} does not exist" in (
+        capsys.readouterr().err
+    )
+
+
+def test_a_character_no_font_has_is_named_with_the_flag_that_adds_fonts(tmp_path, capsys):
+    assert render(tmp_path, "--text", "开业😀") == 2
+    err = capsys.readouterr().err
+    assert "no font covers '😀' (U+1F600)" in err and "--font-dir FOLDER" in err

@@ -233,3 +233,20 @@ def test_the_page_in_headless_chromium(server, tmp_path, colours_seen):
     inside = diff[round(y0 * h) : round(y1 * h), round(x0 * w) : round(x1 * w)]
     above = diff[: round(y0 * h) - 8]
     assert inside.mean() > 3 * max(above.mean(), 1.0), (inside.mean(), above.mean())
+
+
+@pytest.mark.parametrize(
+    ("ask", "message"),
+    [
+        ({"text": "开业😀", "box": [160, 120, 480, 200]}, "text: no font here can draw 😀"),
+        (
+            {"text": "开业大吉" * 6, "box": [160, 120, 260, 132]},
+            "box: the text would be 4.0 px a character in this box, too small to read; drag "
+            "a box of at least 252x12 pixels",
+        ),
+    ],
+)
+def test_the_pages_errors_speak_of_the_page(studio, ask, message):
+    with pytest.raises(AskError) as exc:
+        studio.render({"background": "preset:paper", **ask})
+    assert message in str(exc.value) and "--" not in str(exc.value)
