@@ -1,20 +1,24 @@
-"""Training speed of the glyph model, fp32 against bf16 autocast (``mixed_precision``).
+"""Training throughput of the glyph model: crops per second of today's recipe against the
+same recipe fed from batches rendered ahead, and against the race's smaller crops.
 
     python bench/model_train_speed.py            # -> bench/results/model_train_speed.{json,md}
+    python bench/model_train_speed.py --steps 3 --rounds 1 --rows race-ahead   # smoke run
 
-One optimizer step as `glyphgen train --config cpu` takes it (``Trainer.optimizer_step``:
-diffusion + OCR-aware loss, backward, clipping, AdamW) on a fixed batch of the cpu config's
-stage 1 (16 horizontal 64x256 crops from the factory), starting from the shipped weights
-(weights/glyph-default), timed in alternating rounds so both precisions see the same
-machine load; medians and their ratio are reported. Each precision is a Trainer of its own
-(accelerate fixes autocast when it prepares a module), with the learning rate at 0, so every
-step sees the same weights, and the noise generator reseeded before every step, so every
-step draws the same noise and timesteps: the losses each precision computes on the same
-batch and weights are reported, so a speed-up that changes the numbers shows. Also recorded:
-the dtype a UNet convolution computes in during each precision's step (bf16 autocast must
-show ``torch.bfloat16``).
+Each row is `glyphgen train` run for ``--steps`` optimizer steps from random weights, in
+rounds that alternate the rows (so every row sees the machine's load in turn); the figures
+are the medians over every step after each run's first (start-up and first-batch costs
+left out) of:
 
-Run it on an idle machine: the 1-minute load average is recorded beside the figures.
+- crops per second of wall time (what a user waits for), and
+- crops per CPU second: the training process's CPU time, every thread, data rendering in its
+  prefetch thread included; a busy machine changes it far less than wall time.
+
+Rows (ROWS): ``today`` is the cpu config with the condition in the UNet and the OCR-aware loss
+on every 4th step (the campaign's recipe, without its photo backgrounds) on 64x256 crops
+rendered in the training loop; ``today-ahead`` the same model on batches written ahead
+(``glyphgen train --write-batches``, not timed); ``race-ahead`` the race config (32x128
+crops, glyphgen/model/configs/race.yaml) on batches written ahead; ``race-ahead-no-
+controlnet`` the same without the ControlNet copy. Batch size 16 everywhere.
 """
 
 from __future__ import annotations
@@ -23,135 +27,129 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from glyphgen.benchmark.machine import machine_info
-from glyphgen.model.config import load_train_config
-from glyphgen.model.data import batches
-from glyphgen.model.train import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
-WEIGHTS = "weights/glyph-default"
-PRECISIONS = ("no", "bf16")
-NAMES = {"no": "fp32", "bf16": "bf16"}
+TODAY = ["model.condition_in_unet=true", "ocr_loss.every=4"]
+# name -> (config, overrides, rendered ahead)
+ROWS: dict[str, tuple[str, list[str], bool]] = {
+    "today": ("cpu", TODAY, False),
+    "today-ahead": ("cpu", TODAY, True),
+    "race-ahead": ("race", [], True),
+    "race-ahead-no-controlnet": ("race", ["model.controlnet=false"], True),
+}
 
 
-def make_trainer(precision: str, out: Path, threads: int, text_loss: Any = None) -> Trainer:
-    from accelerate.state import AcceleratorState
+def glyphgen(*args: str) -> None:
+    cmd = [sys.executable, "-m", "glyphgen", *args]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{done.stderr[-2000:]}")
 
-    AcceleratorState._reset_state(True)  # one process, one Accelerator at a time
-    cfg = load_train_config(
-        "cpu",
-        [f"out={out / precision}", f"init={ROOT / WEIGHTS}"],
-        # a flag, not --set: YAML reads a bare `no` as false
-        {"num_threads": threads, "mixed_precision": precision},
-    )
-    return Trainer(cfg, text_loss=text_loss, progress=False, command="bench")
+
+def one_stage(steps: int, shards: str | None) -> str:
+    data = f"{{source: batches, shards: ['{shards}']}}" if shards else "{preset: train-crops}"
+    return f"stages=[{{name: s, steps: {steps}, batch_size: 16, warmup: 1, data: {data}}}]"
+
+
+def run_row(name: str, steps: int, threads: int, tmp: Path, k: int) -> list[dict[str, Any]]:
+    config, overrides, ahead = ROWS[name]
+    sets = [*overrides, f"num_threads={threads}", "sample_every=100000", "checkpoint_every=100000"]
+    shards = None
+    if ahead:  # the batches this row reads, written once and not timed
+        folder = tmp / f"batches-{config}"
+        if not folder.exists():
+            glyphgen("train", "--config", config, "--quiet", "--set", one_stage(1, None),
+                     "--write-batches", str(steps), "--out", str(folder))  # fmt: skip
+        shards = str(folder / "batch-*.safetensors")
+    out = tmp / f"{name}-{k}"
+    args = [x for s in [*sets, one_stage(steps, shards)] for x in ("--set", s)]
+    glyphgen("train", "--config", config, "--quiet", *args, "--out", str(out))
+    records = [json.loads(x) for x in (out / "loss.jsonl").read_text().splitlines()]
+    return records[1:]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds per precision")
-    ap.add_argument("--steps", type=int, default=1, help="optimizer steps per round")
+    ap.add_argument("--rows", nargs="*", default=list(ROWS), choices=list(ROWS))
+    ap.add_argument("--rounds", type=int, default=2, help="alternating rounds of the rows")
+    ap.add_argument("--steps", type=int, default=8, help="optimizer steps per run")
     ap.add_argument("--threads", type=int, default=0, help="torch threads; 0 = every core")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = ap.parse_args()
+    if args.steps < 2:
+        raise SystemExit("--steps must be at least 2 (each run's first step is left out)")
     threads = args.threads or len(os.sched_getaffinity(0))
+    steps: dict[str, list[dict[str, Any]]] = {name: [] for name in args.rows}
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
-        trainers: dict[str, Trainer] = {}
-        optimizers: dict[str, torch.optim.Optimizer] = {}
-        for precision in PRECISIONS:
-            shared = next(iter(trainers.values())).text_loss if trainers else None
-            trainer = trainers[precision] = make_trainer(precision, Path(tmp), threads, shared)
-            optimizers[precision] = trainer.prepare_stage(trainer.cfg.stages[0])
-            for module in trainer.trainable.values():
-                module.train()
-        cfg = trainers["no"].cfg
-        stage = cfg.stages[0]
-        stream = batches(stage.data, cfg.model, stage.batch_size, trainers["no"].fonts, 0)
-        batch = next(b for b in stream if not b["vertical"])
-        stream.close()
-        dtypes: dict[str, str] = {}
-
-        def step(precision: str) -> dict[str, float]:  # the very step `glyphgen train` takes
-            trainer = trainers[precision]
-            trainer.generator.manual_seed(0)  # the same noise and timesteps every step
-            seen: list[torch.dtype] = []
-            conv = trainer.pipe.unet.conv_in
-            hook = conv.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
-            losses = trainer.optimizer_step(batch, optimizers[precision], lr=0.0)
-            hook.remove()
-            dtypes[NAMES[precision]] = str(seen[0])
-            return {k: v.item() for k, v in losses.items()}
-
-        losses = {NAMES[p]: step(p) for p in PRECISIONS}  # warm-up; the losses to compare
-        seconds: dict[str, list[float]] = {NAMES[p]: [] for p in PRECISIONS}
-        load_before = os.getloadavg()[0]
-        for _ in range(args.rounds):
-            for precision in PRECISIONS:
-                t0 = time.perf_counter()
-                for _ in range(args.steps):
-                    step(precision)
-                seconds[NAMES[precision]].append((time.perf_counter() - t0) / args.steps)
-        load = max(load_before, os.getloadavg()[0])
-    median = {k: statistics.median(v) for k, v in seconds.items()}
-    loss_change = {k: round(losses["bf16"][k] / losses["fp32"][k] - 1, 5) for k in losses["fp32"]}
-    results: dict[str, Any] = {
+        for k in range(args.rounds):
+            for name in args.rows:
+                steps[name] += run_row(name, args.steps, threads, Path(tmp), k)
+                load = max(load, os.getloadavg()[0])
+    rows = {}
+    for name, records in steps.items():
+        wall = statistics.median(r["seconds"] for r in records)
+        cpu = statistics.median(r["cpu_seconds"] for r in records)
+        rows[name] = {
+            "config": ROWS[name][0],
+            "overrides": ROWS[name][1],
+            "rendered_ahead": ROWS[name][2],
+            "steps_timed": len(records),
+            "median_seconds_per_step": round(wall, 3),
+            "median_cpu_seconds_per_step": round(cpu, 3),
+            "crops_per_second": round(16 / wall, 2),
+            "crops_per_cpu_second": round(16 / cpu, 2),
+        }
+    base = rows.get("today")
+    for row in rows.values():
+        if base:
+            row["vs_today_wall"] = round(row["crops_per_second"] / base["crops_per_second"], 2)
+            row["vs_today_cpu"] = round(
+                row["crops_per_cpu_second"] / base["crops_per_cpu_second"], 2
+            )
+    results = {
         "machine": machine_info(),
         "command": "python bench/model_train_speed.py " + " ".join(sys.argv[1:]),
         "threads": threads,
-        "config": "cpu",
-        "weights": WEIGHTS,
-        "batch": list(batch["image"].shape),
-        "unet_conv_dtype": dtypes,
-        "seconds_per_step": {k: [round(x, 3) for x in v] for k, v in seconds.items()},
-        "median_seconds_per_step": {k: round(v, 3) for k, v in median.items()},
-        "steps_per_hour": {k: round(3600 / v) for k, v in median.items()},
-        "speedup_bf16": round(median["fp32"] / median["bf16"], 2),
-        "loss_same_batch": {k: {n: round(x, 6) for n, x in v.items()} for k, v in losses.items()},
-        "loss_change_bf16": loss_change,
-        "load_average": round(load, 2),
+        "load_average_max": round(load, 2),
+        "rows": rows,
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "model_train_speed.json").write_text(json.dumps(results, indent=2) + "\n")
     m = results["machine"]
-    terms = list(losses["fp32"])
     md = [
-        "# Glyph model training speed: fp32 vs bf16 autocast",
+        "# Glyph model training throughput: rendered in the loop, rendered ahead, smaller crops",
         "",
-        f"Machine: {m['cpu']}, {m['cores']} cores, {threads} threads; {m['date']}; "
-        f"1-minute load average {results['load_average']}. Command: `{results['command']}`.",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {threads} torch threads; {m['date']}; "
+        f"highest 1-minute load average {results['load_average_max']}. "
+        f"Command: `{results['command']}`.",
         "",
-        f"One step = `Trainer.optimizer_step` of the cpu config from {WEIGHTS}: a batch "
-        f"{tuple(batch['image'].shape)}, diffusion + OCR-aware loss, backward, clipping, AdamW; "
-        f"{args.rounds} alternating rounds of {args.steps} steps, each precision its own "
-        "Trainer (`mixed_precision`), same noise and timesteps every step.",
+        f"Each row: `glyphgen train` for {args.steps} steps of 16 crops from random weights, "
+        f"{args.rounds} alternating rounds; medians over every step but each run's first. "
+        "CPU seconds are the training process's (all threads, its data thread included).",
         "",
-        "| precision | UNet conv dtype | median s / step | steps / hour | "
-        + " | ".join("total loss" if t == "loss" else f"{t} loss" for t in terms)
-        + " |",
-        "|---|---|---:|---:|" + "---:|" * len(terms),
+        "| row | config + overrides | rendered ahead | s / step | crops / s | vs today | "
+        "CPU s / step | crops / CPU s | vs today |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for k in ("fp32", "bf16"):
+    for name, r in rows.items():
+        what = " ".join([r["config"], *r["overrides"]])
         md.append(
-            f"| {k} | {dtypes[k]} | {median[k]:.3f} | {results['steps_per_hour'][k]} | "
-            + " | ".join(f"{losses[k][t]:.6f}" for t in terms)
-            + " |"
+            f"| {name} | `{what}` | {'yes' if r['rendered_ahead'] else 'no'} | "
+            f"{r['median_seconds_per_step']:.2f} | {r['crops_per_second']:.1f} | "
+            f"{r.get('vs_today_wall', '-')}x | {r['median_cpu_seconds_per_step']:.2f} | "
+            f"{r['crops_per_cpu_second']:.1f} | {r.get('vs_today_cpu', '-')}x |"
         )
-    change = ", ".join(f"{t} {100 * v:+.2f}%" for t, v in loss_change.items())
-    md += [
-        "",
-        f"bf16 / fp32 speed: **{results['speedup_bf16']}x**; bf16 loss change: {change}.",
-        "",
-    ]
+    md.append("")
     (args.out / "model_train_speed.md").write_text("\n".join(md), encoding="utf-8")
     print("\n".join(md))
 

@@ -181,7 +181,7 @@ class Trainer:
             raise ValueError(
                 "mixed_precision=fp16 would train in fp32 on cpu (accelerate autocasts fp16 on "
                 "GPUs only): use bf16 or no (on 2 CPU cores bf16 was 6.5x slower: "
-                "bench/results/model_train_speed.md)"
+                "bench/results/model_train_precision.md)"
             )
         self.accelerator = Accelerator(mixed_precision=cfg.mixed_precision, kwargs_handlers=[ddp])
         self.fonts = fonts or FontLibrary.load(progress=False)
