@@ -92,7 +92,7 @@ def records(run: Path) -> list[dict[str, Any]]:
 
 
 def train(name: str, args: argparse.Namespace) -> dict[str, Any]:
-    what, overrides = RECIPES[name]
+    overrides = RECIPES[name][1]
     shards = str(args.work / "batches-seed*" / "batch-*.safetensors")
     sets = [x for o in [*overrides, "num_threads=1"] for x in ("--set", o)]
     base = ["train", "--config", args.config, "--quiet", *sets]
@@ -111,24 +111,35 @@ def train(name: str, args: argparse.Namespace) -> dict[str, Any]:
     glyphgen(
         *base, "--set", stage(steps, shards, args.lr), "--out", str(run), log=run / "train.log"
     )
-    rec = records(run)
-    summary = {
+    return summarize(name, args.work)
+
+
+def summarize(name: str, work: Path) -> dict[str, Any]:
+    """A trained recipe's figures, from its loss records and its calibration's."""
+    what, overrides = RECIPES[name]
+    rec = records(work / name)
+    cpu = sum(r["cpu_seconds"] for r in rec)
+    return {
         "recipe": name,
         "what": what,
         "overrides": overrides,
-        "calibrated_cpu_s_per_step": per_step,
+        "calibrated_cpu_s_per_step": statistics.mean(
+            r["cpu_seconds"] for r in records(work / "calibration" / name)[1:]
+        ),
         "steps": len(rec),
-        "cpu_minutes": sum(r["cpu_seconds"] for r in rec) / 60,
+        "cpu_minutes": cpu / 60,
         "wall_minutes": sum(r["seconds"] for r in rec) / 60,
-        "crops_per_cpu_s": 16 * len(rec) / sum(r["cpu_seconds"] for r in rec),
+        "crops_per_cpu_s": 16 * len(rec) / cpu,
         "final_diffusion_loss": statistics.mean(r["diffusion"] for r in rec[-20:]),
     }
-    (run / "race.json").write_text(json.dumps(summary, indent=1))
-    return summary
+
+
+def trained(name: str, work: Path) -> bool:
+    return (work / name / "weights" / "manifest.json").exists()
 
 
 def run_train(args: argparse.Namespace) -> None:
-    names = args.recipes or [n for n in RECIPES if not (args.work / n / "race.json").exists()]
+    names = args.recipes or [n for n in RECIPES if not trained(n, args.work)]
     unknown = sorted(set(names) - set(RECIPES))
     if unknown:
         raise SystemExit(f"unknown recipe(s) {unknown}; recipes: {list(RECIPES)}")
@@ -157,7 +168,7 @@ def run_judge(args: argparse.Namespace) -> None:
     from glyphgen.benchmark.machine import machine_info
     from glyphgen.eval.backends import create_backend
 
-    names = [n for n in RECIPES if (args.work / n / "race.json").exists()]
+    names = [n for n in RECIPES if trained(n, args.work)]
     if not names or names[0] != next(iter(RECIPES)):
         raise SystemExit(f"train the base recipe {next(iter(RECIPES))!r} first")
     work, results = args.work / "validation", args.work / "validation-results"
@@ -173,7 +184,7 @@ def run_judge(args: argparse.Namespace) -> None:
     read = {n: read_row(labels, n, judge) for n in names}
     table = []
     for n in names:
-        race = json.loads((args.work / n / "race.json").read_text())
+        race = summarize(n, args.work)
         paired = summary(read[n], read[names[0]])
         grid = sorted((args.work / n / "samples").glob("step-*.png"))
         if grid:
