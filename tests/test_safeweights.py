@@ -14,7 +14,7 @@ from glyphgen.model.config import load_train_config
 from glyphgen.model.export import ExportError, export_weights
 from glyphgen.model.pipeline import GlyphPipeline
 from glyphgen.reader.weights import BUNDLED, load_model
-from glyphgen.safeweights import PickleWeightsRefused
+from glyphgen.safeweights import PickleWeightsRefused, WeightsChanged
 
 
 class _Payload:
@@ -145,3 +145,73 @@ def test_reader_weights_in_a_pickle_are_refused_and_never_run(reader_folder, tmp
     assert main([*argv, "--backend-option", f"weights={reader_folder}"]) == 2
     assert "model.bin is a pickle file" in capsys.readouterr().err
     assert not marker.exists()
+
+
+# -- files checked against the manifest's sha256 --------------------------------------------
+def flip_a_bit(path, at=0.5):
+    """Flip one bit in the tensor data of a safetensors file: its header stays valid."""
+    data = bytearray(path.read_bytes())
+    header = 8 + int.from_bytes(data[:8], "little")
+    spot = header + int((len(data) - header) * at)
+    data[spot] ^= 0x10
+    path.write_bytes(bytes(data))
+
+
+@pytest.fixture
+def listed_copy(pipe_copy):
+    """A pipeline folder whose manifest lists its files' sha256, as exports and runs write."""
+    from glyphgen.model.export import file_table
+
+    (pipe_copy / "manifest.json").write_text(json.dumps({"files": file_table(pipe_copy)}))
+    GlyphPipeline.from_pretrained(pipe_copy)  # as written, it loads
+    return pipe_copy
+
+
+def test_glyph_weights_with_flipped_bits_are_refused_naming_the_file(listed_copy, tmp_path, capsys):
+    weights = listed_copy / "unet" / "diffusion_pytorch_model.safetensors"
+    flip_a_bit(weights)
+    load_file(str(weights))  # still a valid safetensors file: only the hash tells
+    with pytest.raises(WeightsChanged, match=f"^{weights} is not the file .*manifest.json lists"):
+        GlyphPipeline.from_pretrained(listed_copy)
+    argv = ["render", "--weights", str(listed_copy), "--text", "北京"]
+    assert main([*argv, "--out", str(tmp_path / "o.png")]) == 2
+    err = capsys.readouterr().err
+    assert "unet/diffusion_pytorch_model.safetensors is not the file" in err
+    assert "Traceback" not in err and not (tmp_path / "o.png").exists()
+
+
+def test_weights_the_manifest_does_not_list_are_refused(listed_copy):
+    extra = listed_copy / "unet" / "extra.safetensors"
+    extra.write_bytes((listed_copy / "unet" / "diffusion_pytorch_model.safetensors").read_bytes())
+    with pytest.raises(WeightsChanged, match=f"^{extra} is not listed in"):
+        GlyphPipeline.from_pretrained(listed_copy)
+    extra.unlink()
+    (listed_copy / "unet" / "config.json").unlink()
+    with pytest.raises(WeightsChanged, match=r"unet/config\.json is listed in .* but missing"):
+        GlyphPipeline.from_pretrained(listed_copy)
+
+
+def test_reader_weights_with_flipped_bits_are_refused(tmp_path, capsys):
+    import shutil
+
+    folder = shutil.copytree(BUNDLED, tmp_path / "reader")
+    flip_a_bit(folder / "model.safetensors", at=0.3)
+    with pytest.raises(WeightsChanged, match=f"^{folder}/model.safetensors is not the file"):
+        load_model(folder)
+
+
+@pytest.mark.parametrize("where", ["unet/old", "unet/old/deeper", "backup"])
+def test_a_pickle_anywhere_in_a_weights_folder_is_refused(pipe_copy, tmp_path, where):
+    (pipe_copy / where).mkdir(parents=True)
+    bait = booby_trapped(pipe_copy / where / "model.pth", tmp_path / "ran")
+    with pytest.raises(PickleWeightsRefused) as info:
+        GlyphPipeline.from_pretrained(pipe_copy)
+    assert info.value.files == [bait]
+    assert not (tmp_path / "ran").exists()
+
+
+def test_a_pickle_in_a_subfolder_of_a_reader_folder_is_refused(reader_folder, tmp_path):
+    (reader_folder / "old").mkdir()
+    bait = booby_trapped(reader_folder / "old" / "model.pth", tmp_path / "ran")
+    with pytest.raises(PickleWeightsRefused, match=f"^{bait} is a pickle file"):
+        load_model(reader_folder)

@@ -75,7 +75,7 @@ def export_weights(
 
     from glyphgen.cmdline import command_line
     from glyphgen.model.pipeline import GlyphPipeline
-    from glyphgen.safeweights import PickleWeightsRefused
+    from glyphgen.safeweights import PickleWeightsRefused, WeightsChanged
 
     src, dst = Path(src), Path(dst)
     if not (src / "model_index.json").is_file():
@@ -94,7 +94,7 @@ def export_weights(
     disable_progress_bar()
     try:
         pipe = GlyphPipeline.from_pretrained(src, dtype=torch.float16)
-    except PickleWeightsRefused as exc:
+    except (PickleWeightsRefused, WeightsChanged) as exc:
         raise ExportError(str(exc)) from exc
     if strength is not None:
         pipe.register_to_config(default_strength=strength)

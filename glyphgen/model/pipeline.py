@@ -47,7 +47,7 @@ from diffusers.utils import BaseOutput
 from glyphgen.model.adapter import StyleAdapter
 from glyphgen.model.config import SAMPLING_RULES, check_draft
 from glyphgen.model.text_encoder import CharTextEncoder
-from glyphgen.safeweights import refuse_pickles
+from glyphgen.safeweights import check_manifest, refuse_pickles
 
 CONDITION_CHANNELS = 6  # glyph, position mask, masked source (3), edit mask
 COMPONENT_WEIGHTS = "diffusion_pytorch_model.safetensors"  # what each model component loads
@@ -391,13 +391,15 @@ class GlyphPipeline(DiffusionPipeline):
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs) -> Any:
-        """diffusers' loader, safetensors only: a local folder holding a pickle file (in it
-        or in a component folder) is refused before anything is read, and no component falls
-        back to a pickle ("Defaulting to unsafe serialization"). Typed ``Any``, as diffusers'
-        own (decorated) loader reads to mypy, so callers' checks stay as they were."""
+        """diffusers' loader, safetensors only: a local folder holding a pickle file (at any
+        depth) is refused before anything is read, and no component falls back to a pickle
+        ("Defaulting to unsafe serialization"); files whose sha256 differs from the folder's
+        manifest are refused (``glyphgen.safeweights.check_manifest``). Typed ``Any``, as
+        diffusers' own (decorated) loader reads to mypy, so callers' checks stay as they were."""
         if kwargs.get("use_safetensors") is False:
             raise ValueError("glyphgen loads only safetensors weights (use_safetensors)")
-        refuse_pickles(os.fspath(pretrained_model_name_or_path), COMPONENT_WEIGHTS, depth=1)
+        refuse_pickles(os.fspath(pretrained_model_name_or_path), COMPONENT_WEIGHTS)
+        check_manifest(os.fspath(pretrained_model_name_or_path))
         return super().from_pretrained(
             pretrained_model_name_or_path, **{**kwargs, "use_safetensors": True}
         )

@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save_file
 from glyphgen.paths import REPO_ROOT
 from glyphgen.reader.net import LineRecognizer, NetConfig
 from glyphgen.reader.vocab import Vocabulary
-from glyphgen.safeweights import is_pickle, refusal, refuse_pickles
+from glyphgen.safeweights import check_manifest, is_pickle, refusal, refuse_pickles
 
 BUNDLED = REPO_ROOT / "models" / "reader"
 WEIGHTS = "model.safetensors"
@@ -55,6 +55,7 @@ def load_model(folder: Path | None = None) -> tuple[LineRecognizer, Vocabulary, 
             )
         folder = folder.parent
     refuse_pickles(folder, WEIGHTS)
+    check_manifest(folder)
     weights = folder / WEIGHTS
     if not weights.is_file():
         raise FileNotFoundError(
