@@ -96,17 +96,31 @@ def save(folder: Path, item: Item, image: np.ndarray) -> None:
     Image.fromarray(image).save(path)
 
 
-def classical_row(items: list[Item], fonts: Any, folder: Path) -> list[float]:
-    from glyphgen.model.render import RegionRequest
-    from glyphgen.model.verify import classical_fallback
+def request(it: Item, sampling: Any, style: bool = True, classical: bool = False) -> Any:
+    from glyphgen.render import RenderRequest
 
+    return RenderRequest(
+        [it.text],
+        [it.polygon],
+        background=it.start,
+        vertical=it.vertical,
+        style_ref=it.style_ref if style else None,
+        sampling=sampling,
+        classical=classical,
+    )
+
+
+def classical_row(items: list[Item], fonts: Any, folder: Path) -> list[float]:
+    """The classical edit as ``glyphgen bench edit`` draws it: A's colours from the region."""
+    from glyphgen.render import Renderer, Sampling
+
+    renderer = Renderer(fonts=fonts)
     seconds = []
     for it in items:
         started = time.perf_counter()
-        req = RegionRequest(it.text, it.polygon, it.vertical)
-        out, _ = classical_fallback(fonts, [req], style_ref=it.style_ref)(it.start, 0)
+        done = renderer.render(request(it, Sampling(), style=False, classical=True))
         seconds.append(time.perf_counter() - started)
-        save(folder, it, out)
+        save(folder, it, done.image)
     return seconds
 
 
@@ -119,62 +133,50 @@ def model_rows(
     steps: int | None,
     folders: dict[str, Path],
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Render every item verified; save the first try (``single``) and the kept candidate
-    (``verified``); per item its verification and seconds."""
-    from diffusers.utils.logging import disable_progress_bar
-
+    """Render every item verified, as ``Renderer`` does for a request with ``verify`` (its
+    line drawer, its classical fallback, the judge reading each entry), keeping the first
+    try too (``single``); per item its verification and seconds."""
     from glyphgen.benchmark.glyph import parse_model
-    from glyphgen.model.pipeline import GlyphPipeline
-    from glyphgen.model.render import RegionRequest
-    from glyphgen.model.verify import (
-        classical_fallback,
-        model_drawer,
-        read_record,
-        verify_regions,
-    )
+    from glyphgen.render import Renderer, Sampling
+    from glyphgen.render.verify import read_record, verify_regions
 
     model = parse_model(spec)
-    disable_progress_bar()
-    pipe = GlyphPipeline.from_pretrained(model.weights)
-    pipe.set_progress_bar_config(disable=True)
-    strength = pipe.resolve_strength(model.strength)
-    draft = pipe.resolve_draft(model.draft)
+    renderer = Renderer(model.weights, fonts=fonts, judge=selector)
+    renderer.pipeline()  # loaded before the clock starts
     per_item = []
     for n, it in enumerate(items):
-        reqs = [RegionRequest(it.text, it.polygon, it.vertical)]
-        base = model_drawer(
-            pipe, fonts, reqs, style_ref=it.style_ref, steps=steps, strength=strength, draft=draft
-        )
+        sampling = Sampling(it.seed, steps, model.strength, model.draft)
+        prepared = renderer.prepare(request(it, sampling))
         first: dict[str, Any] = {}  # the first try: what an unverified render draws
-        draw = _first_kept(base, first)
+        draw = _first_kept(renderer.line_drawer(prepared, None), first)
         started = time.perf_counter()
         out, _, checks = verify_regions(
-            it.start,
+            prepared.image,
             [it.text],
             draw,
             lambda image, record: read_record(selector, image, record),
             seed=it.seed,
             tries=tries,
-            fallback=classical_fallback(fonts, reqs, style_ref=it.style_ref),
+            fallback=renderer.classical_fallback(prepared, None),
         )
         verified_s = time.perf_counter() - started
         save(folders["single"], it, first["image"])
         save(folders["verified"], it, out)
-        v = checks[0]
         per_item.append(
             {
                 "single_s": round(first["seconds"], 3),
                 "verified_s": round(verified_s, 3),
-                **v.record(),
+                **checks[0].record(),
             }
         )
         if (n + 1) % 10 == 0:
             print(f"  {model.name}: {n + 1}/{len(items)}", flush=True)
+    s = prepared.sampling
     info = {
         "weights": str(model.weights),
-        "strength": strength,
-        "draft": draft,
-        "steps": steps or int(pipe.config.default_steps),
+        "strength": s.strength,
+        "draft": s.draft,
+        "steps": s.steps,
     }
     return info, per_item
 

@@ -32,12 +32,14 @@ from glyphgen.render.regions import (
     line_bands,
     text_lines,
 )
-from glyphgen.render.request import RenderRequest, Sampling
+from glyphgen.render.request import RenderRequest, Sampling, Verify
 from glyphgen.render.result import RegionResult, RenderResult
+from glyphgen.render.verify import Drawn
 from glyphgen.typeset.fonts import FontLibrary
 
 if TYPE_CHECKING:
     from glyphgen.edit.classical import TextColours
+    from glyphgen.eval.backends import Recognizer
     from glyphgen.model.pipeline import GlyphPipeline
 
 
@@ -62,6 +64,8 @@ class Renderer:
     glyph model (``weights``; the shipped model by default).
 
     say: called with a line of progress (loading the model, region i of n); silent if None.
+    judge: what a verified request (``RenderRequest.verify``) reads its regions with; the
+    evaluator's ``combined`` backend, loaded on first need, by default.
     """
 
     def __init__(
@@ -71,6 +75,7 @@ class Renderer:
         font_dirs: Sequence[Path] = (),
         fonts: FontLibrary | None = None,
         say: Callable[[str], None] | None = None,
+        judge: Recognizer | None = None,
     ) -> None:
         self.weights = Path(weights) if weights is not None else DEFAULT_WEIGHTS
         self.fonts = (
@@ -79,6 +84,7 @@ class Renderer:
         self.say = say or (lambda line: None)
         self._pipe: GlyphPipeline | None = None
         self._defaults: dict[str, Any] | None = None
+        self._judge = judge  # what verification reads with (``judge()``); loaded on first need
 
     def render(self, request: RenderRequest) -> RenderResult:
         return self.draw(self.prepare(request))
@@ -160,32 +166,90 @@ class Renderer:
     def draw(self, prepared: Prepared) -> RenderResult:
         from glyphgen.edit.classical import TextColours
 
-        request, s = prepared.request, prepared.sampling
+        request = prepared.request
         colour = request.colour
         colours = None if colour is None else TextColours(colour)
+        s = prepared.sampling
         if s.strength != 0:
             self.pipeline()  # loaded (and said so) before the first region
-        image = prepared.image
-        entries: list[dict[str, Any]] = []
-        where = [(k, j, n) for k, n in enumerate(prepared.regions) for j in range(n)]
-        for line, (k, j, n) in zip(prepared.lines, where, strict=True):
-            of_lines = f", line {j + 1} of {n}" if n > 1 else ""
-            self.say(f"region {k + 1} of {len(prepared.regions)}{of_lines}")
-            if s.strength == 0 and s.draft == "classical":
-                image, entry = self._classical(image, line, prepared.style, colours)
-            elif s.strength == 0:
-                image, entry = self._glyph_draft(image, line)
-            else:
-                seed = s.seed + len(entries)  # line k of the request: seed + k
-                image, entry = self._model(image, line, prepared.style, colours, s, seed)
-            entries.append(entry)
+        if request.verify is not None:
+            image, entries = self._verified(prepared, colours, request.verify)
+        else:
+            image, entries = prepared.image, []
+            draw = self.line_drawer(prepared, colours)
+            where = [(k, j, n) for k, n in enumerate(prepared.regions) for j in range(n)]
+            for line_k, (k, j, n) in enumerate(where):
+                of_lines = f", line {j + 1} of {n}" if n > 1 else ""
+                self.say(f"region {k + 1} of {len(prepared.regions)}{of_lines}")
+                image, entry = draw(image, line_k, s.seed + line_k)  # line k: seed + k
+                entries.append(entry)
         regions, start = [], 0
         for index, count in enumerate(prepared.regions):
             lines = entries[start : start + count]
             text = "\n".join(e["text"] for e in lines)
             regions.append(RegionResult(index, text, request.vertical, lines))
             start += count
-        return RenderResult(image, regions, s)
+        return RenderResult(image, regions, prepared.sampling)
+
+    def line_drawer(
+        self, prepared: Prepared, colours: TextColours | None
+    ) -> Callable[[np.ndarray, int, int], Drawn]:
+        """``draw(image, k, seed)``: line ``k`` drawn into ``image`` as the sampling asks
+        (the classical edit, the glyph draft, or the model with ``seed``)."""
+        s = prepared.sampling
+
+        def draw(image: np.ndarray, k: int, seed: int) -> Drawn:
+            line = prepared.lines[k]
+            if s.strength == 0 and s.draft == "classical":
+                return self._classical(image, line, prepared.style, colours)
+            if s.strength == 0:
+                return self._glyph_draft(image, line)
+            return self._model(image, line, prepared.style, colours, s, seed)
+
+        return draw
+
+    def classical_fallback(
+        self, prepared: Prepared, colours: TextColours | None
+    ) -> Callable[[np.ndarray, int], Drawn]:
+        """``fallback(image, k)``: line ``k``'s classical edit in the colours the model's
+        classical draft takes (``colours``, else the style reference's, else the old text's);
+        a style reference with no text in it falls to the old text's instead of failing."""
+        from glyphgen.model.render import reference_colours
+
+        known = colours or reference_colours(prepared.style)
+        return lambda image, k: self._classical(image, prepared.lines[k], None, known)
+
+    def judge(self) -> Recognizer:
+        """The selecting judge, loaded on first call: the evaluator's ``combined`` backend
+        (PP-OCRv4 where it can output every character of the text, our reader else)."""
+        if self._judge is None:
+            from glyphgen.eval.backends import create_backend
+
+            self.say("loading the judge (PP-OCRv4 and glyphgen's reader)")
+            self._judge = create_backend("combined")
+        return self._judge
+
+    def _verified(
+        self, prepared: Prepared, colours: TextColours | None, verify: Verify
+    ) -> tuple[np.ndarray, list[dict[str, Any]]]:
+        """Every line drawn and read back until it reads exactly (``glyphgen.render.verify``)."""
+        from glyphgen.render.verify import read_record, verify_regions
+
+        s = prepared.sampling
+        classical = s.strength == 0 and s.draft == "classical"
+        judge = self.judge()
+        image, entries, _ = verify_regions(
+            prepared.image,
+            [line.text for line in prepared.lines],
+            self.line_drawer(prepared, colours),
+            lambda image, record: read_record(judge, image, record),
+            seed=s.seed,
+            tries=1 if s.strength == 0 else verify.tries,  # a draft alone draws the same each time
+            fallback=None
+            if verify.strict or classical
+            else self.classical_fallback(prepared, colours),
+        )
+        return image, entries
 
     def _model(
         self,

@@ -13,9 +13,15 @@ from typing import TYPE_CHECKING
 from glyphgen import cmdline
 from glyphgen.cmdline import argparse_type, fail
 from glyphgen.model.config import DEFAULT_WEIGHTS, DRAFTS, SAMPLING_RULES
+from glyphgen.render.verify import DEFAULT_TRIES
+
+# Verified rendering by default? (README, "Verified rendering": its cost and why)
+VERIFY_BY_DEFAULT = False
 
 if TYPE_CHECKING:
     from glyphgen.render.jobs import RenderJob
+    from glyphgen.render.request import Verify
+    from glyphgen.render.result import RenderResult
 
 RENDER_EXAMPLES = """\
 examples:
@@ -26,12 +32,15 @@ examples:
   glyphgen render --text 一 --text 二 --region 0,0,100,40 --region 0,50,100,90 --style-ref ref.png
   glyphgen render --text 开业大吉 --color "#c00000" --background shop.jpg --region 120,40,360,100
   glyphgen render --batch edits.jsonl --steps 4    # many images, the model loaded once
+  glyphgen render --verify --text 开业大吉 --background shop.jpg --region 120,40,360,100
+                  # read back; up to 4 seeds, else the classical edit (--strict: exit 1)
   glyphgen render --classical --text 开业大吉 --background shop.jpg --region 120,40,360,100
                   # no model: the old text found and inpainted, the new one in its colours
 
 Writes the image and, beside it, <out>.json: one record of our JSONL annotation format, so
   glyphgen eval --annotations out.json
-checks the text that was drawn.
+checks the text that was drawn. With --verify each region is read back and redrawn until the
+judge reads it exactly; its JSON entry says what was read: read, exact, tries, fallback.
 
 --batch FILE: one JSON object per line, keys named as the flags, e.g.
   {"text": "营业中", "out": "sign.png", "background": "shop.jpg", "box": [120, 40, 360, 100]}
@@ -39,10 +48,10 @@ checks the text that was drawn.
   {"text": "书山有路", "out": "col.png", "vertical": true, "seed": 7,
    "points": [[10, 10], [70, 10], [70, 250], [10, 250]]}
 keys: text, out (both required), region (the flag's string) or box or points, background,
-vertical, style_ref, color, seed, steps, strength, draft; paths relative to FILE's folder. --seed,
---steps, --strength and --draft set the default of lines that leave them out. A bad line is
-reported with its number and the others still render; the exit status is 1 if any line
-failed.
+vertical, style_ref, color, seed, steps, strength, draft, verify, tries, strict; paths relative
+to FILE's folder. --seed, --steps, --strength, --draft, --verify, --tries and --strict set the
+default of lines that leave them out. A bad line is reported with its number and the others
+still render; the exit status is 1 if any line failed.
 """
 
 
@@ -116,6 +125,29 @@ def register(sub: argparse._SubParsersAction) -> None:
         "model is measured against (glyphgen bench edit). The same as --strength 0 "
         "--draft classical",
     )
+    v = r.add_argument_group(
+        "verification: every region read back by the judge (PP-OCRv4, our reader for what it "
+        "cannot output) and redrawn with new seeds until it reads exactly"
+    )
+    v.add_argument(
+        "--verify",
+        action=argparse.BooleanOptionalAction,
+        default=VERIFY_BY_DEFAULT,
+        help="read each region back; redraw it (seed + k, then further seeds) until the judge "
+        "reads the text exactly, else use the classical edit; the JSON says per region what "
+        "was read (read, exact, tries, fallback)" + (" (default: on)" if VERIFY_BY_DEFAULT else ""),
+    )
+    v.add_argument(
+        "--tries",
+        type=argparse_type(cmdline.positive_int),
+        help=f"with --verify: candidates per region at most (default: {DEFAULT_TRIES})",
+    )
+    v.add_argument(
+        "--strict",
+        action="store_true",
+        help="with --verify: no classical fallback; exit 1 naming each region that no try "
+        "read exactly (the image is still written, with the best try)",
+    )
     r.add_argument(
         "--batch",
         type=Path,
@@ -157,7 +189,7 @@ _PER_JOB_FLAGS = {
 def run_render(args: argparse.Namespace) -> int:
     from glyphgen.render.api import ModelUnavailable, Renderer
     from glyphgen.render.jobs import BatchError, RenderJob, read_batch
-    from glyphgen.render.request import RenderRequest, Sampling
+    from glyphgen.render.request import RenderRequest, Sampling, Verify
     from glyphgen.typeset.line import UncoveredCharacters
 
     if args.batch is not None:
@@ -169,12 +201,16 @@ def run_render(args: argparse.Namespace) -> int:
     elif not args.text:
         return fail("give --text (the text to draw), or --batch FILE (one JSON job per line)")
     sampling = Sampling(seed=args.seed, steps=args.steps, strength=args.strength, draft=args.draft)
+    if not args.verify and (args.tries is not None or args.strict):
+        return fail("--tries and --strict go with --verify (verification is off: --no-verify)")
+    verify = Verify(args.tries or DEFAULT_TRIES, args.strict) if args.verify else None
     # 1) the jobs: one from the flags, or one per batch line (a bad line: its error)
     jobs: list[tuple[str, RenderJob | ValueError]]
     if args.batch is not None:
         try:
             jobs = [
-                (f"{args.batch} line {n}: ", job) for n, job in read_batch(args.batch, sampling)
+                (f"{args.batch} line {n}: ", job)
+                for n, job in read_batch(args.batch, sampling, verify)
             ]
         except BatchError as exc:
             return fail(str(exc))
@@ -189,6 +225,7 @@ def run_render(args: argparse.Namespace) -> int:
                 color=args.color,
                 sampling=sampling,
                 classical=args.classical,
+                verify=verify,
             )
             jobs = [("", RenderJob(args.out or Path("out.png"), request))]
         except ValueError as exc:
@@ -220,10 +257,12 @@ def run_render(args: argparse.Namespace) -> int:
             fail(f"{name}{exc}{more}")
             failed += 1
     # 3) draw
+    strict_failed = False
     for name, job, prepared in ready:
         at[0] = name
         try:
-            ann = renderer.draw(prepared).write(job.out)
+            result = renderer.draw(prepared)
+            ann = result.write(job.out)
         except ModelUnavailable as exc:
             return fail(str(exc))
         except ValueError as exc:
@@ -235,7 +274,33 @@ def run_render(args: argparse.Namespace) -> int:
             failed += 1
             continue
         print(f"wrote {job.out} and {ann} ({len(prepared.regions)} region(s))")
+        if job.request.verify is not None and not _said_verified(name, result, job.request.verify):
+            failed += 1
+            strict_failed = True
     if args.batch is None:
-        return 2 if failed else 0
+        return 1 if strict_failed else 2 if failed else 0
     print(f"{args.batch}: {len(jobs) - failed} of {len(jobs)} job(s) rendered, {failed} failed")
     return 1 if failed else 0
+
+
+def _said_verified(name: str, result: RenderResult, verify: Verify) -> bool:
+    """Say what the judge read in each verified region; False where ``--strict`` refuses one."""
+    for region in result.regions:
+        for line in region.entries():
+            tries = f"{line['tries']} {'try' if line['tries'] == 1 else 'tries'}"
+            how = (
+                f"the classical edit after {tries}"
+                if line["fallback"]
+                else f"seed {line['seed']} ({tries})"
+            )
+            verdict = "exactly" if line["exact"] else "NOT exactly"
+            print(
+                f"  region {region.index}: {line['judge']} read {line['read']!r} {verdict}; kept {how}"
+            )
+    unread = result.unread()
+    for region in unread if verify.strict else []:
+        fail(
+            f"{name}region {region.index} ({region.text!r}): no try of {verify.tries} was read "
+            "exactly (--strict); raise --tries, or leave out --strict for the classical edit"
+        )
+    return not (verify.strict and unread)

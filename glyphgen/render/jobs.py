@@ -26,9 +26,10 @@ from typing import Any
 from PIL import Image
 
 from glyphgen.render.regions import RenderError
-from glyphgen.render.request import SAMPLING_RULES, RenderRequest, Sampling
+from glyphgen.render.request import SAMPLING_RULES, RenderRequest, Sampling, Verify
 
 REGION_KEYS = ("region", "box", "points")
+VERIFY_KEYS = ("verify", "tries", "strict")
 KEYS = (
     "text",
     "out",
@@ -38,6 +39,7 @@ KEYS = (
     "style_ref",
     "color",
     *SAMPLING_RULES,
+    *VERIFY_KEYS,
 )
 
 
@@ -59,8 +61,11 @@ class BatchError(ValueError):
     """A batch file that cannot be read at all (missing, not UTF-8, no jobs)."""
 
 
-def job_from_record(record: Any, base: Path, defaults: Sampling) -> RenderJob:
-    """The job one batch line describes; relative paths join ``base``. Raises ValueError
+def job_from_record(
+    record: Any, base: Path, defaults: Sampling, verify: Verify | None = None
+) -> RenderJob:
+    """The job one batch line describes; relative paths join ``base``; ``defaults`` and
+    ``verify`` are the command line's, for the keys the line leaves out. Raises ValueError
     (``RenderError`` for what ``RenderRequest`` checks) naming the key at fault."""
     if not isinstance(record, dict):
         raise ValueError(f"expected a JSON object {{...}}, got {type(record).__name__}")
@@ -84,11 +89,28 @@ def job_from_record(record: Any, base: Path, defaults: Sampling) -> RenderJob:
         style_ref=_path(record, "style_ref", base),
         color=record.get("color"),
         sampling=Sampling(**{**vars(defaults), **sampling}),
+        verify=_verify(record, verify),
     )
     return RenderJob(out, request)
 
 
-def read_batch(path: Path, defaults: Sampling) -> list[tuple[int, RenderJob | ValueError]]:
+def _verify(record: dict[str, Any], default: Verify | None) -> Verify | None:
+    """A line's ``verify`` (true / false), ``tries`` and ``strict``, over the command line's."""
+    on = record.get("verify", default is not None)
+    if not isinstance(on, bool):
+        raise RenderError(f"verify: must be true or false, got {on!r}")
+    given = [k for k in ("tries", "strict") if k in record]
+    if not on:
+        if given:
+            raise RenderError(f'{" and ".join(given)}: only with verification ("verify": true)')
+        return None
+    base = default or Verify()
+    return Verify(record.get("tries", base.tries), record.get("strict", base.strict))
+
+
+def read_batch(
+    path: Path, defaults: Sampling, verify: Verify | None = None
+) -> list[tuple[int, RenderJob | ValueError]]:
     """(line number, its job or why it has none) for every non-blank line of ``path``."""
     path = Path(path)
     if not path.is_file():
@@ -102,7 +124,7 @@ def read_batch(path: Path, defaults: Sampling) -> list[tuple[int, RenderJob | Va
         if not line.strip():
             continue
         try:
-            jobs.append((number, job_from_record(json.loads(line), path.parent, defaults)))
+            jobs.append((number, job_from_record(json.loads(line), path.parent, defaults, verify)))
         except json.JSONDecodeError as exc:
             jobs.append((number, ValueError(f"not JSON ({exc.msg} at column {exc.colno})")))
         except ValueError as exc:

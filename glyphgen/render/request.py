@@ -28,6 +28,7 @@ from glyphgen.render.regions import (
     parse_region,
     region_from_numbers,
 )
+from glyphgen.render.verify import DEFAULT_TRIES
 
 RGB = tuple[int, int, int]
 
@@ -53,6 +54,23 @@ class Sampling:
 
 
 @dataclass(frozen=True)
+class Verify:
+    """Read every drawn region back with the judge and redraw it (new seeds) until it reads
+    exactly (``glyphgen.render.verify``)."""
+
+    tries: int = DEFAULT_TRIES  # candidates per region at most (the first is the unverified one)
+    strict: bool = False  # no classical fallback: a region never read exactly is a failure
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "tries", cmdline.positive_int(self.tries))
+        except ValueError as exc:
+            raise RenderError(f"tries: {exc}") from None
+        if not isinstance(self.strict, bool):
+            raise RenderError(f"strict: must be true or false, got {self.strict!r}")
+
+
+@dataclass(frozen=True)
 class RenderRequest:
     """Text to draw into regions of an image.
 
@@ -74,6 +92,7 @@ class RenderRequest:
     color: RGB | str | None = None  # "#RRGGBB", "R,G,B" or (R, G, B)
     sampling: Sampling = field(default_factory=Sampling)
     classical: bool = False
+    verify: Verify | None = None  # read back and redrawn until exact; None: drawn once
 
     def __post_init__(self) -> None:
         texts = [self.texts] if isinstance(self.texts, str) else self.texts
@@ -102,6 +121,8 @@ class RenderRequest:
                 raise RenderError(f"color: {exc}") from None
         if not isinstance(self.sampling, Sampling):
             raise RenderError(f"sampling: must be a Sampling, got {self.sampling!r}")
+        if self.verify is not None and not isinstance(self.verify, Verify):
+            raise RenderError(f"verify: must be a Verify or None, got {self.verify!r}")
         if self.classical:
             # the classical edit (no model) is the classical draft as it is
             classical = Sampling(self.sampling.seed, strength=0.0, draft="classical")

@@ -35,6 +35,15 @@ class RegionResult:
         """The region's own facts, written into each of its line entries."""
         return {"region": self.index}
 
+    @property
+    def exact(self) -> bool | None:
+        """A verified render's verdict: the judge read every line exactly (each line entry
+        carries ``read``, ``exact``, ``tries``, ``fallback``, ``seed``, ``judge``); None when
+        the region was not read back."""
+        if not self.lines or not all("exact" in line for line in self.lines):
+            return None
+        return all(bool(line["exact"]) for line in self.lines)
+
     def entries(self) -> list[dict[str, Any]]:
         """The region's JSONL text entries: each line's, with the region's fields."""
         return [{**line, **self.fields()} for line in self.lines]
@@ -45,6 +54,11 @@ class RenderResult:
     image: np.ndarray  # (H, W, 3) uint8: the background with every region drawn
     regions: list[RegionResult]
     sampling: Sampling  # as drawn: the weights' defaults filled in (strength 0: no model)
+
+    def unread(self) -> list[RegionResult]:
+        """The regions a verified render could not get read exactly (what ``--strict``
+        refuses)."""
+        return [r for r in self.regions if r.exact is False]
 
     def record(self, image_name: str) -> dict[str, Any]:
         """The JSONL annotation record of the image saved as ``image_name``."""

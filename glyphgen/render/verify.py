@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -31,16 +31,9 @@ from glyphgen.eval.backends import Reading, Recognizer
 from glyphgen.eval.metrics import score
 from glyphgen.eval.normalize import normalize
 
-if TYPE_CHECKING:
-    from glyphgen.edit.classical import TextColours
-    from glyphgen.model.pipeline import GlyphPipeline
-    from glyphgen.model.render import RegionRequest
-    from glyphgen.typeset.fonts import FontLibrary
-
 C = TypeVar("C")  # a candidate: whatever the drawer returns and the reader reads
 
 DEFAULT_TRIES = 4  # candidates drawn per region at most, before the fallback
-FALLBACKS = (None, "classical")
 
 
 @dataclass(frozen=True)
@@ -153,66 +146,16 @@ def verify_regions(
     return out, records, verifications
 
 
-def model_drawer(
-    pipe: GlyphPipeline,
-    fonts: FontLibrary,
-    requests: Sequence[RegionRequest],
-    **sampling: Any,
-) -> Callable[[np.ndarray, int, int], Drawn]:
-    """``draw(image, k, seed)``: region ``k`` drawn by the model into ``image`` with ``seed``
-    (``render_regions`` on that region alone; ``sampling``: its keyword arguments, style_ref,
-    colours, steps, strength, draft)."""
-    from glyphgen.model.render import render_regions
-
-    def draw(image: np.ndarray, k: int, seed: int) -> Drawn:
-        out, records = render_regions(pipe, image, [requests[k]], fonts, seed=seed, **sampling)
-        return out, records[0]
-
-    return draw
-
-
-def classical_fallback(
-    fonts: FontLibrary,
-    requests: Sequence[RegionRequest],
-    *,
-    style_ref: np.ndarray | None = None,
-    colours: TextColours | None = None,
-) -> Callable[[np.ndarray, int], Drawn]:
-    """``fallback(image, k)``: region ``k``'s classical edit (A found and inpainted, B in the
-    bundled font), in the colours the model's classical draft takes: ``colours``, else the
-    style reference's, else A's own."""
-    from glyphgen.model.render import classical_draft, reference_colours
-
-    colours = colours or reference_colours(style_ref)
-
-    def fallback(image: np.ndarray, k: int) -> Drawn:
-        req = requests[k]
-        edited, _ = classical_draft(image, req, fonts, colours)
-        record = {
-            "text": req.text,
-            "polygon": [[round(float(x), 2), round(float(y), 2)] for x, y in req.polygon],
-            "direction": "vertical" if req.vertical else "horizontal",
-        }
-        return edited, record
-
-    return fallback
-
-
 def _read_drawn(
     read: Callable[[np.ndarray, dict[str, Any]], Reading],
 ) -> Callable[[Drawn], Reading]:
     return lambda drawn: read(drawn[0], drawn[1])
 
 
-def failed_regions(verifications: Sequence[Verification]) -> list[int]:
-    """Indices of the regions that do not read exactly (what ``--strict`` refuses)."""
-    return [k for k, v in enumerate(verifications) if not v.exact]
-
-
 def read_record(judge: Recognizer, image: np.ndarray, record: dict[str, Any]) -> Reading:
-    """What ``judge`` reads in the region a JSONL text record describes (``render_regions``'s:
-    text, polygon, direction, and the characters' quads where known), cropped as
-    ``glyphgen eval`` crops it for that judge."""
+    """What ``judge`` reads in the region a JSONL text entry describes (text, polygon,
+    direction, and the characters' quads where known), cropped as ``glyphgen eval`` crops
+    it for that judge."""
     from glyphgen.eval.annotations import Region
     from glyphgen.eval.config import CropConfig
     from glyphgen.eval.crops import crop_region
