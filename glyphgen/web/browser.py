@@ -101,7 +101,15 @@ def try_page(
             page.screenshot(path=str(screenshot))
             verdict = {
                 cell: page.inner_text(f"#{cell}")
-                for cell in ("v-target", "v-read", "v-diff", "v-scores", "v-judge", "v-time")
+                for cell in (
+                    "v-target",
+                    "v-read",
+                    "v-diff",
+                    "v-scores",
+                    "v-judge",
+                    "v-tries",
+                    "v-time",
+                )
             }
             badge = page.get_attribute("#badge", "class") or ""
             result: Any = page.locator("#result").bounding_box()

@@ -24,10 +24,9 @@ import numpy as np
 from PIL import Image
 
 from glyphgen import cmdline
-from glyphgen.eval.annotations import Region
 from glyphgen.eval.backends import Recognizer, create_backend
-from glyphgen.eval.config import CropConfig, NormalizeConfig
-from glyphgen.eval.crops import CropError, crop_region
+from glyphgen.eval.config import NormalizeConfig
+from glyphgen.eval.crops import CropError
 from glyphgen.eval.metrics import score
 from glyphgen.eval.normalize import normalize
 from glyphgen.eval.testing import describe_diff
@@ -44,6 +43,9 @@ MAX_ASPECT = 24.0
 MIN_BOX_SIDE = 12  # pixels
 MAX_SEED = 2**32 - 1  # torch seeds are 64-bit; the page sends small ones
 PRESET_SIZE = (640, 360)
+# The page reads every render back anyway, so verifying costs only the redraws (README,
+# "Verified rendering"): on unless the request says "verify": false.
+VERIFY_ON_PAGE = True
 
 
 class AskError(ValueError):
@@ -65,6 +67,7 @@ class RenderAsk:
     vertical: bool = False
     seed: int = 0
     colour: tuple[int, int, int] | None = None  # the text's fill; None: the old text's own
+    verify: bool = VERIFY_ON_PAGE  # read back and redrawn until exact (glyphgen.render.verify)
 
 
 def preset_backgrounds() -> dict[str, np.ndarray]:
@@ -142,7 +145,11 @@ def parse_ask(payload: dict[str, Any], size: tuple[int, int]) -> RenderAsk:
     vertical = payload.get("vertical", False)
     if not isinstance(vertical, bool):
         raise AskError(f"vertical: {_short(vertical)} is not true or false")
-    return RenderAsk(text, (x0, y0, x1, y1), vertical, seed, _ask_colour(payload.get("color")))
+    verify = payload.get("verify", VERIFY_ON_PAGE)
+    if not isinstance(verify, bool):
+        raise AskError(f"verify: {_short(verify)} is not true or false")
+    colour = _ask_colour(payload.get("color"))
+    return RenderAsk(text, (x0, y0, x1, y1), vertical, seed, colour, verify)
 
 
 def _ask_colour(value: Any) -> tuple[int, int, int] | None:
@@ -212,24 +219,19 @@ JUDGE_NAMES = {"rapidocr": "PP-OCRv4", "glyphgen": "glyphgen reader"}
 def judge_region(image: np.ndarray, record: dict[str, Any], judge: Recognizer) -> dict[str, Any]:
     """The evaluator's reading of one drawn region (a record ``render_regions`` wrote), by
     ``judge``: the evaluator's ``combined`` backend (PP-OCRv4 where it can output every
-    character, else our reader; each gets columns cut its own way)."""
-    norm = NormalizeConfig()
-    target = normalize(record["text"], norm)
-    region = Region(
-        text=record["text"],
-        polygon=[tuple(p) for p in record["polygon"]],
-        direction=record["direction"],
-        char_quads=[[tuple(p) for p in c["quad"]] for c in record["chars"]],
-    )
+    character, else our reader; each gets columns cut its own way). A verified region's
+    record adds how many tries it took and whether the classical edit stood in."""
+    from glyphgen.render.verify import read_record
+
     try:
-        line = crop_region(image, region, CropConfig().for_judge(judge, target))
+        reading = read_record(judge, image, record)
     except CropError as exc:
         raise AskError(f"box: the drawn region cannot be cropped for OCR ({exc})") from exc
-    reading = judge.recognize_for([line], [target])[0]
-    s = score(target, normalize(reading.text, norm))
+    norm = NormalizeConfig()
+    s = score(normalize(record["text"], norm), normalize(reading.text, norm))
     verdict = "exact" if s.exact else ("close" if s.ratio >= 0.8 else "wrong")
     return {
-        "judge": JUDGE_NAMES.get(reading.judge, reading.judge or judge.name),
+        "judge": JUDGE_NAMES.get(reading.judge, reading.judge),
         "target": s.target,
         "read": s.read,
         "confidence": round(float(reading.score), 3),
@@ -238,6 +240,8 @@ def judge_region(image: np.ndarray, record: dict[str, Any], judge: Recognizer) -
         "ned": round(s.ned, 4),
         "verdict": verdict,
         "diff": "" if s.exact else describe_diff(s.target, s.read),
+        "tries": record.get("tries"),  # None: not verified
+        "fallback": record.get("fallback"),
     }
 
 
@@ -357,13 +361,14 @@ class Studio(Desk):
         from glyphgen.render import Renderer
 
         self.weights = Path(weights)
-        self.renderer = Renderer(self.weights, font_dirs=list(font_dirs))
-        self.renderer.pipeline()  # loaded now, not by the first visitor
         self.judge = judge or create_backend("combined")
+        self.renderer = Renderer(self.weights, font_dirs=list(font_dirs), judge=self.judge)
+        self.renderer.pipeline()  # loaded now, not by the first visitor
         super().__init__(self._draw_with_model, label=weights_label(self.weights), limits=limits)
 
     def _draw_with_model(self, image: np.ndarray, ask: RenderAsk) -> Drawn:
         from glyphgen.render import RenderError, RenderRequest, Sampling
+        from glyphgen.render.request import Verify
 
         try:
             result = self.renderer.render(
@@ -374,6 +379,7 @@ class Studio(Desk):
                     vertical=ask.vertical,
                     color=ask.colour,
                     sampling=Sampling(seed=ask.seed),
+                    verify=Verify() if ask.verify else None,
                 )
             )
         except RenderError as exc:

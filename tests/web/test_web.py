@@ -110,7 +110,9 @@ def colours_seen(monkeypatch):
 
 
 def test_a_chosen_colour_reaches_the_model_and_the_draft(studio, colours_seen):
+    # one draw each (verification would draw again, with the same colours)
     payload = {"background": "preset:paper", "box": [160, 120, 480, 200], "text": "开业"}
+    payload["verify"] = False
     studio.render(payload)
     studio.render({**payload, "color": "#c00000"})
     first, second = colours_seen
@@ -167,6 +169,18 @@ def test_render_api_draws_in_the_box_only_and_judges_it(server):
     assert verdict["verdict"] in {"exact", "close", "wrong"}
     assert 0 <= verdict["ratio"] <= 1 and out["seconds"] > 0
     assert out["annotation"]["text"] == "开业大吉"
+    # verified by default: what was read is what the annotation records
+    assert 1 <= verdict["tries"] <= 4 and verdict["fallback"] in {None, "classical"}
+    assert out["annotation"]["read"] == verdict["read"]
+
+
+def test_the_page_can_ask_for_one_unverified_draw(server):
+    ask = {"background": "preset:paper", "box": [160, 120, 480, 200], "text": "开业大吉"}
+    status, out = post(server, {**ask, "verify": False})
+    assert status == 200, out
+    assert out["verdict"]["tries"] is None and "read" not in out["annotation"]
+    status, out = post(server, {**ask, "verify": "yes"})
+    assert status == 400 and "verify: 'yes' is not true or false" in out["error"]
 
 
 def test_characters_beyond_ppocr_go_to_our_reader(server):
@@ -209,10 +223,12 @@ def test_the_page_in_headless_chromium(server, tmp_path, colours_seen):
     run = try_page(
         server, tmp_path / "page.png", text="开业大吉", preset="red signboard", colour="#ffd700"
     )
-    assert [c.text for c in colours_seen] == [(255, 215, 0)]  # the page's colour picker reached it
+    # the page's colour picker reached every draw (verification may draw more than once)
+    assert colours_seen and {c.text for c in colours_seen} == {(255, 215, 0)}
     assert run.verdict["v-target"] == "开业大吉"
     assert run.cjk_font  # the page brings its own CJK font: hanzi, not boxes
     assert "PP-OCRv4" in run.verdict["v-judge"]
+    assert "draw" in run.verdict["v-tries"]  # verified (the box is ticked by default)
     assert run.badge_class.split()[-1] in {"exact", "close", "wrong"}
     # The screenshot check: the result image on the page is the signboard with text drawn
     # where the box was dragged, and untouched elsewhere.

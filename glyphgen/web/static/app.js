@@ -68,6 +68,7 @@ $("render").addEventListener("click", async () => {
     background, box, text: $("text").value,
     vertical: $("vertical").checked, seed: parseInt($("seed").value || "0", 10),
     color: $("own-colour").checked ? $("colour").value : "",
+    verify: $("verify").checked,
   };
   try {
     const res = await fetch("/api/render", {
@@ -85,6 +86,8 @@ $("render").addEventListener("click", async () => {
     $("v-diff").textContent = v.diff || "—";
     $("v-scores").textContent = v.ratio.toFixed(3) + " / " + v.ned.toFixed(3);
     $("v-judge").textContent = v.judge + " (confidence " + v.confidence.toFixed(2) + ")";
+    $("v-tries").textContent = v.tries == null ? "not verified (one draw)"
+      : v.tries + (v.tries === 1 ? " draw" : " draws") + (v.fallback ? ", then the classical edit" : "");
     $("v-time").textContent = out.seconds.toFixed(2) + " s";
     $("verdict").hidden = false;
     setStatus("Done.");
