@@ -3,12 +3,17 @@
 
 Built to face a hostile or overloaded network as well as the page:
 
-- a fixed pool of ``workers`` threads takes connections from a queue of ``queue`` places;
-  when both are full, the connection is answered 503 at once (threads never grow with load),
-  and one more thread keeps refused connections open until their clients have sent their
-  request (closing earlier resets the connection, and the client never reads its 503);
+- one thread, the doorman, holds every new connection until its request's headers have
+  arrived (up to ``arriving`` connections; past that, 503 at once): a connection that sends
+  nothing never takes a worker, so idle sockets cannot keep a real request waiting;
+- a fixed pool of ``workers`` threads takes connections whose headers are in from a queue
+  of ``queue`` places; when both are full, the connection is answered 503 (threads never
+  grow with load), and the doorman keeps refused and answered connections open until their
+  clients have sent the rest (closing earlier resets the connection, and the client never
+  reads its answer);
 - a request's headers and body must arrive within ``read_timeout_s`` all together (a client
   sending a byte a minute gets 408), and at most ``max_body`` bytes are ever read;
+- a client that leaves before its answer is one line in the log, never a traceback;
 - every answer is JSON, errors included; an unexpected exception is a logged 500, never a
   dropped connection;
 - ``guard`` checks Host, Origin, Content-Type and Content-Length before the body is read.
@@ -57,48 +62,97 @@ log = logging.getLogger(__name__)
 class ServerLimits:
     max_body: int = 16 * 1024 * 1024  # bytes of a render request (an uploaded background inside)
     workers: int = 8  # threads that handle requests (renders still run one at a time)
-    queue: int = 32  # accepted connections waiting for a worker; past it, 503 at once
+    queue: int = 32  # requests whose headers are in, waiting for a worker; past it, 503
+    arriving: int = 256  # connections whose headers are not all in yet; past it, 503 at once
+    max_head: int = 64 * 1024  # bytes of request line and headers
     backlog: int = 128  # connections the kernel holds before accept (listen backlog)
     read_timeout_s: float = 30.0  # for a request's headers and body, all together
     write_timeout_s: float = 30.0  # for each write of the answer
     linger_s: float = 2.0  # reading what a client still sends after the answer, before close
 
     def __post_init__(self) -> None:
-        for name in ("max_body", "workers", "queue", "backlog"):
+        for name in ("max_body", "workers", "queue", "arriving", "max_head", "backlog"):
             if getattr(self, name) < 1:
                 raise ValueError(f"ServerLimits.{name} = {getattr(self, name)}; must be >= 1")
 
 
-class _LingeringCloser:
-    """Closes answered connections without resetting them, in one thread for them all.
+HEAD_ENDS = (b"\r\n\r\n", b"\n\n")  # the blank line after the headers (bare LF too)
 
-    A socket closed while its client is still sending resets the connection, and the client
-    sees a broken pipe instead of the answer it has been sent. So each socket handed here
-    (answered, writing shut) stays open until its client closes or ``linger_s`` passes, and
-    what the client sends (up to ``max_bytes``: a refused upload is read to its end, or the
-    client could not read its answer) is read and dropped. At most ``capacity`` are held at
-    once; past that, and after ``stop``, a socket is closed at once.
+
+@dataclass
+class _Held:
+    """A connection the doorman holds: arriving (reading its headers into ``data``) or
+    closing (answered; what its client still sends is read and dropped, ``dropped`` bytes)."""
+
+    deadline: float  # time.monotonic() when the doorman gives up on it
+    arriving: bool
+    data: bytearray
+    dropped: int = 0
+    address: Any = None  # the client's, for the worker
+
+
+class _Doorman:
+    """One thread for every connection that is not a worker's: new ones until their headers
+    are in, answered ones until their clients are done.
+
+    ``admit(sock, address, deadline)`` takes a new connection (at most ``arriving`` at once;
+    False past that). When its headers are in (or ``max_head`` bytes, or the client closed its
+    end), ``on_head(sock, address, head, deadline)`` is called in this thread with the bytes read; when
+    the deadline passes first, ``on_late(sock)`` (the 408), then it is closed like an answered
+    one. ``close_later(sock)`` takes an answered connection (writing shut): a socket closed
+    while its client is still sending resets the connection, and the client sees a broken
+    pipe instead of its answer. So it stays open until its client closes or ``linger_s``
+    passes, and what the client sends (up to ``max_bytes``: a refused upload is read to its
+    end) is dropped. At most ``capacity`` are held so; past that, and after ``stop``, a socket
+    is closed at once.
     """
 
-    def __init__(self, linger_s: float, max_bytes: int, capacity: int) -> None:
+    def __init__(
+        self,
+        linger_s: float,
+        max_bytes: int,
+        capacity: int,
+        arriving: int = 0,
+        max_head: int = 64 * 1024,
+        on_head: Callable[[socket.socket, Any, bytes, float], None] | None = None,
+        on_late: Callable[[socket.socket], None] | None = None,
+    ) -> None:
         self.linger_s = linger_s
         self.max_bytes = max_bytes
         self.capacity = capacity
+        self.arriving = arriving
+        self.max_head = max_head
+        self._on_head = on_head
+        self._on_late = on_late
         self._lock = threading.Lock()
-        self._handed: list[socket.socket] = []  # handed in, not yet taken by the thread
-        self._held = 0  # handed in and not yet closed
+        self._handed: list[tuple[socket.socket, _Held]] = []  # not yet taken by the thread
+        self._held = 0  # closing: handed in and not yet closed
+        self._coming = 0  # arriving: handed in and not yet passed on
         self._stopped = False
         self._wake_in, self._wake_out = socket.socketpair()  # a byte here wakes the thread
         for end in (self._wake_in, self._wake_out):
             end.setblocking(False)
-        self._thread = threading.Thread(target=self._run, name="glyphgen-serve-closer", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="glyphgen-serve-door", daemon=True)
         self._thread.start()
+
+    def admit(self, sock: socket.socket, address: Any, deadline: float) -> bool:
+        """Hold a new connection until its headers are in; False when ``arriving`` are held."""
+        with self._lock:
+            taken = not self._stopped and self._coming < self.arriving
+            if taken:
+                self._handed.append((sock, _Held(deadline, True, bytearray(), address=address)))
+                self._coming += 1
+        if taken:
+            self._wake()
+        return taken
 
     def close_later(self, sock: socket.socket) -> None:
         with self._lock:
             taken = not self._stopped and self._held < self.capacity
             if taken:
-                self._handed.append(sock)
+                self._handed.append(
+                    (sock, _Held(time.monotonic() + self.linger_s, False, bytearray()))
+                )
                 self._held += 1
         if not taken:
             sock.close()
@@ -116,20 +170,63 @@ class _LingeringCloser:
         with contextlib.suppress(OSError):
             self._wake_out.send(b"\0")
 
-    def _release(self, sock: socket.socket) -> None:
+    def _release(self, sock: socket.socket, held: _Held) -> None:
         with self._lock:  # the place is free before the client can see the close
-            self._held -= 1
+            if held.arriving:
+                self._coming -= 1
+            else:
+                self._held -= 1
         sock.close()
 
+    def _pass_on(self, sock: socket.socket, held: _Held, late: bool) -> None:
+        """An arriving connection leaves the doorman: to a worker, or answered 408."""
+        with self._lock:
+            self._coming -= 1
+        try:
+            if late:
+                if self._on_late is not None:
+                    self._on_late(sock)
+                self.close_later(sock)
+            elif self._on_head is not None:
+                self._on_head(sock, held.address, bytes(held.data), held.deadline)
+            else:
+                sock.close()
+        except Exception:  # a bug in a callback must not end the doorman
+            log.exception("error passing on a connection")
+            sock.close()
+
+    def _read(self, sock: socket.socket, held: _Held) -> bool:
+        """Read what has come; True when the connection is done with the doorman."""
+        try:
+            chunk = sock.recv(65536)
+        except BlockingIOError:
+            return False
+        except OSError:
+            chunk = b""
+        if held.arriving:
+            held.data += chunk
+            return (
+                not chunk
+                or len(held.data) > self.max_head
+                or any(e in held.data for e in HEAD_ENDS)
+            )
+        held.dropped += len(chunk)
+        return not chunk or held.dropped > self.max_bytes
+
     def _run(self) -> None:
-        waiting: dict[socket.socket, tuple[float, int]] = {}  # deadline, bytes dropped
+        waiting: dict[socket.socket, _Held] = {}
         selector = selectors.DefaultSelector()
         selector.register(self._wake_in, selectors.EVENT_READ)
+
+        def drop(sock: socket.socket) -> _Held:
+            selector.unregister(sock)
+            return waiting.pop(sock)
+
         try:
             while True:
                 timeout = None
                 if waiting:
-                    soonest = min(deadline for deadline, _ in waiting.values())
+                    soonest = min(held.deadline for held in waiting.values())
                     timeout = max(0.0, soonest - time.monotonic())
                 for key, _ in selector.select(timeout):
                     if key.fileobj is self._wake_in:
@@ -140,38 +237,41 @@ class _LingeringCloser:
                             pass
                         continue
                     sock = cast(socket.socket, key.fileobj)
-                    deadline, dropped = waiting[sock]
-                    try:
-                        chunk = sock.recv(65536)
-                    except OSError:
-                        chunk = b""
-                    if chunk and dropped + len(chunk) <= self.max_bytes:
-                        waiting[sock] = (deadline, dropped + len(chunk))
-                    else:  # the client closed, failed or sent too much: close now
-                        waiting[sock] = (0.0, dropped)
+                    held = waiting[sock]
+                    if not self._read(sock, held):
+                        continue
+                    drop(sock)
+                    if held.arriving and held.data:
+                        sock.setblocking(True)
+                        self._pass_on(sock, held, late=False)
+                    else:  # closing and done, or arriving and the client left before a byte
+                        self._release(sock, held)
                 with self._lock:
                     handed, self._handed = self._handed, []
                     stopped = self._stopped
-                for sock in handed:
+                for sock, held in handed:
                     try:
                         if stopped:
                             raise OSError("stopped")
                         sock.setblocking(False)
                         selector.register(sock, selectors.EVENT_READ)
                     except (OSError, ValueError):  # stopping, or a socket already dead
-                        self._release(sock)
+                        self._release(sock, held)
                         continue
-                    waiting[sock] = (time.monotonic() + self.linger_s, 0)
+                    waiting[sock] = held
                 if stopped:
                     return
                 now = time.monotonic()
-                for sock in [s for s, (deadline, _) in waiting.items() if deadline <= now]:
-                    selector.unregister(sock)
-                    del waiting[sock]
-                    self._release(sock)
+                for sock in [s for s, held in waiting.items() if held.deadline <= now]:
+                    held = drop(sock)
+                    if held.arriving:
+                        sock.setblocking(True)
+                        self._pass_on(sock, held, late=True)
+                    else:
+                        self._release(sock, held)
         finally:
-            for sock in waiting:
-                self._release(sock)
+            for sock, held in waiting.items():
+                self._release(sock, held)
             selector.close()
             self._wake_in.close()
             self._wake_out.close()
@@ -185,13 +285,19 @@ class _DeadlineReader(io.RawIOBase):
     """The socket's input, refusing to wait past ``deadline`` (``time.monotonic``) in total:
     a per-read timeout alone lets a client send one byte every 29 s forever."""
 
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
+    def __init__(self, sock: socket.socket, deadline: float, head: bytes = b"") -> None:
         self.sock, self.deadline = sock, deadline
+        self.head = memoryview(head)  # read by the doorman already: given out first
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
+        if self.head:
+            n = min(len(buffer), len(self.head))
+            buffer[:n] = self.head[:n]
+            self.head = self.head[n:]
+            return n
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise SlowClient()
@@ -209,6 +315,11 @@ def _answer(status: int, obj: dict[str, Any], extra: dict[str, str] | None = Non
     head += [f"{k}: {v}" for k, v in (extra or {}).items()]
     head += [f"Content-Length: {len(body)}", "Connection: close", "", ""]
     return "\r\n".join(head).encode() + body
+
+
+def _late_answer(limits: ServerLimits) -> bytes:
+    message = f"the request did not arrive within {limits.read_timeout_s:g} s"
+    return _answer(HTTPStatus.REQUEST_TIMEOUT, {"error": message})
 
 
 def make_handler(desk: Desk, limits: ServerLimits) -> type[BaseHTTPRequestHandler]:
@@ -229,15 +340,18 @@ def make_handler(desk: Desk, limits: ServerLimits) -> type[BaseHTTPRequestHandle
 
         def setup(self) -> None:
             super().setup()
-            deadline = time.monotonic() + limits.read_timeout_s
-            self.rfile = io.BufferedReader(_DeadlineReader(self.connection, deadline))
+            # the doorman read the headers; the deadline counts from the connection's accept
+            head, deadline = cast(GlyphServer, self.server).arrival()
+            self.rfile = io.BufferedReader(_DeadlineReader(self.connection, deadline, head))
 
         def handle(self) -> None:
             try:
                 super().handle()
             except SlowClient:
-                message = f"the request did not arrive within {limits.read_timeout_s:g} s"
-                self._raw(_answer(HTTPStatus.REQUEST_TIMEOUT, {"error": message}))
+                self._raw(_late_answer(limits))
+            except (ConnectionError, TimeoutError):  # a broken pipe, a reset: nobody to tell
+                log.info("%s went away before the answer was sent", self.address_string())
+                self.close_connection = True
 
         def log_message(self, format: str, *args: Any) -> None:
             log.info("%s %s", self.address_string(), format % args)
@@ -356,6 +470,16 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number; send finite numbers")
 
 
+@dataclass(frozen=True)
+class _Arrival:
+    """A connection whose headers are in, for a worker."""
+
+    sock: socket.socket
+    address: Any
+    head: bytes  # what the doorman read: the request line, the headers, maybe body bytes
+    deadline: float  # time.monotonic() by which the rest must have come
+
+
 class GlyphServer(HTTPServer):
     """An HTTP server with a fixed pool of worker threads (see the module docstring)."""
 
@@ -369,7 +493,8 @@ class GlyphServer(HTTPServer):
         port = int(self.server_address[1])
         names = (socket.gethostname(),) if address[0] in WILDCARD_HOSTS else ()
         self.served = Served(address[0], port, names)
-        self._waiting: queue.Queue[tuple[socket.socket, Any] | None] = queue.Queue(limits.queue)
+        self._waiting: queue.Queue[_Arrival | None] = queue.Queue(limits.queue)
+        self._arrival = threading.local()  # each worker's connection: (head, deadline)
         self._closed = False
         self._workers = [
             threading.Thread(target=self._work, name=f"glyphgen-serve-{k}", daemon=True)
@@ -377,17 +502,40 @@ class GlyphServer(HTTPServer):
         ]
         for worker in self._workers:
             worker.start()
-        self._closer = _LingeringCloser(limits.linger_s, limits.max_body, capacity=limits.queue)
+        self._door = _Doorman(
+            limits.linger_s,
+            limits.max_body,
+            capacity=limits.queue,
+            arriving=limits.arriving,
+            max_head=limits.max_head,
+            on_head=self._headers_in,
+            on_late=self._late,
+        )
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        try:
-            self._waiting.put_nowait((request, client_address))
-        except queue.Full:
+        if not self._door.admit(
+            request, client_address, time.monotonic() + self.limits.read_timeout_s
+        ):
+            log.warning("%d connections still sending headers: 503", self.limits.arriving)
             self._refuse(request)
 
+    def _headers_in(self, sock: socket.socket, address: Any, head: bytes, deadline: float) -> None:
+        """In the doorman's thread: a request's headers are in; to a worker, or 503."""
+        try:
+            self._waiting.put_nowait(_Arrival(sock, address, head, deadline))
+        except queue.Full:
+            log.warning("%d workers busy, %d waiting: 503", self.limits.workers, self.limits.queue)
+            self._refuse(sock)
+
+    def _late(self, sock: socket.socket) -> None:
+        """In the doorman's thread: the headers did not come within the read deadline."""
+        with contextlib.suppress(OSError):
+            sock.settimeout(1.0)  # a fresh socket's send buffer takes this at once
+            sock.sendall(_late_answer(self.limits))
+            sock.shutdown(socket.SHUT_WR)
+
     def _refuse(self, sock: socket.socket) -> None:
-        """Answer 503 from the accepting thread without waiting on the client."""
-        log.warning("%d workers busy, %d waiting: 503", self.limits.workers, self.limits.queue)
+        """Answer 503 without waiting on the client."""
         message = "the server is busy (all workers taken); try again in a few seconds"
         answer = _answer(HTTPStatus.SERVICE_UNAVAILABLE, {"error": message}, {"Retry-After": "5"})
         try:
@@ -397,20 +545,24 @@ class GlyphServer(HTTPServer):
         except OSError:
             sock.close()
             return
-        self._closer.close_later(sock)  # the client may not have sent its request yet
+        self._door.close_later(sock)  # the client may not have sent all its request yet
+
+    def arrival(self) -> tuple[bytes, float]:
+        """In a worker: the bytes the doorman read of its connection, and its read deadline."""
+        return self._arrival.head, self._arrival.deadline
 
     def _work(self) -> None:
         while True:
             item = self._waiting.get()
             if item is None:
                 return
-            request, client_address = item
+            self._arrival.head, self._arrival.deadline = item.head, item.deadline
             try:
-                self.finish_request(request, client_address)
+                self.finish_request(item.sock, item.address)
             except Exception:
-                self.handle_error(request, client_address)
+                self.handle_error(item.sock, item.address)
             finally:
-                self._close(request, self.limits.linger_s)
+                self._close(item.sock, self.limits.linger_s)
 
     def _close(self, sock: socket.socket, linger_s: float) -> None:
         """Close after the answer without resetting the connection: closing a socket with
@@ -446,14 +598,14 @@ class GlyphServer(HTTPServer):
         if self._closed:
             return
         self._closed = True
-        self._closer.stop()
+        self._door.stop()
         while True:  # connections nobody will answer now
             try:
                 item = self._waiting.get_nowait()
             except queue.Empty:
                 break
             if item is not None:
-                item[0].close()
+                item.sock.close()
         for _ in self._workers:  # each idle worker takes one and ends; a busy one ends after
             try:  # its request, or with the process (the threads are daemons)
                 self._waiting.put_nowait(None)

@@ -8,6 +8,7 @@ import concurrent.futures
 import http.client
 import io
 import json
+import logging
 import select
 import socket
 import struct
@@ -19,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from glyphgen.web.server import ServerLimits, _LingeringCloser, serve
+from glyphgen.web.server import ServerLimits, _Doorman, serve
 from glyphgen.web.studio import Desk, DeskLimits, Drawn
 
 PLAIN = np.full((200, 320, 3), 230, np.uint8)
@@ -269,42 +270,90 @@ def test_a_slow_client_gets_408_after_the_read_deadline(start):
     assert time.perf_counter() - before < 2
 
 
+def occupy(port, renders):
+    """Start ``renders`` renders (a slow stub draws them) and return their sockets once the
+    server has them all: the worker and the queue taken by real requests."""
+    socks = []
+    for _ in range(renders):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock.sendall(request(port, body=json.dumps(ASK).encode()))
+        socks.append(sock)
+        time.sleep(0.2)
+    return socks
+
+
 def test_past_the_workers_and_the_queue_the_answer_is_503_at_once(start):
-    port = start(limits=ServerLimits(workers=1, queue=1, read_timeout_s=3))
-    stalled = []
+    port = start(draw=painter(seconds=3), limits=ServerLimits(workers=1, queue=1, read_timeout_s=3))
+    busy = occupy(port, 2)  # one rendering in the worker, one waiting in the queue
     try:
-        # one in the worker, one in the queue, one over (if the worker was slow to take the
-        # first, the second is the one over); none sends a byte
-        for _ in range(3):
-            stalled.append(socket.create_connection(("127.0.0.1", port)))
-            time.sleep(0.2)
         before = time.perf_counter()
         status, headers, out = exchange(port, request(port, "GET", "/api/info"))
         assert status == 503 and headers["retry-after"] and "busy" in out["error"]
         assert time.perf_counter() - before < 1
     finally:
-        for sock in stalled:
+        for sock in busy:
             sock.close()
 
 
-def test_a_refused_client_that_sends_late_still_reads_its_503(start):
-    """The 503 is written at accept; a client slower to send its request than the server is
-    to answer must still read that answer, not a reset (closing a socket that later
-    receives data resets the connection: under a burst of renders, a BrokenPipeError in
-    about one run in ten)."""
-    port = start(limits=ServerLimits(workers=1, queue=1, read_timeout_s=3, linger_s=1.0))
-    stalled = []
+def test_connections_that_send_nothing_never_hold_the_workers(start):
+    """20 sockets that never send their headers; a real request is answered while they are
+    all still open (before, 10 of them made it wait for the 30 s read deadline)."""
+    port = start(limits=ServerLimits(workers=2, queue=2))
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(20)]
     try:
-        for _ in range(2):  # the worker and the queue, taken by clients that send nothing
-            stalled.append(socket.create_connection(("127.0.0.1", port)))
-            time.sleep(0.2)
+        idle[0].sendall(b"GET /api/info HTTP/1.1\r\nHost: ")  # half a request, too
+        status, _, out = exchange(port, request(port, "GET", "/api/info"), timeout=20)
+        assert status == 200 and out["weights"] == "runs/tiny/weights"
+        assert not any(closed_by_peer(sock, 0.01) for sock in idle)  # still open, unanswered
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_past_the_arriving_cap_a_connection_is_refused_at_once(start):
+    port = start(limits=ServerLimits(arriving=2))
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+    try:
+        time.sleep(0.2)
+        status, headers, out = exchange(port, request(port, "GET", "/api/info"))
+        assert status == 503 and headers["retry-after"] == "5" and "busy" in out["error"]
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_a_client_that_leaves_before_its_answer_leaves_no_traceback(start, caplog):
+    """A refused request (bad Host) whose client resets the connection at once: the server's
+    write of the 403 meets a broken pipe or a reset; that is one line in the log."""
+    port = start()
+    caplog.set_level(logging.INFO, logger="glyphgen.web.server")
+    for _ in range(5):
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.sendall(request(port, body=b"x" * 100_000, Host="evil.example"))
+        sock.close()  # SO_LINGER 0: a reset, not a goodbye
+    status, _, _ = exchange(port, request(port, "GET", "/api/info"))  # still serving
+    assert status == 200
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records]
+
+
+def test_a_refused_client_that_sends_late_still_reads_its_503(start):
+    """The 503 is written as soon as the headers are in; a client that sends its body after
+    that must still read the answer, not a reset (closing a socket that later receives data
+    resets the connection: under a burst of renders, a BrokenPipeError in about one run in
+    ten)."""
+    port = start(
+        draw=painter(seconds=3),
+        limits=ServerLimits(workers=1, queue=1, read_timeout_s=3, linger_s=1.0),
+    )
+    stalled = occupy(port, 2)  # the worker and the queue
+    try:
         with socket.create_connection(("127.0.0.1", port), timeout=5) as late:
-            time.sleep(0.3)  # refused and answered by now; the client has not written yet
-            # headers, then the body, in two writes as http.client sends them: a reset
-            # caused by the first makes the second a BrokenPipeError
+            # headers, then the body, in two writes as http.client sends them: the 503 is
+            # answered to the first, and a reset it caused makes the second a BrokenPipeError
             head, _, body = request(port, body=json.dumps(ASK).encode()).partition(b"\r\n\r\n")
             late.sendall(head + b"\r\n\r\n")
-            time.sleep(0.1)
+            time.sleep(0.3)
             late.sendall(body)
             answer = read_all(late)
     finally:
@@ -323,7 +372,7 @@ def closed_by_peer(sock, within=1.0):
 
 
 def test_refused_connections_are_held_up_to_a_cap_and_all_closed_on_stop():
-    closer = _LingeringCloser(linger_s=30.0, max_bytes=1024, capacity=2)
+    closer = _Doorman(linger_s=30.0, max_bytes=1024, capacity=2)
     pairs = [socket.socketpair() for _ in range(4)]
     for server_end, _ in pairs:
         closer.close_later(server_end)
