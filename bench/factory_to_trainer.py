@@ -3,7 +3,7 @@ against the encode-to-PNG-then-decode round trip every trainer made before (2026
 
     python bench/factory_to_trainer.py     # -> bench/results/factory_to_trainer.{json,md}
 
-For the recognizer's lines (synth_data/configs/reader-train-stacked.yaml) and the glyph model's
+For the recognizer's lines (glyphgen/data/presets/reader-train-stacked.yaml) and the glyph model's
 scenes (the scenes-diffusion preset, glyph image included), the same samples are rendered once
 and then handed to the trainer's input step both ways, in alternating rounds so both see the
 same machine load:
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--out", type=Path, default=OUT, help="results stem (.json and .md)")
     args = p.parse_args(argv)
-    lines_cfg = load_config(REPO / "synth_data/configs/reader-train-stacked.yaml")
+    lines_cfg = load_config(REPO / "glyphgen/data/presets/reader-train-stacked.yaml")
     scenes_cfg = load_config(preset="scenes-diffusion")
     rows = [
         measure("lines", lines_cfg, args.lines, args.rounds),

@@ -4,7 +4,7 @@
     python bench/reader_eval.py --weights runs/reader/model --lines 200   # a quick look
 
 Held out by construction: the factory seed (9,100,000+; training streams use the seed in
-synth_data/configs/reader-train.yaml) and the font (the bundled ``heldout`` split, LXGW
+glyphgen/data/presets/reader-train.yaml) and the font (the bundled ``heldout`` split, LXGW
 WenKai, which training configs never load). Rows:
 
 - clean: random strings drawn uniformly from all 6,763 GB2312 hanzi, no effects;
@@ -62,7 +62,7 @@ EFFECTS = [o for part in EFFECT_PARTS.values() for o in part]  # the effects row
 
 def render_lines(overrides: list[str], seed: int, n: int) -> tuple[list[np.ndarray], list[str]]:
     cfg = load_config(
-        ROOT / "synth_data" / "configs" / "reader-train.yaml",
+        ROOT / "glyphgen" / "data" / "presets" / "reader-train.yaml",
         overrides=["fonts.split=heldout", "text.mix={digits: 0, latin: 0, punct: 0}", *overrides],
         extra={"seed": seed},
     )

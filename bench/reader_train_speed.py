@@ -5,7 +5,7 @@ random batches against batches of like-width lines (``bucket_batches``).
 
 One optimizer step as `glyphgen train-reader` takes it (forward, CTC, backward, clipping,
 AdamW: ``glyphgen.reader.train.optimizer_step``) on a fixed batch of the training factory's
-lines (synth_data/configs/reader-train-stacked.yaml, batch 48, the bundled net), timed in
+lines (glyphgen/data/presets/reader-train-stacked.yaml, batch 48, the bundled net), timed in
 alternating rounds so both precisions see the same machine load; medians and their ratio
 are reported, with the CTC loss each precision computes on the same batch (the same
 weights) so a speed-up that changes the numbers would show.
@@ -41,7 +41,7 @@ from glyphgen.reader.vocab import Vocabulary
 from glyphgen.reader.weights import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = "synth_data/configs/reader-train-stacked.yaml"
+DATA = "presets/reader-train-stacked.yaml"
 
 
 def main() -> None:

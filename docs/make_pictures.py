@@ -17,6 +17,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from glyphgen.model.config import DEFAULT_WEIGHTS
+from glyphgen.paths import data_path
 from glyphgen.web.studio import decode_image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,7 +31,7 @@ SCENES = [
     ("paper", "欢迎光临", (80, 130, 560, 230), False),
     ("red signboard", "限时特惠", (90, 100, 550, 240), False),
 ]
-LABEL_FONT = REPO / "fonts" / "noto-sans-sc.otf"
+LABEL_FONT = data_path("fonts", "noto-sans-sc.otf")
 
 
 def showcase(studio, out: Path, thumb: int = 400) -> list[dict]:

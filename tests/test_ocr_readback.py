@@ -7,7 +7,7 @@ from glyphgen.synth.render import Renderer
 
 CLEAN_PHRASES = [
     "text.source=corpus",
-    "text.corpus=[synth_data/corpora/signboards.txt]",
+    "text.corpus=[corpora/signboards.txt]",
     "text.length=[2, 12]",
     "text.mix={digits: 0, latin: 0, punct: 0}",
     "line.height=48",

@@ -1,4 +1,4 @@
-"""The committed real-photo backgrounds (synth_data/photos) and the rules that built them.
+"""The committed real-photo backgrounds (glyphgen/data/photos) and the rules that built them.
 
 tools/build_photos.py cuts photos from Debian and Python packages into crops and splits them
 into train and held-out by source photo; only the held-out crops are committed.
@@ -18,7 +18,7 @@ from glyphgen.images import open_image
 from glyphgen.paths import REPO_ROOT
 from glyphgen.synth.background import IMAGE_SUFFIXES
 
-PHOTOS_DIR = REPO_ROOT / "synth_data" / "photos"
+PHOTOS_DIR = REPO_ROOT / "glyphgen" / "data" / "photos"
 HELDOUT = PHOTOS_DIR / "heldout"
 FREE_LICENCES = {
     "CC0-1.0",

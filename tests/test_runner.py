@@ -240,7 +240,7 @@ def test_coverage_mode_reports_every_character_covered(tmp_path):
         preset="lines",
         overrides=[
             "text.source=coverage",
-            "text.charset=synth_data/charsets/example_shop.txt",
+            "text.charset=charsets/example_shop.txt",
             "text.min_count=3",
             "text.length=[4, 6]",
             "line.height=32",

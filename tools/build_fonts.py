@@ -1,4 +1,4 @@
-"""Builds the bundled fonts in fonts/ from Debian font packages: subset, verify, describe.
+"""Builds the bundled fonts in glyphgen/data/fonts/ from Debian font packages: subset, verify, describe.
 
     python tools/build_fonts.py             # says which apt-get command to run if packages miss
     python tools/build_fonts.py --install   # runs apt-get install itself (needs root)
@@ -8,11 +8,11 @@ subset it with fontTools to the characters we draw (GB2312 + ASCII/Latin-1 + pun
 full-width and vertical forms; the whole URO and Ext A where the spec says so), keep the
 vertical-layout features, drop hinting and embedded bitmaps (outlines only, so every size is
 drawn the same way), then rasterize every code point to get the verified coverage
-(glyphgen.typeset.coverage), write its cache to fonts/coverage/, copy the licence texts to
-fonts/LICENSES/ and write fonts/manifest.json. The output is byte-for-byte reproducible for the
+(glyphgen.typeset.coverage), write its cache to coverage/, copy the licence texts to
+LICENSES/ and write manifest.json (all in glyphgen/data/fonts/). The output is byte-for-byte reproducible for the
 same package versions and fontTools version (timestamps are kept from the source fonts).
 
-The committed fonts/ is what the package uses at run time; nobody needs apt for that.
+The committed glyphgen/data/fonts/ is what the package uses at run time; nobody needs apt for that.
 """
 
 from __future__ import annotations
@@ -137,7 +137,12 @@ EXTRA_LICENCE_FILES = {
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--out", type=Path, default=ROOT / "fonts", help="fonts folder to write")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "glyphgen" / "data" / "fonts",
+        help="fonts folder to write",
+    )
     ap.add_argument("--install", action="store_true", help="apt-get install missing packages")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel builds")
     args = ap.parse_args(argv)
@@ -295,7 +300,7 @@ def copy_licences(out_dir: Path) -> None:
     lines = [
         "# Licences of the bundled fonts",
         "",
-        "Each font in `fonts/` is a subset (a modified version) of a font from a Debian package;",
+        "Each font in `glyphgen/data/fonts/` is a subset (a modified version) of a font from a Debian package;",
         "it stays under its original licence. `<package>.copyright.txt` is that package's",
         'Debian copyright file. The subset of LXGW WenKai is renamed "WenKai Subset" because',
         "the OFL forbids modified versions to use its Reserved Font Names. `../manifest.json`",

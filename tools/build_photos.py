@@ -4,7 +4,7 @@
     apt-get install -y --no-install-recommends mate-backgrounds lomiri-wallpapers-16.04 \\
         lomiri-wallpapers-20.04 plasma-workspace-wallpapers
     pip install -e '.[photos]'                  # scikit-image and scikit-learn
-    python tools/build_photos.py                # train -> out/photos/train, held-out -> synth_data/photos/heldout
+    python tools/build_photos.py                # train -> out/photos/train, held-out -> glyphgen/data/photos/heldout
     python tools/build_photos.py --split train --out /data/photos/train
     python tools/build_photos.py --check-text   # also run PP-OCRv4 detection on every crop
 
@@ -22,7 +22,7 @@ split.
    their shorter side). Grey photos stay single-channel. JPEG, quality JPEG_QUALITY.
 3) Each split folder gets manifest.json (per crop: source package and version, source file and
    its sha256, licence, author, crop box in source pixels, crop sha256, split) and the licence
-   texts of its sources (held-out: synth_data/photos/LICENSES; train: <out>/LICENSES).
+   texts of its sources (held-out: glyphgen/data/photos/LICENSES; train: <out>/LICENSES).
 
 The committed held-out folder is what the evaluation uses; nobody needs apt for that. The train
 folder is not committed (build it with the commands above); point a factory config's
@@ -56,8 +56,8 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere: glyphgen from th
 from glyphgen.hashing import sha256_file  # noqa: E402
 from glyphgen.images import open_image  # noqa: E402
 
-HELDOUT_DIR = ROOT / "synth_data" / "photos" / "heldout"
-LICENSES_DIR = ROOT / "synth_data" / "photos" / "LICENSES"
+HELDOUT_DIR = ROOT / "glyphgen" / "data" / "photos" / "heldout"
+LICENSES_DIR = ROOT / "glyphgen" / "data" / "photos" / "LICENSES"
 DEFAULT_TRAIN_OUT = Path("out/photos/train")
 MANIFEST = "manifest.json"
 SPLITS = ("train", "heldout")

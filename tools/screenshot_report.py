@@ -51,9 +51,10 @@ def render_ground_truth(out: Path) -> list[dict]:
 
 
 def font_file(font_id: str) -> tuple[Path, int]:
-    manifest = json.loads((ROOT / "fonts" / "manifest.json").read_text(encoding="utf-8"))
+    fonts = ROOT / "glyphgen" / "data" / "fonts"
+    manifest = json.loads((fonts / "manifest.json").read_text(encoding="utf-8"))
     entry = next(f for f in manifest["fonts"] if f["id"] == font_id)
-    return ROOT / "fonts" / entry["file"], entry.get("index", 0)
+    return fonts / entry["file"], entry.get("index", 0)
 
 
 def paint_over(image: Image.Image, region: dict, k: int, new: str | None) -> Image.Image:

@@ -27,13 +27,13 @@ from glyphgen.synth.text import load_corpus
 HERE = Path(__file__).resolve().parent
 CORPORA = [
     REPO_ROOT / "eval" / "common_phrases.txt",
-    REPO_ROOT / "synth_data/corpora/signboards.txt",
+    REPO_ROOT / "glyphgen/data/corpora/signboards.txt",
 ]
 
 
-# The validation set's lines of real words (synth_data/corpora/make_word_corpus.py): the
+# The validation set's lines of real words (tools/make_word_corpus.py): the
 # glyph model never trains on this corpus, and no benchmark line is among them.
-VALIDATION_CORPUS = REPO_ROOT / "synth_data/corpora/common_words.txt"
+VALIDATION_CORPUS = REPO_ROOT / "glyphgen/data/corpora/common_words.txt"
 
 
 def expected_files() -> dict[Path, str]:

@@ -92,7 +92,7 @@ def build_set(cfg: SynthConfig, work: Path, base_dir: Path) -> Path:
     if missing:
         raise BenchmarkError(
             f"background folder(s) {missing} do not exist; the held-out photos ship in "
-            "synth_data/photos/heldout (see tools/build_photos.py)"
+            "glyphgen/data/photos/heldout (see tools/build_photos.py)"
         )
     run_factory(cfg, work, workers=1, base_dir=base_dir, progress=False)
     return work / "labels.jsonl"

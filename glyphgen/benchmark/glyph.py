@@ -44,7 +44,7 @@ from glyphgen.eval.metrics import Aggregate, aggregate
 from glyphgen.eval.report import RegionResult, Report
 from glyphgen.images import open_image
 from glyphgen.model.config import check_draft
-from glyphgen.paths import REPO_ROOT
+from glyphgen.paths import REPO_ROOT, resolve_data_path
 from glyphgen.synth.config import SynthConfig, load_config
 from glyphgen.synth.render import Renderer
 from glyphgen.synth.runner import load_fonts
@@ -106,7 +106,7 @@ def parse_model(spec: str) -> ModelEntry:
             check_draft(draft)
         except ValueError as exc:
             raise BenchmarkError(f"--model {spec}: the draft after the second @ {exc}") from None
-    weights = Path(path)
+    weights = resolve_data_path(path)  # weights/glyph-default: the bundled one
     if not (weights / "model_index.json").is_file():
         raise BenchmarkError(
             f"--model {spec}: {weights} holds no trained glyph pipeline (no model_index.json). "

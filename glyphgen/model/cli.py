@@ -20,8 +20,8 @@ examples:
   glyphgen train --config race --write-batches 3000 --out data/race-batches   # render ahead
   glyphgen train --config cpu --out out/model-noctrl --set model.controlnet=false  # ablation
   accelerate launch -m glyphgen train --config gpu # several GPUs / machines
-  glyphgen train --out out/model --export weights/glyph-default   # ship: fp16 + manifest
-  glyphgen train --out out/model --export weights/glyph-default \
+  glyphgen train --out out/model --export glyphgen/data/weights/glyph-default   # ship: fp16 + manifest
+  glyphgen train --out out/model --export glyphgen/data/weights/glyph-default \
       --metrics eval/benchmark/results/benchmark.json --row shipped  # ... with its figures
 
 A re-run of the same command resumes from <out>/checkpoint. The trained pipeline is written

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from glyphgen import cmdline, configio
-from glyphgen.paths import REPO_ROOT
+from glyphgen.paths import data_path
 
 CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
 # The shipped model: what render and serve use without --weights
-DEFAULT_WEIGHTS = REPO_ROOT / "weights" / "glyph-default"
+DEFAULT_WEIGHTS = data_path("weights", "glyph-default")
 # What render's sampling below strength 1 starts from (glyphgen.model.render.render_regions)
 DRAFTS = ("glyph", "classical")
 # With ema_decay > 0, a run's last-step weights go beside the average: <weights folder> + RAW

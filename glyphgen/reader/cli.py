@@ -11,10 +11,11 @@ EXAMPLES = """examples:
   glyphgen train-reader --out runs/reader                 # defaults; resumes if run exists
   glyphgen train-reader --config my-reader.yaml --out runs/reader --set steps=20000
   glyphgen train-reader --out runs/reader --set batch_size=32 --set workers=2
-  glyphgen train-reader --out runs/wide --set init=models/reader --set net.hidden=384
-      (continues models/reader on a wider net: its training so far is kept, Net2Net-style)
+  glyphgen train-reader --out runs/wide --set init=weights/reader --set net.hidden=384
+      (continues weights/reader on a wider net: its training so far is kept, Net2Net-style)
 The exported model lands in OUT/model (model.safetensors, vocab.txt, manifest.json);
-copy it to models/reader/ to make it the bundled judge (glyphgen eval --backend glyphgen).
+copy it to glyphgen/data/weights/reader/ to make it the bundled judge
+(glyphgen eval --backend glyphgen).
 """
 
 

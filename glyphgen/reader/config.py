@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from glyphgen import configio
-from glyphgen.paths import REPO_ROOT
+from glyphgen.paths import resolve_data_path
 
 
 @dataclass
@@ -22,7 +22,7 @@ class NetSection:
 class ReaderTrainConfig:
     # The factory config lines are drawn from (kind: line, height 32, fonts.split: train)
     # and --set style overrides for it; the factory seed in it names the training data.
-    data: str = "synth_data/configs/reader-train.yaml"
+    data: str = "presets/reader-train.yaml"
     data_overrides: list[str] = field(default_factory=list)
     steps: int = 3000  # optimizer steps in total, over every leg
     batch_size: int = 48
@@ -33,8 +33,8 @@ class ReaderTrainConfig:
     workers: int = 1  # processes rendering lines
     shuffle_buffer: int = 2048  # lines; consecutive coverage lines share characters
     # batches of like-width lines, sorted within pools of this many batches (1 = random
-    # widths, as every leg before 2026-11-26 trained): 1.6x the steps per hour of compute,
-    # 1.37x in a real leg with the renderer on the same 2 cores (README, recognizer)
+    # widths): 1.6x the steps per hour of compute, 1.37x with the renderer on the same
+    # 2 cores (docs/reader.md, bench/results/reader_train_speed.md)
     bucket_batches: int = 16
     threads: int = 0  # torch threads; 0 = every core
     # bf16: the forward pass under CPU autocast (weights, optimizer and CTC stay fp32):
@@ -45,7 +45,7 @@ class ReaderTrainConfig:
     heldout_lines: int = 200
     heldout_seed: int = 9_000_000  # factory seed of held-out lines; never a training seed
     net: NetSection = field(default_factory=NetSection)
-    # A model folder (e.g. models/reader) to continue from when the run folder is new: its
+    # A model folder (e.g. weights/reader) to continue from when the run folder is new: its
     # weights, steps, data index and legs carry over (the optimizer restarts, with a fresh
     # warm-up), so training resumes across sessions from the committed fp16 weights. Where
     # ``net`` asks for more than the init model has (wider stages, more context layers), the
@@ -67,10 +67,4 @@ def load_reader_config(
 
 
 def data_path(cfg: ReaderTrainConfig) -> Path:
-    return repo_path(cfg.data)
-
-
-def repo_path(path: str) -> Path:
-    """A path from a config: absolute as given, relative to the repository root otherwise."""
-    p = Path(path)
-    return p if p.is_absolute() else REPO_ROOT / p
+    return resolve_data_path(cfg.data)

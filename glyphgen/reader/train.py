@@ -31,8 +31,8 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from glyphgen import configio
-from glyphgen.paths import REPO_ROOT
-from glyphgen.reader.config import NetSection, ReaderTrainConfig, data_path, repo_path
+from glyphgen.paths import resolve_data_path
+from glyphgen.reader.config import NetSection, ReaderTrainConfig, data_path
 from glyphgen.reader.data import Batch, FactoryLines, StreamPosition, batches
 from glyphgen.reader.grow import grow_vocabulary, larger_net, widen
 from glyphgen.reader.metrics import read_lines, score_readings
@@ -80,7 +80,7 @@ def wanted_vocabulary(cfg: ReaderTrainConfig, base: Vocabulary | None = None) ->
     vocab = base or Vocabulary(default_characters())
     vocab = vocab.extended(default_characters())
     if cfg.extra_charset:
-        vocab = vocab.extended(charsets.resolve_charset(cfg.extra_charset, REPO_ROOT))
+        vocab = vocab.extended(charsets.resolve_charset(cfg.extra_charset))
     return vocab
 
 
@@ -151,7 +151,7 @@ def train(cfg: ReaderTrainConfig, run: Path, command: str = "", quiet: bool = Fa
     elif cfg.init:
         # 0) continue from exported weights: their net (widened where the config asks for
         # more), vocabulary (grown if asked) and history
-        init, init_vocab, manifest = load_model(repo_path(cfg.init))
+        init, init_vocab, manifest = load_model(resolve_data_path(cfg.init))
         trained = _net_section(init.cfg)
         cfg.net = _net_section(larger_net(init.cfg, NetConfig(**asdict(cfg.net))))
         vocab = wanted_vocabulary(cfg, init_vocab)
@@ -298,7 +298,7 @@ def manifest_for(cfg: ReaderTrainConfig, fcfg: SynthConfig, info: dict) -> dict[
         "resume": {
             "same_run_folder": "glyphgen train-reader --out RUN --set steps=MORE  (RUN keeps "
             "state.safetensors: weights and optimizer moments)",
-            "from_these_weights": "glyphgen train-reader --out NEW_RUN --set init=models/reader "
+            "from_these_weights": "glyphgen train-reader --out NEW_RUN --set init=weights/reader "
             "--set steps=MORE  (fp16 weights, fresh optimizer with a short warm-up; steps, data "
             "index and legs carry over)",
         },

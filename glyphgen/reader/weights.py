@@ -17,12 +17,12 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from glyphgen.paths import REPO_ROOT
+from glyphgen.paths import data_path
 from glyphgen.reader.net import LineRecognizer, NetConfig
 from glyphgen.reader.vocab import Vocabulary
 from glyphgen.safeweights import check_manifest, is_pickle, refusal, refuse_pickles
 
-BUNDLED = REPO_ROOT / "models" / "reader"
+BUNDLED = data_path("weights", "reader")
 WEIGHTS = "model.safetensors"
 
 
@@ -86,7 +86,7 @@ def identity(manifest: dict[str, Any], folder: Path | str | None = None) -> dict
     """Which recognizer this is, for the records of what it judged or trained: the folder,
     its steps and its weights' sha256 (the bundled model gets retrained)."""
     return {
-        "weights": str(folder or "models/reader (bundled)"),
+        "weights": str(folder or "glyphgen/data/weights/reader (bundled)"),
         "steps": manifest.get("steps"),
         "sha256": manifest.get("sha256", {}).get(WEIGHTS),
     }

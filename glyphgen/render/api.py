@@ -136,8 +136,8 @@ class Renderer:
             if not index.is_file():
                 if self.weights == DEFAULT_WEIGHTS:
                     raise ModelUnavailable(
-                        f"no trained weights at {DEFAULT_WEIGHTS} (they ship with the "
-                        "repository: is this a partial checkout?). Train your own with "
+                        f"no trained weights at {DEFAULT_WEIGHTS} (they ship inside the "
+                        "glyphgen package: is this a partial install or checkout?). Train your own with "
                         "`glyphgen train --config cpu` and pass --weights out/model/weights"
                     )
                 raise ModelUnavailable(

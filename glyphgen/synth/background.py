@@ -28,7 +28,7 @@ PROCEDURAL = ("solid", "gradient", "noise", "texture")
 def list_images(dirs: list[str], base_dir: Path | None = None) -> list[Path]:
     """Image files under ``dirs``, sorted so every worker sees the same list. A relative folder
     is looked for where the command runs, then beside the config, then in the repository
-    (bundled photos: ``synth_data/photos/heldout``)."""
+    (bundled photos: ``glyphgen/data/photos/heldout``)."""
     files: list[Path] = []
     for name in dirs:
         folder = resolve_data_path(name, base_dir)

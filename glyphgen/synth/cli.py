@@ -24,7 +24,7 @@ examples:
   glyphgen synth --preset lines --backend ray --ray-address auto --num 10000000
 
 A re-run with the same config and --out resumes: complete shards are kept, the rest redone.
-Presets live in synth_data/configs/; --print-config shows the full resolved config.
+Presets live in glyphgen/data/presets/; --print-config shows the full resolved config.
 """
 
 

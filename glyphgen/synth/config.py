@@ -14,10 +14,10 @@ from typing import Any, Literal
 from glyphgen import configio
 from glyphgen import limits as lim
 from glyphgen.images import DEFAULT_MAX_PIXELS
-from glyphgen.paths import REPO_ROOT
+from glyphgen.paths import data_path
 from glyphgen.synth.text import MIX_MAX_EXTRA, TextConfig
 
-PRESETS_DIR = REPO_ROOT / "synth_data" / "configs"
+PRESETS_DIR = data_path("presets")
 
 
 def _at_least(name: str, value: float, low: float) -> None:

@@ -15,7 +15,7 @@ covered only if
 
 Checking a big face takes seconds, so results are cached per (file sha256, face index) as a
 compact JSON of code point ranges; the bundled fonts' caches are committed in
-``fonts/coverage/``.
+``glyphgen/data/fonts/coverage/``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The font library: which faces exist, what each one really draws, and which to use for a text.
 
-Bundled fonts come from the repository's ``fonts/`` folder through ``fonts/manifest.json``
-(built by ``tools/build_fonts.py``); user folders are scanned for .ttf/.otf/.ttc/.otc and
+Bundled fonts come from the package's ``glyphgen/data/fonts/`` folder through its
+``manifest.json`` (built by ``tools/build_fonts.py``); the held-out font ships only in a
+checkout (the benchmarks read it), not in the wheel; user folders are scanned for .ttf/.otf/.ttc/.otc and
 every face of a collection is used. Coverage is verified by rasterizing
 (``glyphgen.typeset.coverage``) and cached, so a load is a few JSON reads: worker processes
 call ``FontLibrary.load`` again with the same arguments instead of receiving a pickle.
@@ -25,7 +26,7 @@ from typing import Any
 
 from PIL import ImageFont
 
-from glyphgen.paths import REPO_ROOT
+from glyphgen.paths import data_path
 from glyphgen.typeset import charsets
 from glyphgen.typeset.coverage import (
     FaceCoverage,
@@ -67,7 +68,7 @@ class FontFace:
 
 @dataclass(frozen=True)
 class BundledFont:
-    """One entry of ``fonts/manifest.json`` (the fields the loader needs)."""
+    """One entry of the bundled fonts' ``manifest.json`` (the fields the loader needs)."""
 
     id: str
     file: str  # relative to the fonts folder
@@ -81,9 +82,9 @@ class BundledFont:
 
 
 def bundled_fonts_dir() -> Path:
-    """The repository's ``fonts/`` folder, or ``$GLYPHGEN_FONTS_DIR`` when set."""
+    """The bundled ``glyphgen/data/fonts/`` folder, or ``$GLYPHGEN_FONTS_DIR`` when set."""
     env = os.environ.get("GLYPHGEN_FONTS_DIR")
-    return Path(env) if env else REPO_ROOT / "fonts"
+    return Path(env) if env else data_path("fonts")
 
 
 def load_manifest(fonts_dir: Path) -> list[BundledFont]:
@@ -92,9 +93,9 @@ def load_manifest(fonts_dir: Path) -> list[BundledFont]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise FileNotFoundError(
-            f"bundled font manifest {path} is missing: restore it with `git checkout fonts/`, "
-            "rebuild it with `python tools/build_fonts.py`, or point GLYPHGEN_FONTS_DIR at a "
-            "fonts folder"
+            f"bundled font manifest {path} is missing: restore it with "
+            "`git checkout glyphgen/data/fonts/`, rebuild it with `python tools/build_fonts.py`, "
+            "or point GLYPHGEN_FONTS_DIR at a fonts folder"
         ) from exc
     except ValueError as exc:
         raise ValueError(f"bundled font manifest {path} is not valid JSON: {exc}") from exc
@@ -213,6 +214,9 @@ class FontLibrary:
         if include_bundled or manifest_here:
             for entry in load_manifest(fonts_dir):
                 wanted = include_bundled and split in (entry.split, "all")
+                absent = not (fonts_dir / entry.file).is_file()
+                if split == "all" and entry.split == "heldout" and absent:
+                    wanted = False  # not in a wheel (only the benchmarks use it): list the rest
                 if not (wanted or entry.canonical):
                     continue
                 if not wanted:  # only the canonical face: a broken one must not block user fonts
@@ -266,7 +270,8 @@ class FontLibrary:
         if self._canonical is None:
             raise ValueError(
                 f"the canonical font is not available: no bundled font manifest at "
-                f"{bundled_fonts_dir() / MANIFEST_NAME}; restore fonts/ or set GLYPHGEN_FONTS_DIR"
+                f"{bundled_fonts_dir() / MANIFEST_NAME}; restore glyphgen/data/fonts/ or set "
+                "GLYPHGEN_FONTS_DIR"
             )
         return self._canonical
 
@@ -326,10 +331,16 @@ class FontLibrary:
 
 def _bundled_face(fonts_dir: Path, entry: BundledFont, progress: bool) -> FontFace:
     path = fonts_dir / entry.file
+    if not path.is_file() and entry.split == "heldout":  # a setting this install cannot serve
+        raise ValueError(
+            f"the held-out font {entry.id!r} ({path}) is not here: it ships in a checkout of the "
+            "repository, not in the installed wheel (only the benchmarks use it); run them from "
+            "a checkout, or point GLYPHGEN_FONTS_DIR at a checkout's glyphgen/data/fonts"
+        )
     if not path.is_file():
         raise FileNotFoundError(
             f"bundled font {path} (id {entry.id!r}) is missing: restore it with "
-            "`git checkout fonts/` or rebuild with `python tools/build_fonts.py`"
+            "`git checkout glyphgen/data/fonts/` or rebuild with `python tools/build_fonts.py`"
         )
     size = path.stat().st_size
     # A size check is free and catches Git LFS pointers and stale rebuilds; the test suite
@@ -337,8 +348,8 @@ def _bundled_face(fonts_dir: Path, entry: BundledFont, progress: bool) -> FontFa
     if size != entry.bytes:
         raise ValueError(
             f"bundled font {path} has {size} bytes but {fonts_dir / MANIFEST_NAME} says "
-            f"{entry.bytes}: restore it with `git checkout fonts/` or rebuild fonts/ and the "
-            "manifest together with `python tools/build_fonts.py`"
+            f"{entry.bytes}: restore it with `git checkout glyphgen/data/fonts/` or rebuild the "
+            "fonts and the manifest together with `python tools/build_fonts.py`"
         )
     cov = cached_check(
         path,

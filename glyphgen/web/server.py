@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import unquote
 
-from glyphgen.paths import REPO_ROOT
+from glyphgen.paths import data_path
 from glyphgen.web.guard import (
     WILDCARD_HOSTS,
     Refused,
@@ -52,7 +52,7 @@ from glyphgen.web.studio import AskError, Busy, Desk, png_bytes
 
 STATIC = Path(__file__).resolve().parent / "static"
 # The page's CJK font, served by us: a browser without CJK fonts would show boxes.
-UI_FONT = REPO_ROOT / "fonts" / "noto-sans-sc.otf"
+UI_FONT = data_path("fonts", "noto-sans-sc.otf")
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css"}
 NOT_FOUND = {"error": "not found"}  # one answer for every missing path: it tells nothing
 log = logging.getLogger(__name__)

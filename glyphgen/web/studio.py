@@ -31,7 +31,7 @@ from glyphgen.eval.metrics import score
 from glyphgen.eval.normalize import normalize
 from glyphgen.eval.testing import describe_diff
 from glyphgen.images import ImageRefused, open_image
-from glyphgen.paths import REPO_ROOT
+from glyphgen.paths import DATA_DIR, REPO_ROOT
 
 MAX_SIDE = 2048  # pixels; larger uploads are refused with this number in the message
 MAX_PIXELS = MAX_SIDE * MAX_SIDE  # checked from the header, before a pixel is decoded
@@ -246,11 +246,13 @@ def judge_region(image: np.ndarray, record: dict[str, Any], judge: Recognizer) -
 
 
 def weights_label(weights: Path) -> str:
-    """How the page names the weights: relative to the repository, else the folder and its
-    parent (``RUN/weights``): never the absolute path, which tells a visitor about the disk."""
+    """How the page names the weights: relative to the bundled data (``weights/glyph-default``)
+    or the checkout, else the folder and its parent (``RUN/weights``): never the absolute path,
+    which tells a visitor about the disk."""
     path = Path(weights).resolve()
-    if path.is_relative_to(REPO_ROOT):
-        return path.relative_to(REPO_ROOT).as_posix()
+    for root in (DATA_DIR, REPO_ROOT):
+        if path.is_relative_to(root):
+            return path.relative_to(root).as_posix()
     return "/".join(path.parts[-2:])
 
 

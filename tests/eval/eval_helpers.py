@@ -14,9 +14,9 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from glyphgen.eval.backends import Reading, Recognizer
-from glyphgen.paths import REPO_ROOT
+from glyphgen.paths import REPO_ROOT, data_path
 
-FONTS_DIR = REPO_ROOT / "fonts"
+FONTS_DIR = data_path("fonts")
 PHRASES = REPO_ROOT / "eval" / "common_phrases.txt"
 
 

@@ -18,7 +18,7 @@ from glyphgen.model.config import CONFIGS_DIR, config_names, load_train_config
 from glyphgen.model.data import DataConfig, FactoryScenes
 from glyphgen.model.data import factory_config as scenes_factory_config
 from glyphgen.model.pipeline import GlyphPipeline, GlyphPipelineOutput
-from glyphgen.paths import REPO_ROOT, resolve_data_path
+from glyphgen.paths import DATA_DIR, resolve_data_path
 from glyphgen.synth.render import Renderer
 from glyphgen.synth.runner import load_fonts
 from glyphgen.typeset.fonts import FontLibrary
@@ -96,8 +96,8 @@ def test_training_never_draws_the_benchmarks_fonts_or_seed():
             assert {f.split for f in renderer.faces} == {"train"}, where
         seeds[where] = cfg.seed
     reader = ReaderTrainConfig()
-    legs = REPO_ROOT.glob("synth_data/configs/reader-train*.yaml")  # every leg's data
-    reader_data = sorted(p.relative_to(REPO_ROOT).as_posix() for p in legs)
+    legs = DATA_DIR.glob("presets/reader-train*.yaml")  # every leg's data
+    reader_data = sorted(p.relative_to(DATA_DIR).as_posix() for p in legs)
     assert reader.data in reader_data, reader_data
     for data in reader_data:
         reader_cfg = factory_config(ReaderTrainConfig(data=data))
@@ -115,7 +115,7 @@ def test_training_never_draws_the_benchmarks_fonts_or_seed():
     # The style-edit benchmark: held-out font, held-out photos only, its own seed and corpus.
     edits = eb.edits_config()
     assert edits.fonts.split == "heldout"
-    assert edits.background.image_dirs == ["synth_data/photos/heldout"]
+    assert edits.background.image_dirs == ["photos/heldout"]
     assert edits.background.kinds == {"image": 1.0}
     assert edits.seed not in {bench.seed, validation.seed, *seeds.values()}, seeds
     # ... and its validation pairs: the same held-out recipe, their own seed and lines

@@ -109,13 +109,13 @@ def test_weights_from_before_legs_were_recorded_count_as_one_leg_from_step_0():
 def test_the_campaign_leg_continues_the_shipped_model_on_half_photo_backgrounds():
     from glyphgen.model.config import load_train_config
     from glyphgen.model.train import init_manifest
-    from glyphgen.paths import REPO_ROOT
+    from glyphgen.paths import resolve_data_path
     from glyphgen.synth.config import load_config
 
     leg, cpu = load_train_config("cpu-campaign"), load_train_config("cpu")
     assert leg.model.condition_in_unet and leg.mixed_precision == "no"
     assert dataclasses.replace(leg.model, condition_in_unet=False) == cpu.model
-    manifest = init_manifest(REPO_ROOT / leg.init, leg.model)  # accepted as it is
+    manifest = init_manifest(resolve_data_path(leg.init), leg.model)  # accepted as it is
     assert manifest["steps"] >= 2450
     (stage,) = leg.stages
     # scenes no leg saw: neither the cpu stages' seeds nor any recorded leg's

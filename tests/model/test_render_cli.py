@@ -44,9 +44,9 @@ def test_bad_numbers_are_refused_by_name(tmp_path, capsys, flag, value, message)
 
 
 def test_help_shows_the_shipped_defaults(capsys):
-    from glyphgen.paths import REPO_ROOT
+    from glyphgen.paths import data_path
 
-    index = json.loads((REPO_ROOT / "weights/glyph-default/model_index.json").read_text())
+    index = json.loads(data_path("weights", "glyph-default", "model_index.json").read_text())
     with pytest.raises(SystemExit):
         main(["render", "--help"])
     help_ = " ".join(capsys.readouterr().out.split())
@@ -216,10 +216,10 @@ def _shop_sign(path: Path) -> Image.Image:
     """A red sign reading 新年快乐 in yellow at (70, 45), 64 px; saved to ``path``."""
     from PIL import ImageDraw, ImageFont
 
-    from glyphgen.paths import REPO_ROOT
+    from glyphgen.paths import data_path
 
     shop = Image.new("RGB", (400, 160), (200, 40, 40))
-    font = ImageFont.truetype(str(REPO_ROOT / "fonts" / "wenkai.ttf"), 64)
+    font = ImageFont.truetype(str(data_path("fonts", "wenkai.ttf")), 64)
     ImageDraw.Draw(shop).text((70, 45), "新年快乐", font=font, fill=(250, 220, 60))
     shop.save(path)
     return shop

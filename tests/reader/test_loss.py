@@ -19,7 +19,7 @@ from glyphgen.synth.render import Renderer
 
 needs_weights = pytest.mark.skipif(
     not (BUNDLED / "model.safetensors").exists(),
-    reason="no bundled recognizer weights in models/reader (train them: glyphgen train-reader)",
+    reason="no bundled recognizer weights (train them: glyphgen train-reader)",
 )
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from glyphgen.paths import REPO_ROOT
+from glyphgen.paths import data_path
 from glyphgen.web.browser import find_chromium
 from glyphgen.web.server import serve
 from glyphgen.web.studio import (
@@ -138,7 +138,7 @@ def test_an_upload_over_the_pixel_limit_is_refused_before_decoding(monkeypatch):
 
 
 def test_the_page_names_weights_without_the_disk_path(tmp_path):
-    assert weights_label(REPO_ROOT / "weights" / "glyph-default") == "weights/glyph-default"
+    assert weights_label(data_path("weights", "glyph-default")) == "weights/glyph-default"
     assert weights_label(tmp_path / "run" / "weights") == "run/weights"
 
 

@@ -1,7 +1,7 @@
 """Build common_words.txt: lines of real Chinese words, drawn by how often they are used.
 
     pip download jieba==0.42.1 --no-deps -d /tmp/jieba && tar xzf /tmp/jieba/jieba-0.42.1.tar.gz -C /tmp/jieba
-    python synth_data/corpora/make_word_corpus.py /tmp/jieba/jieba-0.42.1/jieba/dict.txt
+    python tools/make_word_corpus.py /tmp/jieba/jieba-0.42.1/jieba/dict.txt
 
 The source is jieba's word dictionary (MIT licence): about 349,000 words, each with a count
 from a large text collection. Only words made entirely of GB2312 hanzi are kept. Each output
