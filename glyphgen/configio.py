@@ -4,7 +4,8 @@ Sections of the YAML are named after the dataclass fields they fill. Every confi
 command is built by :func:`load` with one precedence, lowest first:
 
 1. the dataclass defaults,
-2. config files, in the order given (a bundled preset, then the user's ``--config``),
+2. config files, in the order given (a bundled preset, then the user's ``--config``); a file
+   may be a variant of another (``extends: base.yaml``: the base first, then the file),
 3. ``--set section.key=value`` overrides, in the order given,
 4. explicit command-line flags (``--num``, ``--seed``, ``--out`` ...): a flag the user typed
    is the most specific thing they said, so it wins over a ``--set`` of the same key.
@@ -21,6 +22,7 @@ from typing import Any, TypeVar
 import yaml
 
 T = TypeVar("T")
+EXTENDS = "extends"  # top-level key of a YAML file: the file it is a variant of
 
 
 class ConfigError(ValueError):
@@ -143,18 +145,35 @@ def parse_override(text: str) -> dict[str, Any]:
     return out
 
 
-def load_yaml(path: Path) -> dict[str, Any]:
+def load_yaml(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The mapping in ``path``; with a top-level ``extends: BASE.yaml`` (a file beside it), the
+    base's mapping with this file's merged over it (mappings merge, the rest replaces), so a
+    variant says only what differs. ``extends`` is read here and never reaches a dataclass."""
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ConfigError(f"config file {path} does not exist") from exc
+        extended_by = f" (extended by {_chain[-1]})" if _chain else ""
+        raise ConfigError(f"config file {path}{extended_by} does not exist") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a mapping at the top level")
-    return data
+    base = data.pop(EXTENDS, None)
+    if base is None:
+        return data
+    if not isinstance(base, str) or not base:
+        raise ConfigError(
+            f"{path}: {EXTENDS} must name one YAML file beside it (e.g. {EXTENDS}: edits.yaml), "
+            f"got {base!r}"
+        )
+    chain = (*_chain, Path(path).resolve())
+    base_path = Path(path).parent / base
+    if base_path.resolve() in chain:
+        names = " -> ".join(str(p) for p in (*chain, base_path.resolve()))
+        raise ConfigError(f"{path}: {EXTENDS} makes a loop: {names}")
+    return deep_merge(load_yaml(base_path, chain), data)
 
 
 def load(

@@ -88,3 +88,29 @@ def test_every_loader_orders_file_then_set_then_flags(tmp_path, load, key, value
     assert load(path, overrides, {}) == set_value
     assert load(path, overrides, flags) == flag_value
     assert load(None, [], flags) == flag_value
+
+
+def test_a_variant_extends_its_base_and_unknown_keys_are_still_refused(tmp_path):
+    base = tmp_path / "base.yaml"
+    base.write_text("kind: scene\nseed: 1\ntext: {length: [2, 8], source: coverage}\n")
+    variant = tmp_path / "variant.yaml"
+    variant.write_text("extends: base.yaml\nseed: 2\ntext: {length: [3, 4]}\n")
+    cfg = load_config(variant)
+    assert (cfg.kind, cfg.seed, cfg.text.length, cfg.text.source) == ("scene", 2, (3, 4), "coverage")
+    # the bundled variants are their bases plus what differs
+    photo, heldout = load_config(preset="scenes-photo"), load_config(preset="scenes-photo-heldout")
+    assert photo.scene == load_config(preset="scenes-diffusion").scene == heldout.scene
+    assert heldout.background.image_dirs == ["photos/heldout"] != photo.background.image_dirs
+    variant.write_text("extends: base.yaml\ntext: {lenght: [3, 4]}\n")
+    with pytest.raises(ConfigError, match="lenght.*valid keys"):
+        load_config(variant)
+    variant.write_text("extends: missing.yaml\n")
+    with pytest.raises(ConfigError, match="missing.yaml.*extended by.*variant.yaml.*does not"):
+        load_config(variant)
+    base.write_text("extends: variant.yaml\n")
+    variant.write_text("extends: base.yaml\n")
+    with pytest.raises(ConfigError, match="loop"):
+        load_config(variant)
+    variant.write_text("extends: [base.yaml]\n")
+    with pytest.raises(ConfigError, match="extends must name one YAML file"):
+        load_config(variant)
