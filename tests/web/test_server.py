@@ -18,7 +18,7 @@ import zlib
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from glyphgen.web.server import ServerLimits, _Doorman, serve
 from glyphgen.web.studio import Desk, DeskLimits, Drawn
@@ -197,12 +197,13 @@ def test_bad_values_get_a_json_400_naming_the_field(port, change, says):
     assert status == 400 and says in out["error"] and len(out["error"]) < 300
 
 
-def test_a_decompression_bomb_is_refused_from_its_header(port):
+def test_a_decompression_bomb_is_refused_from_its_header(port, monkeypatch):
     bomb = bomb_png()
-    before = time.perf_counter()
+    decoded = []
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda im: decoded.append(im))
     status, _, out = render(port, {**ASK, "background": bomb})
     assert status == 400 and "13000x13000" in out["error"] and "at most 2048x2048" in out["error"]
-    assert time.perf_counter() - before < 2  # today's decode of it took 4.4 s
+    assert not decoded  # refused from the header: its pixels (4.4 s to decode) never were
 
 
 @pytest.mark.parametrize(
@@ -259,15 +260,19 @@ def test_waiting_for_the_model_is_bounded_503_with_retry_after(start):
 
 def test_a_slow_client_gets_408_after_the_read_deadline(start):
     port = start(limits=ServerLimits(read_timeout_s=0.5))
-    before = time.perf_counter()
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(b"POST /api/render HTTP/1.1\r\n")
-        # a header line every 0.1 s: each read is quick, the total is not
-        while not select.select([sock], [], [], 0.1)[0] and time.perf_counter() - before < 3:
+        # a header line every 0.1 s for up to 20 s: each read is quick, the total is not, so
+        # the answer comes while the client is still sending (a deadline per read would wait
+        # for the client to stop)
+        for _ in range(200):
+            if select.select([sock], [], [], 0.1)[0]:
+                break
             sock.sendall(b"X-Slow: 1\r\n")
+        else:
+            pytest.fail("no answer while the client kept sending: the deadline is per read")
         answer = read_all(sock)
     assert answer.startswith(b"HTTP/1.0 408") and b"within 0.5 s" in answer
-    assert time.perf_counter() - before < 2
 
 
 def occupy(port, renders):
@@ -283,13 +288,12 @@ def occupy(port, renders):
 
 
 def test_past_the_workers_and_the_queue_the_answer_is_503_at_once(start):
+    # a 503 that waited for a place would come after the two renders, and be a 200
     port = start(draw=painter(seconds=3), limits=ServerLimits(workers=1, queue=1, read_timeout_s=3))
     busy = occupy(port, 2)  # one rendering in the worker, one waiting in the queue
     try:
-        before = time.perf_counter()
         status, headers, out = exchange(port, request(port, "GET", "/api/info"))
         assert status == 503 and headers["retry-after"] and "busy" in out["error"]
-        assert time.perf_counter() - before < 1
     finally:
         for sock in busy:
             sock.close()
@@ -427,7 +431,6 @@ def test_fifty_concurrent_renders_are_all_answered_and_threads_stay_bounded(star
 
     watcher = threading.Thread(target=watch, name="load-watch")
     watcher.start()
-    started = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(50, thread_name_prefix="load") as pool:
         answers = list(pool.map(one, range(50)))
     done.set()
@@ -438,7 +441,6 @@ def test_fifty_concurrent_renders_are_all_answered_and_threads_stay_bounded(star
     assert all(out and out.get("error" if s == 503 else "image") for s, out in answers)
     # the workers, the accepting thread and the closer of refused connections, whatever the load
     assert peak[0] <= limits.workers + 2, peak[0]
-    assert time.perf_counter() - started < 10
 
 
 # -- who may talk to it: Host, Origin, Content-Type ---------------------------------------
