@@ -65,10 +65,12 @@ def main() -> None:
     trainer = Trainer(cfg, progress=False)
     batch = next(batches(data, cfg.model, 8, trainer.fonts))
     params = list(
-        {id(p): p for m in trainer.trainable for p in m.parameters() if p.requires_grad}.values()
+        {
+            id(p): p for m in trainer.trainable.values() for p in m.parameters() if p.requires_grad
+        }.values()
     )
     optimizer = torch.optim.AdamW(params, lr=args.lr)
-    for m in trainer.trainable:
+    for m in trainer.trainable.values():
         m.train()
     losses, t0 = [], time.perf_counter()
     for step in range(1, args.steps + 1):

@@ -5,7 +5,7 @@ random batches against batches of like-width lines (``bucket_batches``).
 
 One optimizer step as `glyphgen train-reader` takes it (forward, CTC, backward, clipping,
 AdamW: ``glyphgen.reader.train.optimizer_step``) on a fixed batch of the training factory's
-lines (glyphgen/data/presets/reader-train-stacked.yaml, batch 48, the bundled net), timed in
+lines (glyphgen/data/presets/reader-train-stacked.yaml, batch 48 or --batch, the bundled net), timed in
 alternating rounds so both precisions see the same machine load; medians and their ratio
 are reported, with the CTC loss each precision computes on the same batch (the same
 weights) so a speed-up that changes the numbers would show.
@@ -51,6 +51,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5, help="alternating rounds per precision")
     ap.add_argument("--steps", type=int, default=3, help="optimizer steps per round")
     ap.add_argument("--threads", type=int, default=0, help="torch threads; 0 = every core")
+    ap.add_argument("--batch", type=int, default=48, help="lines per batch (a smoke run: 4)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = ap.parse_args()
     threads = args.threads or len(os.sched_getaffinity(0))
@@ -58,7 +59,7 @@ def main() -> None:
     model, vocab, _ = load_model(None)
     model.float().train()
     cfg = load_reader_config(None, [f"data={DATA}"])
-    batch = next(batches(FactoryLines(factory_config(cfg), vocab, 50_000_000), 48, 0))
+    batch = next(batches(FactoryLines(factory_config(cfg), vocab, 50_000_000), args.batch, 0))
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
     opt = torch.optim.AdamW(model.parameters(), lr=0.0)  # lr 0: every step sees the same weights
 
@@ -76,7 +77,7 @@ def main() -> None:
                 step(bf)
             seconds[names[bf]].append((time.perf_counter() - t0) / args.steps)
     median = {k: statistics.median(v) for k, v in seconds.items()}
-    batching = time_batching(model, vocab, cfg, opt, ctc, args.rounds)
+    batching = time_batching(model, vocab, cfg, opt, ctc, args.rounds, args.batch)
     results: dict[str, Any] = {
         "machine": machine_info(),
         "command": "python bench/reader_train_speed.py " + " ".join(sys.argv[1:]),
@@ -115,7 +116,7 @@ def main() -> None:
     md += ["", f"bf16 / fp32 speed: **{results['speedup_bf16']}x**.", ""]
     lines = batching["lines"]
     md += [
-        f"## Batching: {lines} lines, batches of 48, bf16",
+        f"## Batching: {lines} lines, batches of {args.batch}, bf16",
         "",
         "| batches | padded px / line px | median s for all lines | lines / s |",
         "|---|---:|---:|---:|",
@@ -135,6 +136,7 @@ def time_batching(
     opt: torch.optim.Optimizer,
     ctc: torch.nn.CTCLoss,
     rounds: int,
+    size: int = 48,
     pool: int = 16,
 ) -> dict[str, Any]:
     """One bf16 step per batch over the same lines, batched in stream order and by width."""
@@ -142,11 +144,11 @@ def time_batching(
     items: list[tuple[np.ndarray, str]] = []
     for grey, text, _ in stream:
         items.append((grey, text))
-        if len(items) == 48 * pool:
+        if len(items) == size * pool:
             break
     ways = {
-        "random": list(width_buckets(items, 48, 1, np.random.default_rng(0))),
-        "by_width": list(width_buckets(items, 48, pool, np.random.default_rng(0))),
+        "random": list(width_buckets(items, size, 1, np.random.default_rng(0))),
+        "by_width": list(width_buckets(items, size, pool, np.random.default_rng(0))),
     }
     made = {
         k: [make_batch([g for g, _ in group], [t for _, t in group], vocab) for group in v]
