@@ -10,7 +10,7 @@ called the way ``evaluate()`` calls it (``EvalConfig.chunk`` crops per call). Tw
 split the difference into its parts (the folded graph alone, batching alone), and one runs
 the whole ``evaluate()`` (PNG decoding, cropping, scoring) over the same crops as files.
 
-Crops: factory lines (eval/ceiling_lines.yaml with 7-8 random GB2312 level-1 hanzi, 48 px
+Crops: factory lines (bench/sets/ceiling_lines.yaml with 7-8 random GB2312 level-1 hanzi, 48 px
 high) resized to exactly 320 px wide. Every path runs once per repeat, in rotating order, so
 a busy moment on the machine hits all of them alike; the median of the repeats is reported.
 """
@@ -44,7 +44,7 @@ def make_crops(num: int, tmp: Path) -> tuple[list[np.ndarray], list[str]]:
     from glyphgen.synth.runner import run
 
     cfg = load_config(
-        ROOT / "eval" / "ceiling_lines.yaml",
+        ROOT / "bench" / "sets" / "ceiling_lines.yaml",
         overrides=[
             "text.source=random",
             "text.charset=gb2312-l1",

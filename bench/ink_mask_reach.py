@@ -169,7 +169,7 @@ def main() -> None:
     if missing:
         raise SystemExit(
             f"no style-edit set in {missing}: run `glyphgen bench edit --work DIR` (or with "
-            "--config eval/benchmark/edits-validation.yaml) first"
+            "--config bench/sets/edits-validation.yaml) first"
         )
     fonts = FontLibrary.load()
     results = [measure(w, fonts) for w in args.work]

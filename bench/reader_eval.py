@@ -10,7 +10,7 @@ WenKai, which training configs never load). Rows:
 - clean: random strings drawn uniformly from all 6,763 GB2312 hanzi, no effects;
 - effects: the same texts with blur, noise, JPEG, lighting and perspective on every line;
 - one effect: the same texts with each effect alone, to see what each costs;
-- common phrases: eval/common_phrases.txt rendered clean; agreement = share of lines where
+- common phrases: bench/sets/common_phrases.txt rendered clean; agreement = share of lines where
   our reading equals PP-OCRv4's (both normalized the evaluator's way);
 - speed: lines per second, batched, on this machine's cores.
 
@@ -133,7 +133,11 @@ def main() -> None:
         results["one_effect"][name] = score_readings(texts, reads)
     print("one effect", results["one_effect"], flush=True)
 
-    phrases = ["text.source=corpus", "text.corpus=[eval/common_phrases.txt]", "text.length=[1, 12]"]
+    phrases = [
+        "text.source=corpus",
+        "text.corpus=[bench/sets/common_phrases.txt]",
+        "text.length=[1, 12]",
+    ]
     rgbs, texts = render_lines(phrases + CLEAN, 9_200_000, min(args.lines, 300))
     ours = read_ours(rgbs)
     theirs = [r.text for r in judge.recognize(rgbs)]

@@ -10,7 +10,7 @@ mid-frequency characters of shop signs and posters are not drowned by çš„ and äº
 line holds LENGTH characters. The result gives a recognizer or glyph model text whose
 characters follow real usage, which a uniform stream over the charset does not.
 
-Never train on eval/common_phrases.txt or eval/benchmark/lines.jsonl: those are held out.
+Never train on bench/sets/common_phrases.txt or bench/sets/lines.jsonl: those are held out.
 The output is deterministic for a given dictionary and seed.
 """
 

@@ -3,7 +3,7 @@
     python tools/screenshot_report.py                      # writes docs/img/eval_report.png
     python tools/screenshot_report.py --keep out/demo      # also keeps the images and reports
 
-1) The factory renders 40 clean lines of common phrases (eval/ceiling_lines.yaml, seed 7):
+1) The factory renders 40 clean lines of common phrases (bench/sets/ceiling_lines.yaml, seed 7):
    the ground truth.
 2) A copy of them plays a model that gets some wrong: in six lines one character is painted
    over with a look-alike (same font, size, colour and cell), one line loses a character,
@@ -45,7 +45,9 @@ def render_ground_truth(out: Path) -> list[dict]:
     from glyphgen.synth.config import load_config
     from glyphgen.synth.runner import run
 
-    cfg = load_config(ROOT / "eval" / "ceiling_lines.yaml", overrides=["num=40", "seed=7"])
+    cfg = load_config(
+        ROOT / "bench" / "sets" / "ceiling_lines.yaml", overrides=["num=40", "seed=7"]
+    )
     run(cfg, out, workers=1, progress=False)
     return [json.loads(x) for x in (out / "labels.jsonl").read_text(encoding="utf-8").splitlines()]
 

@@ -29,7 +29,7 @@ A row is NAME=PATH (a trained pipeline folder, at its own strength and draft), N
 (sampled at strength S; @0 is the draft with no model, @1 from pure noise) or NAME=PATH@S@DRAFT
 (DRAFT: glyph or classical; an empty S is the model's own). Writes benchmark.json,
 benchmark.md and contact_sheet.png to --results; the images go to --work (scratch).
-See eval/benchmark/README.md for the set, the judges and the recorded rows."""
+See bench/sets/README.md for the set, the judges and the recorded rows."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,7 +57,7 @@ def _register_glyph(which: argparse._SubParsersAction) -> None:
     _row_arguments(
         p,
         work=REPO_ROOT / "out" / "benchmark",
-        results=bm.BENCH_DIR / "results",
+        results=bm.RESULTS_DIR,
         config=bm.SCENES_CONFIG,
     )
     p.add_argument(

@@ -2,7 +2,7 @@
 
 ``run_edit_benchmark`` in four steps:
 
-1. the set: edit pairs from the factory (``eval/benchmark/edits.yaml``: held-out photos,
+1. the set: edit pairs from the factory (``bench/sets/edits.yaml``: held-out photos,
    held-out font, a seed no training config uses, text colours from the scene's palette and
    black or white, stroke, shadow, lighting, blur, tilted and perspective quads, a third in
    columns). Each pair gives the source (the scene with A), the ground truth (the same scene
@@ -51,8 +51,8 @@ from glyphgen.synth.runner import run as run_factory
 from glyphgen.typeset.fonts import FontLibrary
 
 SCHEMA = "glyphgen.edit-benchmark/2"  # 2: legibility against classical
-EDITS_CONFIG = REPO_ROOT / "eval" / "benchmark" / "edits.yaml"
-RESULTS_DIR = REPO_ROOT / "eval" / "benchmark" / "results" / "edits"
+EDITS_CONFIG = REPO_ROOT / "bench" / "sets" / "edits.yaml"
+RESULTS_DIR = REPO_ROOT / "bench" / "results" / "edit_benchmark"
 GREY_CHROMA = 4.0  # a scene whose region has a mean C*ab below this counts as grayscale
 PSNR_CAP = 100.0  # dB: identical regions (inf) are capped for means and the bootstrap
 BOOTSTRAP_SEED = 0

@@ -1,10 +1,10 @@
 """The glyph benchmark: a fixed set of lines on held-out fonts, redrawn by each model and
-read by the OCR judge (``eval/benchmark/``, issue 6).
+read by the OCR judge (``bench/sets/``, issue 6).
 
 ``run_benchmark`` in five steps:
 
 1. render the ground truth with the factory: scene i draws line i of the set
-   (``eval/benchmark/scenes.yaml``: ``text.order: sequential``, ``fonts.split: heldout``, a
+   (``bench/sets/scenes.yaml``: ``text.order: sequential``, ``fonts.split: heldout``, a
    seed no training config uses), vertical items as columns, one region per scene;
 2. judge the ground truth: the OCR ceiling row;
 3. per model: erase the item's region from the ground-truth image (inpainted, so no ink of
@@ -53,7 +53,8 @@ from glyphgen.synth.writers.jsonl import line_record
 from glyphgen.typeset.fonts import FontLibrary
 
 SCHEMA = "glyphgen.benchmark/1"
-BENCH_DIR = REPO_ROOT / "eval" / "benchmark"
+BENCH_DIR = REPO_ROOT / "bench" / "sets"  # the fixed sets and configs (a checkout's)
+RESULTS_DIR = REPO_ROOT / "bench" / "results" / "glyph_benchmark"
 SET_FILE = BENCH_DIR / "lines.jsonl"
 SCENES_CONFIG = BENCH_DIR / "scenes.yaml"
 # Item fields reported per value, values in table order.
@@ -155,7 +156,7 @@ def render_ground_truth(
             if corpus[k] != it["text"]:
                 raise BenchmarkError(
                     f"item {k}: the factory corpus says {corpus[k]!r}, the set {it['text']!r}; "
-                    "rebuild both with python eval/benchmark/build_set.py"
+                    "rebuild both with python bench/sets/build_set.py"
                 )
             sample = renderers[it["direction"] == "vertical"].render(k)
             lines = [] if sample is None else sample.lines

@@ -22,7 +22,7 @@ examples:
   accelerate launch -m glyphgen train --config gpu # several GPUs / machines
   glyphgen train --out out/model --export glyphgen/data/weights/glyph-default   # ship: fp16 + manifest
   glyphgen train --out out/model --export glyphgen/data/weights/glyph-default \
-      --metrics eval/benchmark/results/benchmark.json --row shipped  # ... with its figures
+      --metrics bench/results/glyph_benchmark/benchmark.json --row shipped  # ... with its figures
 
 A re-run of the same command resumes from <out>/checkpoint. The trained pipeline is written
 to <out>/weights (use it with glyphgen render --weights <out>/weights), and each stage's

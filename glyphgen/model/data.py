@@ -233,7 +233,7 @@ class FactoryScenes:
             raise ValueError(
                 f"training scenes must use the train font split, got fonts.split="
                 f"{cfg.fonts.split!r} and held-out faces {heldout}; held-out fonts are kept "
-                "for evaluation (eval/benchmark)"
+                "for evaluation (bench/sets)"
             )
         self.renderer = Renderer(cfg, fonts)
         self.fonts = fonts

@@ -38,7 +38,7 @@ def file_table(folder: Path) -> dict[str, dict[str, Any]]:
 
 
 def benchmark_row(results: Path, name: str) -> dict[str, Any]:
-    """The row ``name`` of a benchmark.json (eval/benchmark/run.py): its summary, groups,
+    """The row ``name`` of a benchmark.json (glyphgen bench glyph): its summary, groups,
     timing, the set and the command that measured it."""
     data = json.loads(results.read_text(encoding="utf-8"))
     rows = {r["name"]: r for r in data.get("rows", [])}

@@ -17,7 +17,7 @@ from glyphgen.eval.backends import Reading, Recognizer
 from glyphgen.paths import REPO_ROOT, data_path
 
 FONTS_DIR = data_path("fonts")
-PHRASES = REPO_ROOT / "eval" / "common_phrases.txt"
+PHRASES = REPO_ROOT / "bench" / "sets" / "common_phrases.txt"
 
 
 def bundled_fonts() -> list[dict]:

@@ -17,7 +17,7 @@ def line(tmp_path_factory):
     """(image path, its text, its polygon) of one clean factory line: 咖啡馆."""
     out = factory(
         tmp_path_factory.mktemp("line"),
-        config=REPO_ROOT / "eval" / "ceiling_lines.yaml",
+        config=REPO_ROOT / "bench" / "sets" / "ceiling_lines.yaml",
         overrides=["num=1", "seed=7"],
     )
     rec = json.loads((out / "labels.jsonl").read_text(encoding="utf-8").splitlines()[0])

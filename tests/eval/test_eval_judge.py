@@ -13,7 +13,7 @@ from glyphgen.eval import EvalConfig, evaluate
 from glyphgen.eval.config import CropConfig
 from glyphgen.paths import REPO_ROOT
 
-CEILING = REPO_ROOT / "eval" / "ceiling_lines.yaml"
+CEILING = REPO_ROOT / "bench" / "sets" / "ceiling_lines.yaml"
 
 
 def _records(labels):
@@ -21,7 +21,7 @@ def _records(labels):
 
 
 def test_ocr_ceiling_on_clean_common_phrases(tmp_path, judge):
-    # The command in eval/ceiling_lines.yaml's header: 60 clean lines, seed 7.
+    # The command in bench/sets/ceiling_lines.yaml's header: 60 clean lines, seed 7.
     out = factory(tmp_path / "ceiling", config=CEILING, overrides=["seed=7"])
     report = evaluate(out / "labels.jsonl", backend=judge)
     wrong = [(r.target, r.read) for r in report.regions if not r.exact]

@@ -1,4 +1,4 @@
-"""The glyph benchmark (eval/benchmark): its fixed set, held-out fonts and seed by
+"""The glyph benchmark (bench/sets): its fixed set, held-out fonts and seed by
 construction, and the harness end to end."""
 
 import importlib.util

@@ -33,7 +33,7 @@ def test_export_records_the_benchmark_row_and_refuses_a_missing_one(trained, tmp
     run = trained.parent
     bench = tmp_path / "benchmark.json"
     row = {"name": "shipped", "summary": {"n": 3, "sentence_acc": 0.67}, "groups": {}}
-    bench.write_text(json.dumps({"rows": [row], "command": "python eval/benchmark/run.py"}))
+    bench.write_text(json.dumps({"rows": [row], "command": "glyphgen bench glyph"}))
     dst = tmp_path / "w"
     argv = ["train", "--out", str(run), "--export", str(dst), "--metrics", str(bench)]
     assert main(argv) == 0

@@ -32,5 +32,5 @@ def test_default_render_is_read_back_by_the_evaluator(tmp_path):
     record = json.loads(out.with_suffix(".json").read_text())
     polygon = record["texts"][0]["polygon"]
     # one misread character of four is tolerated: the test pins the model's use, not its
-    # benchmark figure (eval/benchmark/results/benchmark.md)
+    # benchmark figure (bench/results/glyph_benchmark/benchmark.md)
     assert_text(out, "开业大吉", region=polygon, min_ratio=0.75)

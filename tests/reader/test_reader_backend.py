@@ -87,7 +87,7 @@ def test_reader_judges_level_2_columns_from_upright_characters(tmp_path):
 
     out = tmp_path / "columns"
     cfg = load_config(
-        REPO_ROOT / "eval" / "ceiling_lines.yaml",
+        REPO_ROOT / "bench" / "sets" / "ceiling_lines.yaml",
         overrides=["layout.vertical=1.0", "text.source=random", "text.charset=gb2312-l2",
                    "text.length=[3, 6]", "text.mix={digits: 0, latin: 0, punct: 0}",
                    "fonts.split=heldout", "num=20", "seed=11"],

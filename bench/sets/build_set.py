@@ -1,7 +1,7 @@
 """Build the glyph benchmark's fixed line sets (deterministic; the committed files are its output).
 
-    python eval/benchmark/build_set.py            # writes lines.* and validation.* here
-    python eval/benchmark/build_set.py --check    # exit 1 if the committed files differ
+    python bench/sets/build_set.py            # writes lines.* and validation.* here
+    python bench/sets/build_set.py --check    # exit 1 if the committed files differ
 
 ``lines.jsonl``: one item per line with its groups; ``lines.txt``: the same texts, one per
 line, the factory's corpus (``text.order: sequential``: scene i draws line i).
@@ -26,7 +26,7 @@ from glyphgen.synth.text import load_corpus
 
 HERE = Path(__file__).resolve().parent
 CORPORA = [
-    REPO_ROOT / "eval" / "common_phrases.txt",
+    REPO_ROOT / "bench" / "sets" / "common_phrases.txt",
     REPO_ROOT / "glyphgen/data/corpora/signboards.txt",
 ]
 
