@@ -14,7 +14,7 @@ batches rendered ahead, and judged from pure noise on the same validation edits.
    budget: a 9-step calibration run measures its CPU seconds per step first, so every
    recipe ends its own cosine schedule. One torch thread per run; ``--jobs`` runs side by side.
 3) ``judge``: one ``glyphgen bench edit`` run on the validation pairs
-   (eval/benchmark/edits-validation.yaml) with a row per recipe, each from pure noise
+   (bench/sets/edits-validation.yaml) with a row per recipe, each from pure noise
    (strength 1, glyph draft) at its default steps; every recipe is then compared with the
    first (today's recipe) edit by edit: sentence accuracy and Levenshtein ratio with paired
    bootstrap 95% intervals, wins and losses. The verdict is read off the sentence-accuracy
@@ -40,7 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 RESULTS = ROOT / "bench" / "results"
-VALIDATION = ROOT / "eval" / "benchmark" / "edits-validation.yaml"
+VALIDATION = ROOT / "bench" / "sets" / "edits-validation.yaml"
 CALIBRATION_STEPS = 9  # steps 2..9: eight steps, two of them with the OCR-aware loss (every 4th)
 
 # name -> (what it changes, overrides on the race config); the first is the base of the table

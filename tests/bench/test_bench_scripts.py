@@ -50,7 +50,7 @@ def edit_run(tmp_path_factory):
 
 def test_every_script_has_a_smoke_test():
     scripts = {p.stem for p in BENCH.glob("*.py")}
-    covered = set(RERUNS) | set(SCRIPTS) | {"ink_mask_reach"}
+    covered = set(RERUNS) | set(SCRIPTS) | {"ink_mask_reach", "recipe_race"}
     assert scripts == covered, f"no smoke test for {sorted(scripts - covered)}"
 
 
@@ -116,3 +116,15 @@ def test_script_runs_on_tiny_input(script, tmp_path):
     run([f"bench/{script}.py", *args, "--out", str(out)], REPO_ROOT)
     written = Path(f"{out}{writes}") if writes.startswith(".") else out / writes
     assert written.exists(), sorted(tmp_path.rglob("*"))
+
+
+def test_recipe_race_prepares_trains_and_judges(tmp_path):
+    work, out = tmp_path / "work", tmp_path / "recipe_race"
+    race = ["bench/recipe_race.py"]
+    run([*race, "prepare", "--batches", "1", "--work", str(work)], REPO_ROOT)
+    train = ["train", "today", "--budget-min", "0.05", "--jobs", "1", "--work", str(work)]
+    run([*race, *train], REPO_ROOT)
+    run(
+        [*race, "judge", "today", "--limit", "1", "--work", str(work), "--out", str(out)], REPO_ROOT
+    )
+    assert out.with_suffix(".json").is_file() and out.with_suffix(".md").is_file()
