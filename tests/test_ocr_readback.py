@@ -33,6 +33,7 @@ def recognizer():
     return rapidocr.RapidOCR()
 
 
+@pytest.mark.slow
 def test_pp_ocrv4_reads_clean_lines_of_common_phrases_back(fonts, recognizer):
     renderer = Renderer(load_config(preset="lines", overrides=CLEAN_PHRASES), fonts)
     wrong = []

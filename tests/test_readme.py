@@ -3,9 +3,12 @@ runs them), so they cannot drift from the code."""
 
 import importlib.util
 
+import pytest
+
 from glyphgen.paths import REPO_ROOT
 
 
+@pytest.mark.slow
 def test_the_readme_prints_what_the_commands_print():
     spec = importlib.util.spec_from_file_location(
         "readme_outputs", REPO_ROOT / "tools" / "readme_outputs.py"

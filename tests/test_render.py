@@ -140,6 +140,7 @@ def test_paint_identity_matches_layout_canvas(fonts):
     assert canvas.shape == (block.height, block.width) and canvas.max() == 255
 
 
+@pytest.mark.slow
 def test_palette_colours_are_taken_from_the_scene_itself(fonts):
     cfg = load_config(
         preset="scenes-det",

@@ -85,6 +85,7 @@ def test_overwrite_clears_the_other_configs_shards_and_merged_outputs(tmp_path):
     assert [json.loads(x)["height"] for x in labels] == [40] * 4
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_same_bytes(tmp_path):
     """SIGKILL the CLI mid-run; the re-run keeps sealed shards and ends byte-identical."""
     args = ["--preset", "lines", "--num", "60", "--workers", "1", "--quiet"]
@@ -127,6 +128,7 @@ def _live_members(group: int) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+@pytest.mark.slow
 def test_parent_killed_alone_leaves_no_writer_and_resumes_every_sample_once(tmp_path):
     """SIGKILL only the parent (what the OOM killer does) at several points, resume at once.
 
@@ -226,6 +228,7 @@ def test_a_folder_another_live_run_holds_is_refused(tmp_path):
     assert run(cfg, out, progress=False).samples_written == 4  # released: taken over
 
 
+@pytest.mark.slow
 def test_ray_backend_matches_local(tmp_path):
     pytest.importorskip("ray")
     cfg = load_config(preset="lines", overrides=FAST, extra={"num": 8})

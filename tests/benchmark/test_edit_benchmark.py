@@ -17,6 +17,7 @@ def results(trained, tmp_path_factory):
     return eb.run_edit_benchmark(models, work, limit=3, log=lambda _: None), work
 
 
+@pytest.mark.slow
 def test_every_row_is_judged_on_the_same_edits(results):
     res, _ = results
     assert [r["name"] for r in res["rows"]] == ["ground truth", "classical", "tiny"]
@@ -26,6 +27,7 @@ def test_every_row_is_judged_on_the_same_edits(results):
         assert row["legibility"]["n"] + row["uncovered"] == 3
 
 
+@pytest.mark.slow
 def test_the_ground_truth_is_the_ceiling_of_every_fidelity_figure(results):
     truth = results[0]["rows"][0]["summary"]
     assert truth["ssim"] == pytest.approx(1.0)
@@ -33,6 +35,7 @@ def test_the_ground_truth_is_the_ceiling_of_every_fidelity_figure(results):
     assert truth["colour_median"] == 0 and truth["seam"] == 0 and truth["cast"] == 0
 
 
+@pytest.mark.slow
 def test_models_are_compared_with_the_classical_edit(results, tmp_path):
     res, _ = results
     tiny = res["rows"][2]
@@ -81,6 +84,7 @@ def test_fill_pixels_are_the_ink_nearest_the_fill_colour():
     assert picked[:, :4].all() and not picked[:, 4:].any()
 
 
+@pytest.mark.slow
 def test_a_run_is_re_read_only_with_its_set_and_the_rows_asked_for(results):
     _, work = results
     assert eb.run_labels(work, ["classical", "tiny"]) == work / "set" / "labels.jsonl"

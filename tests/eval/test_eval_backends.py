@@ -80,6 +80,7 @@ def test_paddleocr_missing_models_are_named_not_downloaded(monkeypatch, tmp_path
     assert "does not download" in str(err.value)
 
 
+@pytest.mark.slow
 def test_folded_graph_reads_like_the_shipped_one(tmp_path):
     """ppocr_graph.py's rewrite computes the same function: same text, same confidence."""
     pytest.importorskip("onnx")

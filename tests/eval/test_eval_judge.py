@@ -20,6 +20,7 @@ def _records(labels):
     return [json.loads(line) for line in labels.read_text(encoding="utf-8").splitlines()]
 
 
+@pytest.mark.slow
 def test_ocr_ceiling_on_clean_common_phrases(tmp_path, judge):
     # The command in bench/sets/ceiling_lines.yaml's header: 60 clean lines, seed 7.
     out = factory(tmp_path / "ceiling", config=CEILING, overrides=["seed=7"])
@@ -38,6 +39,7 @@ def test_ocr_ceiling_on_clean_common_phrases(tmp_path, judge):
     assert ET.parse(junit).getroot().find("testsuite").get("failures") == "0"
 
 
+@pytest.mark.slow
 def test_one_swapped_character_costs_exactly_its_line(tmp_path, judge):
     """Real renders, real judge: 20 clean lines, then a copy where 4 lines have one character
     painted over with another. Sentence accuracy drops by exactly 4/20, NED by the sum of
@@ -65,6 +67,7 @@ def test_one_swapped_character_costs_exactly_its_line(tmp_path, judge):
         assert read_as[records[i]["texts"][0]["text"][0]] == {new: 1}
 
 
+@pytest.mark.slow
 def test_factory_scenes_are_read_through_their_polygons(tmp_path, judge):
     """Scenes as the factory writes them (rotated, perspective, curved, vertical regions), in
     three formats: every region written is scored, none is a problem."""
@@ -96,6 +99,7 @@ def test_factory_scenes_are_read_through_their_polygons(tmp_path, judge):
     assert columns.n >= 2 and columns.ned >= 0.85, columns
 
 
+@pytest.mark.slow
 def test_vertical_columns_are_turned_before_reading(tmp_path, judge):
     out = factory(
         tmp_path / "columns",

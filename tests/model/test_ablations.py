@@ -50,6 +50,7 @@ def _sha256(folder, part: str) -> str:
 
 
 # -- without the ControlNet branch ------------------------------------------------------
+@pytest.mark.slow
 def test_a_model_without_controlnet_saves_no_controlnet_and_loads_as_such(noctrl):
     assert not (noctrl / "controlnet").exists()
     for part in ("unet", "text_encoder", "style_adapter"):
@@ -60,6 +61,7 @@ def test_a_model_without_controlnet_saves_no_controlnet_and_loads_as_such(noctrl
     assert _load(noctrl).controlnet is None
 
 
+@pytest.mark.slow
 def test_without_controlnet_the_glyph_image_reaches_nothing(noctrl, tmp_path):
     empty, inked = _glyphs()
     alone = _load(noctrl)
@@ -78,6 +80,7 @@ def test_without_controlnet_the_glyph_image_reaches_nothing(noctrl, tmp_path):
     assert not torch.equal(_generate(with_cn, empty), _generate(with_cn, inked))
 
 
+@pytest.mark.slow
 def test_with_and_without_controlnet_draw_differently_from_one_seed(trained, noctrl):
     _, inked = _glyphs()
     assert _load(trained).controlnet is not None
@@ -85,6 +88,7 @@ def test_with_and_without_controlnet_draw_differently_from_one_seed(trained, noc
     assert (a - b).abs().max() > 0.01
 
 
+@pytest.mark.slow
 def test_control_scale_without_a_controlnet_is_refused(noctrl):
     pipe = _load(noctrl)
     _, inked = _glyphs()
@@ -92,6 +96,7 @@ def test_control_scale_without_a_controlnet_is_refused(noctrl):
         pipe(["你好"], inked, inked, control_scale=0.5)
 
 
+@pytest.mark.slow
 def test_a_checkpoint_from_before_the_switch_resumes_and_a_switched_one_does_not(tmp_path, fonts):
     cfg = tiny_config(tmp_path, "stages=[{steps: 1, batch_size: 1}]")
     Trainer(cfg, fonts=fonts, progress=False).run()
@@ -120,6 +125,7 @@ def test_each_stage_is_exported_as_it_ended(trained):
     assert _load(stage1).controlnet is not None
 
 
+@pytest.mark.slow
 def test_a_run_resumed_after_stage_one_keeps_its_export(tmp_path, fonts, monkeypatch):
     cfg = tiny_config(tmp_path, "checkpoint_every=100", "sample_every=100")
     # stage 1 is 4 steps: interrupted at stage 2's second step, before any checkpoint of it
@@ -139,6 +145,7 @@ def test_a_run_resumed_after_stage_one_keeps_its_export(tmp_path, fonts, monkeyp
 
 
 # -- render and the benchmark take both ---------------------------------------------------
+@pytest.mark.slow
 def test_render_draws_with_either_ablation(trained, noctrl, tmp_path):
     for name, weights in (("noctrl", noctrl), ("stage1", trained.parent / "weights-stage1")):
         png = tmp_path / f"{name}.png"
@@ -147,6 +154,7 @@ def test_render_draws_with_either_ablation(trained, noctrl, tmp_path):
         assert json.loads(png.with_suffix(".json").read_text())["texts"][0]["text"] == "书山有路"
 
 
+@pytest.mark.slow
 def test_the_benchmark_takes_both_ablation_rows(trained, noctrl, tmp_path):
     torch.set_num_threads(1)
     models = [

@@ -135,6 +135,7 @@ def test_a_training_stage_asking_for_heldout_fonts_is_refused():
 
 
 # -- the harness ---------------------------------------------------------------------------
+@pytest.mark.slow
 def test_the_harness_runs_end_to_end_with_a_trained_model(trained, tmp_path):
     torch.set_num_threads(1)
     models = [bm.parse_model(f"tiny={trained}"), bm.parse_model(f"draft={trained}@0")]
@@ -196,6 +197,7 @@ def _writer(ink: bool):
 
 
 @pytest.mark.parametrize("ink", [True, False], ids=["ideal-writer", "blank-writer"])
+@pytest.mark.slow
 def test_the_score_is_the_models_not_left_over_ground_truth(ink, items, tmp_path, monkeypatch):
     """The region is erased before the model draws: a model that writes nothing scores 0,
     one that writes the glyphs scores like the ground truth."""

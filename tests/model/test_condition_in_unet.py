@@ -72,6 +72,7 @@ def test_weights_without_it_grow_into_a_run_with_it(trained, tmp_path):
         Trainer(back, progress=False)
 
 
+@pytest.mark.slow
 def test_the_ocr_loss_runs_on_every_kth_step_only(tmp_path):
     class CountingLoss(torch.nn.Module):
         source = "test"

@@ -39,6 +39,7 @@ def _unet(folder):
     return load_file(str(folder / "unet" / "diffusion_pytorch_model.safetensors"))
 
 
+@pytest.mark.slow
 def test_a_run_with_ema_saves_the_average_and_the_last_step_and_resumes_both_exactly(
     tmp_path, fonts, monkeypatch
 ):

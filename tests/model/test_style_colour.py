@@ -69,6 +69,7 @@ def drawn_colour(image, request, fonts) -> np.ndarray:
     "within 10, the worst at 10.0 (median 5.6); before the model's change lost its low "
     "frequencies 19 of 20, the worst 10.3; the default before leg 2: 93 at worst",
 )
+@pytest.mark.slow
 def test_the_shipped_model_writes_in_the_style_references_colour(references, fonts):
     import torch
 

@@ -87,6 +87,7 @@ def test_same_seed_same_image(trained):
     assert not np.array_equal(run(3), run(4))
 
 
+@pytest.mark.slow
 def test_training_resumes_from_the_checkpoint(tmp_path, fonts, monkeypatch):
     cfg = tiny_config(tmp_path, "checkpoint_every=2", "sample_every=100")
     run_until_crash(Trainer(cfg, fonts=fonts, progress=False), monkeypatch, call=4)
@@ -132,6 +133,7 @@ def _checkpoint(out) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     return weights, moments
 
 
+@pytest.mark.slow
 def test_a_resumed_run_is_the_run_that_was_never_interrupted(tmp_path, fonts, monkeypatch):
     """Stopped mid stage 1 (its last checkpoint a step back, batches prefetched past it),
     resumed by new objects from the checkpoint alone: every weight and optimizer moment
@@ -152,6 +154,7 @@ def test_a_resumed_run_is_the_run_that_was_never_interrupted(tmp_path, fonts, mo
     assert [k for k in moments if not torch.equal(moments[k], moments2[k])] == []
 
 
+@pytest.mark.slow
 def test_a_checkpoint_without_random_states_resumes_with_a_warning(tmp_path, fonts, monkeypatch):
     """Checkpoints written before random states were saved still resume, and say that the
     run will not be the one that was never interrupted."""

@@ -124,6 +124,7 @@ def test_training_writes_a_loadable_model_and_resumes_as_a_new_leg(tmp_path):
         train(load_reader_config(None, [*sets, "net.hidden=24"]), tmp_path / "run", quiet=True)
 
 
+@pytest.mark.slow
 def test_training_continues_from_exported_weights_and_grows_the_vocabulary(tmp_path):
     sets = ["steps=2", "batch_size=4", "workers=0", "shuffle_buffer=8", "heldout_every=100",
             "checkpoint_every=1",
