@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import json
 import math
+import posixpath
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 Point = tuple[float, float]
@@ -71,6 +72,8 @@ class Problem:
 PROBLEM_KINDS = {
     "bad-annotation": "an annotation line that is not valid JSON or lacks required fields",
     "missing-image": "the image file does not exist",
+    "image-outside": "the image path leaves the images folder (../ or absolute; "
+    "--allow-outside-images reads it)",
     "unreadable-image": "the image file exists but cannot be decoded (or is truncated)",
     "too-large-image": "the image's header gives more pixels than the limit (max_image_pixels)",
     "bad-polygon": "fewer than 3 points, non-numeric coordinates or zero area",
@@ -316,6 +319,26 @@ def _require_str(obj: dict[str, Any], key: str, prefix: str = "") -> str:
     if not isinstance(value, str):
         raise _BadLine(f"{prefix}{key!r} must be a string, got {value!r}")
     return value
+
+
+def leaves_folder(image: str) -> bool:
+    """True when the annotated path ``image`` is absolute or climbs out of the folder it is
+    read relative to (``../x.png``, ``a/../../x.png``), whatever that folder is."""
+    if PurePosixPath(image).is_absolute() or PureWindowsPath(image).is_absolute():
+        return True
+    parts = PurePosixPath(posixpath.normpath(image.replace("\\", "/"))).parts
+    return bool(parts) and parts[0] == ".."
+
+
+def outside_problem(sample: Sample, root: Path) -> Problem:
+    return Problem(
+        "image-outside",
+        f"image path {sample.image!r} leaves the images folder {root} (a '..' or an absolute "
+        "path), so it is not opened; name images inside --images, or pass "
+        "--allow-outside-images if you trust these annotations",
+        sample.where,
+        sample.image,
+    )
 
 
 def _image_path(value: str) -> str:

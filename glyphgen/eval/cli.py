@@ -160,6 +160,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="do not fail on data problems: gate only the regions that could be scored",
     )
+    p.add_argument(
+        "--allow-outside-images",
+        action="store_true",
+        help="read image paths that leave --images ('../', absolute); by default each is a "
+        "problem (image-outside) and never opened",
+    )
     p.set_defaults(func=run_eval)
 
 
@@ -185,6 +191,8 @@ def _extra(args: argparse.Namespace) -> dict[str, Any]:
         extra["gates"] = {k: v for k, v in gates.items() if v is not None}
     if args.allow_problems:
         extra.setdefault("gates", {})["max_problems"] = None
+    if args.allow_outside_images:
+        extra["allow_outside_images"] = True
     backend: dict[str, Any] = {}
     if args.backend:
         backend["name"] = args.backend

@@ -136,6 +136,10 @@ class EvalConfig:
     # An image whose header gives more pixels is a too-large-image problem, never decoded
     # (a small PNG can decode to gigabytes).
     max_image_pixels: int = DEFAULT_MAX_PIXELS
+    # An image path that leaves the images folder ("../x.png", "/etc/x.png") is an
+    # image-outside problem, never opened: annotations from elsewhere cannot make eval read
+    # any file on the machine. True reads them (annotations you trust).
+    allow_outside_images: bool = False
 
     def __post_init__(self) -> None:
         if self.max_image_pixels < 1:

@@ -33,6 +33,8 @@ from glyphgen.eval.annotations import (
     Problem,
     Region,
     Sample,
+    leaves_folder,
+    outside_problem,
     read_annotations,
 )
 from glyphgen.eval.backends import BackendUnavailable, Recognizer, create_backend
@@ -112,6 +114,7 @@ def evaluate(
         )
         raise CouldNotEvaluate(f"no region of {ann.source} could be evaluated ({reasons}){hint}")
     seconds = time.perf_counter() - started
+    evaluated = {s.where for s in samples}
     report = build_report(
         results,
         problems,
@@ -131,7 +134,9 @@ def evaluate(
             },
             "counts": {
                 "samples": len(samples),
-                "samples_with_problems": len({(p.where, p.image) for p in problems}),
+                # of the samples above (a bad annotation line is no sample: counted apart)
+                "samples_with_problems": len({p.where for p in problems} & evaluated),
+                "annotation_lines_refused": sum(p.kind == "bad-annotation" for p in ann.problems),
                 "skipped": dict(ann.skipped),
             },
         },
@@ -139,7 +144,9 @@ def evaluate(
     report.thumbnails = run.thumbnails()
     if reference_images is not None:
         compared, ref_problems = region_fidelity(
-            samples, Path(reference_images), cfg.max_image_pixels
+            [s for s in samples if cfg.allow_outside_images or not leaves_folder(s.image)],
+            Path(reference_images),
+            cfg.max_image_pixels,
         )
         report.fidelity = {
             "reference": str(reference_images),
@@ -254,6 +261,9 @@ class _Run:
         self, samples: list[Sample], root: Path, problems: list[Problem], progress: bool
     ) -> Iterator[_Pending]:
         for sample in tqdm(samples, desc="eval", unit="img", disable=not progress):
+            if not self.cfg.allow_outside_images and leaves_folder(sample.image):
+                self._problem(problems, outside_problem(sample, root))
+                continue
             path = root / sample.image
             try:
                 image = load_image(path, self.cfg.max_image_pixels)

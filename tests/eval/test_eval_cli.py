@@ -198,6 +198,9 @@ def test_print_config_shows_the_resolved_values(capsys):
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "vertical: chars" in out and "min_ned: 0.9" in out and "whitespace: remove" in out
+    assert "allow_outside_images: false" in out
+    assert main(["eval", "--print-config", "--allow-outside-images"]) == 0
+    assert "allow_outside_images: true" in capsys.readouterr().out
 
 
 def _references(dataset, folder):

@@ -229,3 +229,44 @@ def test_html_has_a_thumbnail_per_region_and_marks_differences(tmp_path):
     assert html.count("data:image/jpeg;base64,") == 4
     assert "全场八<del>折</del>" in html and "全场八<ins>拆</ins>" in html
     assert html.index("全场八<del>折</del>") < html.index("北京大学</td>")  # worst first
+
+
+def test_image_paths_that_leave_the_images_folder_are_problems_unless_allowed(tmp_path):
+    labels, judge = colour_dataset(tmp_path / "data", ITEMS[:2])
+    outside = tmp_path / "secret.png"
+    outside.write_bytes((tmp_path / "data" / "images" / "000.png").read_bytes())
+    records = [json.loads(line) for line in labels.read_text(encoding="utf-8").splitlines()]
+    region = records[0]["texts"]
+    extra = [
+        {"image": "../secret.png", "texts": region},
+        {"image": "images/../../secret.png", "texts": region},
+        {"image": str(outside), "texts": region},
+        {"image": "images/../images/001.png", "texts": records[1]["texts"]},  # stays inside
+    ]
+    write_jsonl(labels, records + extra)
+    report = evaluate(labels, backend=judge)
+    assert report.summary.n == 3
+    assert report.counts["problems_by_kind"] == {"image-outside": 3}
+    assert report.counts["samples_with_problems"] == 3
+    first = report.problems[0]
+    assert (first.where, first.image, first.path) == ("labels.jsonl:3", "../secret.png", None)
+    assert first.message.startswith(
+        f"image path '../secret.png' leaves the images folder {tmp_path / 'data'}"
+    )
+    assert "--allow-outside-images" in first.message
+    allowed = evaluate(labels, backend=judge, config=EvalConfig(allow_outside_images=True))
+    assert allowed.summary.n == 6 and allowed.problems == []
+
+
+def test_samples_with_problems_never_exceed_the_samples(tmp_path):
+    labels, judge = colour_dataset(tmp_path, ITEMS[:2])
+    with labels.open("a", encoding="utf-8") as fh:
+        fh.write(
+            "{broken\n{broken too\n" + json.dumps({"image": "none.png", "text": "出口"}) + "\n"
+        )
+    report = evaluate(labels, backend=judge)
+    counts = report.counts
+    assert (counts["samples"], counts["samples_with_problems"]) == (3, 1)
+    assert counts["annotation_lines_refused"] == 2
+    limited = evaluate(labels, backend=judge, limit=1)  # the broken lines are past the limit
+    assert (limited.counts["samples"], limited.counts["samples_with_problems"]) == (1, 0)
