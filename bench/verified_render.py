@@ -336,6 +336,16 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+def merge(paths: list[Path]) -> dict[str, Any]:
+    """One result from several runs' JSON (each its own benchmarks, command and machine)."""
+    runs = [json.loads(p.read_text(encoding="utf-8")) for p in paths]
+    merged = {**runs[0], "benchmarks": {}}
+    merged["command"] = " ; ".join(r["command"] for r in runs)
+    for r in runs:
+        merged["benchmarks"].update(r["benchmarks"])
+    return merged
+
+
 def write(results: dict[str, Any], out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
@@ -357,9 +367,16 @@ def main() -> None:
     ap.add_argument("--steps", type=int, help="denoising steps (default: each model's own)")
     ap.add_argument("--seed", type=int, default=0, help="item k's first seed: seed + k")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument(
+        "--merge",
+        nargs="+",
+        type=Path,
+        metavar="JSON",
+        help="no run: write --out from the results of runs made apart (one per --bench)",
+    )
     args = ap.parse_args()
     args.model = args.model or DEFAULT_MODELS
-    results = run(args)
+    results = merge(args.merge) if args.merge else run(args)
     write(results, args.out)
     print(markdown(results))
 
