@@ -313,6 +313,7 @@ def markdown(results: dict[str, Any]) -> str:
             "| s / region | exact:true read otherwise by v4 / v5 |",
             "|---|---:|---:|---:|---:|---:|---:|",
         ]
+        single_s: dict[str, float] = {}
         for row in b["rows"]:
             cells = [
                 f"{row[j]['sentence_acc']:.3f} ({row[j]['regions']})"
@@ -324,6 +325,11 @@ def markdown(results: dict[str, Any]) -> str:
             fb = f"{row['fallbacks']} ({row['fallbacks'] / b['items']:.0%})" if verified else "-"
             tries = f"{row['mean_tries']:.2f}" if verified else "-"
             secs = f"{row['mean_s']:.2f}" if "mean_s" in row else "-"
+            base = row["name"].removesuffix(" single").removesuffix(" verified")
+            if row["name"].endswith(" single"):
+                single_s[base] = row["mean_s"]
+            elif verified and base in single_s:
+                secs += f" ({row['mean_s'] / single_s[base]:.2f}x single)"
             dis = (
                 " / ".join(
                     f"{row['disagree'][j]['read_otherwise']} of {row['disagree'][j]['exact_true']}"

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from glyphgen import cmdline
 from glyphgen.cmdline import argparse_type, fail
+from glyphgen.limits import MAX_TRIES
 from glyphgen.model.config import DEFAULT_WEIGHTS, DRAFTS, SAMPLING_RULES
 from glyphgen.render.verify import DEFAULT_TRIES
 
@@ -139,8 +140,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     v.add_argument(
         "--tries",
-        type=argparse_type(cmdline.positive_int),
-        help=f"with --verify: candidates per region at most (default: {DEFAULT_TRIES})",
+        type=argparse_type(_tries),
+        help=f"with --verify: candidates per region at most, 1 to {MAX_TRIES} (default: "
+        f"{DEFAULT_TRIES})",
     )
     v.add_argument(
         "--strict",
@@ -160,6 +162,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="no progress lines on stderr (loading the model, region i of n); errors still show",
     )
     r.set_defaults(func=run_render)
+
+
+def _tries(value: str) -> int:
+    n = cmdline.positive_int(value)
+    if n > MAX_TRIES:
+        raise ValueError(f"must be at most {MAX_TRIES} (each try is a full draw), got {value!r}")
+    return n
 
 
 def _shipped(key: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any, cast
 import numpy as np
 
 from glyphgen import cmdline
-from glyphgen.limits import MAX_LINES_PER_REGION, MAX_REGIONS, MAX_TEXT_LENGTH
+from glyphgen.limits import MAX_LINES_PER_REGION, MAX_REGIONS, MAX_TEXT_LENGTH, MAX_TRIES
 from glyphgen.model.config import SAMPLING_RULES
 from glyphgen.render.regions import (
     RenderError,
@@ -66,6 +66,11 @@ class Verify:
             object.__setattr__(self, "tries", cmdline.positive_int(self.tries))
         except ValueError as exc:
             raise RenderError(f"tries: {exc}") from None
+        if self.tries > MAX_TRIES:
+            raise RenderError(
+                f"tries: {self.tries} draws per region; at most {MAX_TRIES} (each is a full "
+                "draw of the model)"
+            )
         if not isinstance(self.strict, bool):
             raise RenderError(f"strict: must be true or false, got {self.strict!r}")
 

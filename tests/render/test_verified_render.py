@@ -120,9 +120,16 @@ def test_strict_exits_1_naming_the_region_and_still_writes(tmp_path, capsys, scr
     assert "scripted read '北' NOT exactly" in capsys.readouterr().out
 
 
-def test_tries_and_strict_need_verification(capsys):
+def test_tries_and_strict_need_verification_and_tries_are_bounded(capsys):
     assert main(["render", "--text", "北京", "--no-verify", "--tries", "2"]) == 2
     assert "--tries and --strict go with --verify" in capsys.readouterr().err
+    for tries in ("0", "17"):
+        with pytest.raises(SystemExit) as exit_:
+            main(["render", "--text", "北京", "--verify", "--tries", tries])
+        assert exit_.value.code == 2
+    assert "argument --tries: must be at most 16" in capsys.readouterr().err
+    with pytest.raises(RenderError, match="tries: 17 draws per region; at most 16"):
+        Verify(tries=17)
 
 
 def test_batch_lines_turn_verification_on_and_off(tmp_path):
