@@ -32,11 +32,21 @@ benchmark.md and contact_sheet.png to --results; the images go to --work (scratc
 See bench/sets/README.md for the set, the judges and the recorded rows."""
 
 
+BENCH_EXAMPLES = """examples:
+  glyphgen bench glyph --model shipped=weights/glyph-default --limit 20 --no-sheet   # smoke run
+  glyphgen bench glyph --model shipped=weights/glyph-default --model draft=weights/glyph-default@0
+  glyphgen bench edit --model shipped=weights/glyph-default     # beside the classical edit
+
+glyphgen bench glyph --help and glyphgen bench edit --help say what each row means and writes."""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     bench = sub.add_parser(
         "bench",
         help="benchmark glyph models (the glyph benchmark)",
         description="Benchmarks of the glyph model, side by side with their baselines.",
+        epilog=BENCH_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     which = bench.add_subparsers(dest="benchmark", metavar="BENCHMARK")
     _register_glyph(which)

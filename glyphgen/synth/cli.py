@@ -27,6 +27,15 @@ A re-run with the same config and --out resumes: complete shards are kept, the r
 Presets live in glyphgen/data/presets/; --print-config shows the full resolved config.
 """
 
+FONTS_EXAMPLES = """\
+examples:
+  glyphgen fonts                          # the bundled training fonts and what each covers
+  glyphgen fonts --split heldout          # the fonts kept out of training (for benchmarks)
+  glyphgen fonts --dir ~/fonts            # your own folder too (scanned recursively)
+
+A font's coverage is checked by drawing each character, not read from its cmap; a folder of
+your own is used by the factory with --set fonts.dirs=[DIR]."""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     from glyphgen.synth.config import preset_names
@@ -80,6 +89,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "fonts",
         help="list fonts and their verified coverage",
         description="Bundled fonts (and --dir folders) with coverage checked by rasterizing.",
+        epilog=FONTS_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     f.add_argument("--dir", action="append", default=[], type=Path, help="extra font folder")
     f.add_argument("--split", default="train", help="bundled split: train or heldout")
