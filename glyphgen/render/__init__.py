@@ -12,12 +12,13 @@ and fonts), ``api`` (``Renderer``), ``result`` (what was drawn, and its JSON), `
 (``--batch`` lines), ``cli``.
 """
 
-from glyphgen.render.api import ModelUnavailable, Renderer, render
+from glyphgen.render.api import FontsUnavailable, ModelUnavailable, Renderer, render
 from glyphgen.render.regions import RenderError
 from glyphgen.render.request import RenderRequest, Sampling
 from glyphgen.render.result import RegionResult, RenderResult
 
 __all__ = [
+    "FontsUnavailable",
     "ModelUnavailable",
     "RegionResult",
     "RenderError",

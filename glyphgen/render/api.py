@@ -43,6 +43,10 @@ if TYPE_CHECKING:
     from glyphgen.model.pipeline import GlyphPipeline
 
 
+class FontsUnavailable(RenderError):
+    """The font folders asked for are missing or hold no usable font."""
+
+
 class ModelUnavailable(RenderError):
     """The glyph model is needed and its weights are missing or cannot be loaded."""
 
@@ -78,9 +82,12 @@ class Renderer:
         judge: Recognizer | None = None,
     ) -> None:
         self.weights = Path(weights) if weights is not None else DEFAULT_WEIGHTS
-        self.fonts = (
-            fonts if fonts is not None else FontLibrary.load(list(font_dirs), progress=False)
-        )
+        if fonts is None:
+            try:
+                fonts = FontLibrary.load(list(font_dirs), progress=False)
+            except ValueError as exc:
+                raise FontsUnavailable(str(exc)) from exc
+        self.fonts = fonts
         self.say = say or (lambda line: None)
         self._pipe: GlyphPipeline | None = None
         self._defaults: dict[str, Any] | None = None

@@ -196,7 +196,7 @@ _PER_JOB_FLAGS = {
 
 
 def run_render(args: argparse.Namespace) -> int:
-    from glyphgen.render.api import ModelUnavailable, Renderer
+    from glyphgen.render.api import FontsUnavailable, ModelUnavailable, Renderer
     from glyphgen.render.jobs import BatchError, RenderJob, read_batch
     from glyphgen.render.request import RenderRequest, Sampling, Verify
     from glyphgen.typeset.line import UncoveredCharacters
@@ -246,7 +246,7 @@ def run_render(args: argparse.Namespace) -> int:
 
     try:
         renderer = Renderer(args.weights, font_dirs=args.font_dir, say=None if args.quiet else say)
-    except ValueError as exc:  # a --font-dir that is no folder, or holds no usable font
+    except FontsUnavailable as exc:  # a --font-dir that is no folder, or holds no usable font
         return fail(f"--font-dir: {exc}")
     # 2) every check short of the model's, before paying for loading it
     ready, failed = [], 0

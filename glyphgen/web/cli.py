@@ -55,7 +55,14 @@ def run_serve(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     print(f"loading {args.weights} ...", flush=True)
-    studio = Studio(args.weights, font_dirs=args.font_dir)
+    from glyphgen.render import FontsUnavailable, ModelUnavailable
+
+    try:
+        studio = Studio(args.weights, font_dirs=args.font_dir)
+    except FontsUnavailable as exc:
+        return fail(f"--font-dir: {exc}")
+    except ModelUnavailable as exc:
+        return fail(str(exc))
     try:
         server = serve(studio, args.host, args.port)
     except OSError as exc:

@@ -266,3 +266,13 @@ def test_the_pages_errors_speak_of_the_page(studio, ask, message):
     with pytest.raises(AskError) as exc:
         studio.render({"background": "preset:paper", **ask})
     assert message in str(exc.value) and "--" not in str(exc.value)
+
+
+def test_serve_names_a_missing_font_folder(trained, tmp_path, capsys):
+    from glyphgen.cli import main
+
+    argv = ["serve", "--weights", str(trained), "--font-dir", str(tmp_path / "missing")]
+    assert main([*argv, "--port", "0"]) == 2
+    assert f"--font-dir: font folder {tmp_path / 'missing'} does not exist" in (
+        capsys.readouterr().err
+    )
