@@ -81,6 +81,9 @@ def test_the_wheel_synthesizes_evaluates_and_renders_from_an_empty_folder(tmp_pa
     heldout = [glyphgen, "synth", "--out", "h", "--num", "1", "--set", "fonts.split=heldout"]
     refused = subprocess.run(heldout, cwd=empty, env=env, capture_output=True, text=True)
     assert refused.returncode == 2 and "ships in a checkout" in refused.stderr, refused.stderr
+    bench = [glyphgen, "bench", "edit", "--limit", "1"]  # the sets ship in a checkout only
+    refused = subprocess.run(bench, cwd=empty, env=env, capture_output=True, text=True)
+    assert refused.returncode == 2 and "sets ship in a checkout" in refused.stderr, refused.stderr
     _run(
         [glyphgen, "eval", "--annotations", "o/labels.jsonl", "--out", "ev", "--quiet"], empty, env
     )

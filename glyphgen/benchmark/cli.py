@@ -154,9 +154,28 @@ def _record(results: dict[str, Any], written: Callable[[dict[str, Any]], list[Pa
         print(f"wrote {path}")
 
 
+def _sets_missing(command: str, *files: Path) -> int | None:
+    """Exit 2 naming the fix when a set or config file is not there: the benchmarks' sets
+    ship in a checkout (bench/sets/), not in the wheel."""
+    missing = [str(f) for f in files if not Path(f).is_file()]
+    if not missing:
+        return None
+    hint = ""
+    if not (REPO_ROOT / "bench" / "sets").is_dir():  # an installed wheel
+        hint = (
+            ": the benchmarks' fixed sets ship in a checkout of the repository (bench/sets/), "
+            "not in the installed wheel; run glyphgen bench from a checkout (git clone, then "
+            "pip install -e .)"
+        )
+    print(f"{command}: error: {', '.join(missing)} not found{hint}", file=sys.stderr)
+    return 2
+
+
 def run_glyph(args: argparse.Namespace) -> int:
     from glyphgen.benchmark import glyph as bm
 
+    if (code := _sets_missing("glyphgen bench glyph", args.set_file, args.config)) is not None:
+        return code
     try:
         models = _models(args.model, {"ground-truth"}, args.threads)
         results = bm.run_benchmark(
@@ -182,6 +201,8 @@ def run_edit(args: argparse.Namespace) -> int:
     from glyphgen.benchmark import edit as eb
     from glyphgen.benchmark import glyph as bm
 
+    if (code := _sets_missing("glyphgen bench edit", args.config)) is not None:
+        return code
     try:
         models = _models(args.model, {"ground truth", "classical", "gt"}, args.threads)
         results = eb.run_edit_benchmark(
