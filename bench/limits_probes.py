@@ -3,6 +3,7 @@ stderr and peak memory (``/usr/bin/time -v``, Linux), and how long ``GET /api/in
 while 20 sockets that never send their headers are open.
 
     python bench/limits_probes.py        # writes bench/results/limits_probes.{json,md}
+    python bench/limits_probes.py --only "10^12 samples" --out /tmp/p   # one probe (a smoke run)
 
 Each probe should end in a named error and exit 2 with peak memory under 2 GB, or work. The
 disk-full probe needs root for a small tmpfs and is run by hand (docs/limits.md):
@@ -131,18 +132,27 @@ def idle_sockets(count: int = 20) -> dict[str, object]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument(
+        "--only", nargs="+", metavar="PROBE", help="these probes alone (a smoke run), by name"
+    )
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         flip_a_bit(scratch / "flipped")
-        for k, (name, argv) in enumerate(probes(scratch)):
+        table = probes(scratch)
+        unknown = sorted(set(args.only or []) - {name for name, _ in table})
+        if unknown:
+            parser.error(f"unknown probe(s) {unknown}; known: {[name for name, _ in table]}")
+        for k, (name, argv) in enumerate(table):
+            if args.only and name not in args.only:
+                continue
             rows.append({"probe": name, **measured(argv, scratch / f"out{k}")})
             print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
     server = idle_sockets()
     results = {
         "machine": machine_info(),
-        "command": "python bench/limits_probes.py",
+        "command": shlex.join(["python", "bench/limits_probes.py", *sys.argv[1:]]),
         "probes": rows,
         "server": server,
     }
@@ -155,7 +165,7 @@ def main() -> int:
         "# Hostile-input probes (issue 34)",
         "",
         f"{m['date']}, {m['cpu']}, {m['cores']} cores, Python {m['python']}; "
-        "`python bench/limits_probes.py`. Peak memory from `/usr/bin/time -v`.",
+        f"`{results['command']}`. Peak memory from `/usr/bin/time -v`.",
         "",
         "| probe | exit | peak MB | what it said |",
         "|---|---:|---:|---|",

@@ -75,6 +75,7 @@ def test_ink_mask_reach(edit_run, tmp_path):
 SCRIPTS = {
     "eval_throughput": (["--num", "8", "--repeats", "1", "--cores", "1"], "eval_throughput.json"),
     "factory_to_trainer": (["--lines", "4", "--scenes", "2", "--rounds", "1"], ".json"),
+    "limits_probes": (["--only", "10^12 samples", "1000 workers"], "limits_probes.json"),
     "model_latency": (["--config", "tiny", "--repeats", "1"], ".json"),
     "model_overfit": (["--steps", "2", "--threads", "1"], "model_overfit_sample.json"),
     "model_train_speed": (
