@@ -154,7 +154,11 @@ def test_parent_killed_alone_leaves_no_writer_and_resumes_every_sample_once(tmp_
             os.kill(proc.pid, signal.SIGKILL)  # the parent alone, not its group
             proc.wait()
             assert _sealed(out) < num // shard_size, "the run was not interrupted mid-way"
-            time.sleep(0.3)
+            # the kernel kills the workers with their parent (PR_SET_PDEATHSIG); a loaded
+            # machine may take a while to reap them, so wait up to 10 s, not a fixed 0.3 s
+            gone = time.time() + 10
+            while _live_members(proc.pid) and time.time() < gone:
+                time.sleep(0.05)
             assert _live_members(proc.pid) == [], "workers outlived their parent"
             resumed = subprocess.run([*cmd, "--out", str(out)], capture_output=True, text=True)
             assert resumed.returncode == 0, resumed.stderr
