@@ -288,6 +288,76 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+def reread(args: argparse.Namespace) -> dict[str, Any]:
+    """No drawing: re-read the images a run left in ``--work`` (the items whose single and
+    verified images are both there, e.g. of a run stopped early). What the run kept in
+    memory is not on disk: tries and seconds are not known; a verified image equal to the
+    single one is a first try kept, one equal to the item's classical fallback a fallback."""
+    from glyphgen.benchmark.glyph import parse_model
+    from glyphgen.images import open_image
+    from glyphgen.render import Renderer, Sampling
+
+    judges = {name: create_backend(b, threads=args.threads) for name, b in JUDGES.items()}
+    results: dict[str, Any] = {
+        "command": " ".join(["python bench/verified_render.py", *sys.argv[1:]]),
+        "machine": machine_info(),
+        "limit": args.limit,
+        "tries": args.tries,
+        "selector": "combined (PP-OCRv4 where it can output the target, glyphgen's reader else)",
+        "judges": {name: j.info() for name, j in judges.items()},
+        "benchmarks": {},
+    }
+    for bench in args.bench:
+        work = args.work / bench
+        make = edit_items if bench == "edit" else glyph_items
+        labels, truth, items = make(work, args.limit, args.seed)
+        lines = labels.read_text(encoding="utf-8").splitlines()
+        for spec in args.model:
+            model = parse_model(spec)
+            folders = {kind: work / f"{model.name}-{kind}" for kind in ("single", "verified")}
+            keep = [
+                k
+                for k, it in enumerate(items)
+                if all((f / it.image).is_file() for f in folders.values())
+            ]
+            if not keep:
+                continue
+            subset = work / f"{model.name}-reread-labels.jsonl"
+            subset.write_text("".join(lines[k] + "\n" for k in keep), encoding="utf-8")
+            renderer = Renderer(model.weights)
+            first = fallback = 0
+            for k in keep:
+                it = items[k]
+                single, verified = (open_image(f / it.image) for f in folders.values())
+                if np.array_equal(single, verified):
+                    first += 1
+                    continue
+                prepared = renderer.prepare(
+                    request(it, Sampling(it.seed, None, model.strength, model.draft))
+                )
+                classical, _ = renderer.classical_fallback(prepared, None)(prepared.image, 0)
+                fallback += bool(np.array_equal(classical, verified))
+            rows = [
+                {"name": "ground truth", **legibility(read_row(subset, truth, judges))},
+                {"name": "classical", **legibility(read_row(subset, work / "classical", judges))},
+                {
+                    "name": f"{model.name} single",
+                    **legibility(read_row(subset, folders["single"], judges)),
+                },
+                {
+                    "name": f"{model.name} verified",
+                    **legibility(read_row(subset, folders["verified"], judges)),
+                    "first_try_kept": first,
+                    "fallbacks": fallback,
+                },
+            ]
+            results["benchmarks"][f"{bench}, {model.name}, re-read"] = {
+                "items": len(keep),
+                "rows": rows,
+            }
+    return results
+
+
 def markdown(results: dict[str, Any]) -> str:
     m = results["machine"]
     out = [
@@ -304,7 +374,8 @@ def markdown(results: dict[str, Any]) -> str:
         "draws without `--verify`.",
     ]
     for bench, b in results["benchmarks"].items():
-        title = "Style-edit benchmark" if bench == "edit" else "Glyph benchmark"
+        title = "Style-edit benchmark" if bench.startswith("edit") else "Glyph benchmark"
+        title += bench.partition(",")[2] and f" ({bench.partition(',')[2].strip()})"
         out += [
             "",
             f"## {title} ({b['items']} items)",
@@ -322,11 +393,17 @@ def markdown(results: dict[str, Any]) -> str:
                 for j in JUDGES
             ]
             verified = "disagree" in row
-            fb = f"{row['fallbacks']} ({row['fallbacks'] / b['items']:.0%})" if verified else "-"
+            fb = (
+                f"{row['fallbacks']} ({row['fallbacks'] / b['items']:.0%})"
+                if "fallbacks" in row
+                else "-"
+            )
             tries = f"{row['mean_tries']:.2f}" if verified else "-"
+            if "first_try_kept" in row:
+                tries = f"1 for {row['first_try_kept']}, more for {b['items'] - row['first_try_kept'] - row['fallbacks']}"
             secs = f"{row['mean_s']:.2f}" if "mean_s" in row else "-"
             base = row["name"].removesuffix(" single").removesuffix(" verified")
-            if row["name"].endswith(" single"):
+            if row["name"].endswith(" single") and "mean_s" in row:
                 single_s[base] = row["mean_s"]
             elif verified and base in single_s:
                 secs += f" ({row['mean_s'] / single_s[base]:.2f}x single)"
@@ -374,6 +451,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="item k's first seed: seed + k")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument(
+        "--reread",
+        action="store_true",
+        help="no drawing: re-read the images a run (perhaps stopped) left in --work",
+    )
+    ap.add_argument(
         "--merge",
         nargs="+",
         type=Path,
@@ -382,7 +464,7 @@ def main() -> None:
     )
     args = ap.parse_args()
     args.model = args.model or DEFAULT_MODELS
-    results = merge(args.merge) if args.merge else run(args)
+    results = merge(args.merge) if args.merge else reread(args) if args.reread else run(args)
     write(results, args.out)
     print(markdown(results))
 
