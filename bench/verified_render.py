@@ -5,7 +5,7 @@
 Per benchmark (the style-edit benchmark's held-out photo pairs, ``glyphgen bench edit``; the
 glyph benchmark's held-out-font scenes with the line erased, ``glyphgen bench glyph``; the
 first ``--limit`` items of each) and per model row, every item is rendered the way
-``glyphgen render --verify`` renders it (``glyphgen.model.verify.verify_regions``: the
+``glyphgen render --verify`` renders it (``glyphgen.render.verify.verify_regions``: the
 ``combined`` judge selects, up to ``--tries`` seeds, the classical edit as the fallback).
 The first try of each item is what an unverified render draws (same seed), so one pass
 gives both rows:

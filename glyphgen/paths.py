@@ -32,7 +32,9 @@ def resolve_data_path(name: str | Path, base_dir: Path | None = None) -> Path:
     path = Path(name)
     if path.is_absolute() or path.exists():
         return path
-    for root in (base_dir, DATA_DIR, REPO_ROOT):
+    # the checkout only where there is one: installed, REPO_ROOT is site-packages
+    checkout = REPO_ROOT if (REPO_ROOT / "pyproject.toml").is_file() else None
+    for root in (base_dir, DATA_DIR, checkout):
         if root is not None and (root / path).exists():
             return root / path
     return path

@@ -82,6 +82,8 @@ def check_manifest(folder: Path | str) -> None:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise WeightsChanged(f"{path} is not valid JSON ({exc}); restore it") from exc
+    except OSError as exc:
+        raise WeightsChanged(f"cannot read {path} ({exc}); check its permissions") from exc
     listed = listed_hashes(manifest) if isinstance(manifest, dict) else {}
     if not listed:
         return

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 # keys stored as uint8 pixels in [-1, 1] (RGB) or [0, 1] (masks), and as-is (draws)
 RGB_KEYS = ("image", "source", "style_ref")
@@ -70,6 +70,8 @@ def write_batch_files(
     for i, path in enumerate(paths):
         batch = next(stream)
         if path.exists():  # the stream is replayed to stay in step with the files kept
+            if progress is not None:
+                progress(i + 1, count)
             continue
         tensors, meta = _pack(batch)
         partial = path.with_suffix(".partial")
@@ -98,8 +100,7 @@ def read_batch_files(patterns: list[str], start: int = 0) -> Iterator[dict[str, 
     while True:
         path = files[index % len(files)]
         with safe_open(path, framework="pt") as f:
-            meta = f.metadata() or {}
-        batch = _unpack(load_file(path), meta)
+            batch = _unpack({k: f.get_tensor(k) for k in f.keys()}, f.metadata() or {})  # noqa: SIM118 (no __iter__)
         index += 1
         batch["next"] = index
         yield batch

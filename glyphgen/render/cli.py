@@ -196,6 +196,7 @@ _PER_JOB_FLAGS = {
 
 
 def run_render(args: argparse.Namespace) -> int:
+    from glyphgen.eval.backends import BackendUnavailable
     from glyphgen.render.api import FontsUnavailable, ModelUnavailable, Renderer
     from glyphgen.render.jobs import BatchError, RenderJob, read_batch
     from glyphgen.render.request import RenderRequest, Sampling, Verify
@@ -272,7 +273,7 @@ def run_render(args: argparse.Namespace) -> int:
         try:
             result = renderer.draw(prepared)
             ann = result.write(job.out)
-        except ModelUnavailable as exc:
+        except (ModelUnavailable, BackendUnavailable) as exc:  # no model, or no judge to verify
             return fail(str(exc))
         except ValueError as exc:
             fail(f"{name}{exc}")

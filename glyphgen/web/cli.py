@@ -55,13 +55,15 @@ def run_serve(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     print(f"loading {args.weights} ...", flush=True)
+    from glyphgen.eval.backends import BackendUnavailable
     from glyphgen.render import FontsUnavailable, ModelUnavailable
 
     try:
         studio = Studio(args.weights, font_dirs=args.font_dir)
     except FontsUnavailable as exc:
         return fail(f"--font-dir: {exc}")
-    except ModelUnavailable as exc:
+    except (ModelUnavailable, BackendUnavailable, ValueError) as exc:
+        # no model; the judge cannot load; weights that differ from their manifest
         return fail(str(exc))
     try:
         server = serve(studio, args.host, args.port)

@@ -15,6 +15,7 @@ import io
 import math
 import threading
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,6 +116,9 @@ def parse_ask(payload: dict[str, Any], size: tuple[int, int]) -> RenderAsk:
     if not isinstance(text, str) or not text.strip():
         raise AskError("text: type the text to draw (1 to 24 characters)")
     text = text.strip()
+    control = next((c for c in text if unicodedata.category(c) == "Cc"), None)
+    if control is not None:  # the page draws and judges one line
+        raise AskError(f"text: one line only (U+{ord(control):04X} is a control character)")
     if len(text) > MAX_TEXT:
         raise AskError(f"text: {len(text)} characters; the model draws at most {MAX_TEXT}")
     try:

@@ -21,7 +21,7 @@ PHRASES = REPO_ROOT / "bench" / "sets" / "common_phrases.txt"
 
 
 def bundled_fonts() -> list[dict]:
-    """Entries of fonts/manifest.json whose file is present (never fonts from the system)."""
+    """Entries of glyphgen/data/fonts/manifest.json whose file is present (never fonts from the system)."""
     manifest = FONTS_DIR / "manifest.json"
     if not manifest.is_file():
         return []
@@ -38,7 +38,7 @@ def font_for(style: str | None = None, font_id: str | None = None) -> dict:
             style is None or entry["style"] == style
         ):
             return entry
-    pytest.skip(f"no bundled font with style={style} id={font_id} in fonts/manifest.json")
+    pytest.skip(f"no bundled font with style={style} id={font_id} in glyphgen/data/fonts/manifest.json")
 
 
 def common_phrases() -> list[str]:

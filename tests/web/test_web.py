@@ -57,6 +57,9 @@ def png(data_url):
         ({"box": [10, 10, 200, 60]}, "text:"),
         ({"text": "  ", "box": [10, 10, 200, 60]}, "text:"),
         ({"text": "字" * 25, "box": [10, 10, 200, 60]}, "at most 24"),
+        # the page draws and judges one line: a line break would leave line 2 unjudged
+        ({"text": "开业\n大吉", "box": [10, 10, 200, 60]}, "one line only"),
+        ({"text": "开\t业", "box": [10, 10, 200, 60]}, "U\\+0009"),
         ({"text": "开业", "box": [10, 10, 200]}, "box:"),
         ({"text": "开业", "box": [10, 10, 700, 60]}, "outside the 640x360"),
         ({"text": "开业", "box": [10, 10, 15, 60]}, "at least 12 pixels"),
