@@ -72,6 +72,8 @@ class Edit:
     glyph_b: np.ndarray  # (H, W) bool: B's fill pixels in the ground truth
     ink_b: np.ndarray  # (H, W) bool: all of B's ink (fill, stroke, shadow) in the ground truth
     style_ref: np.ndarray  # A's region of the source, as a user would crop it
+    ink_a: np.ndarray  # (H, W) bool: all of A's ink in the source
+    fill: tuple[int, int, int]  # the fill colour the factory drew A and B in
     grey: bool  # the region of the scene is grayscale
 
 
@@ -176,6 +178,8 @@ def load_edits(labels: Path, limit: int | None = None) -> list[Edit]:
                 glyph_b=glyph_b,
                 ink_b=mask_b,
                 style_ref=open_image(root / e["style_ref"]),
+                ink_a=open_image(root / e["mask_a"], mode="L") > 0,
+                fill=tuple(int(v) for v in e["style"]["fill"]),  # type: ignore[arg-type]
                 grey=_mean_chroma(source, region) < GREY_CHROMA,
             )
         )
@@ -200,7 +204,21 @@ def _mean_chroma(image: np.ndarray, region: np.ndarray) -> float:
 
 
 # -- 2. rows -----------------------------------------------------------------------------
-def classical_row(edits: list[Edit], fonts: FontLibrary) -> tuple[list[np.ndarray], list[float]]:
+def read_old_text(image: np.ndarray, polygon: np.ndarray, vertical: bool, reader: Any) -> str:
+    """What ``reader`` (a ``glyphgen.eval.backends.Recognizer``) reads in the region: A's
+    text as a user of ``glyphgen render`` without ``--old-text`` gets it."""
+    from glyphgen.eval.annotations import Region
+    from glyphgen.eval.crops import crop_region
+
+    region = Region("", polygon.tolist(), "vertical" if vertical else "horizontal")
+    return str(reader.recognize([crop_region(image, region)])[0].text).strip()
+
+
+def classical_row(
+    edits: list[Edit], fonts: FontLibrary, reader: Any = None, font: str = "auto"
+) -> tuple[list[np.ndarray], list[float]]:
+    """The classical edit of every pair; A's text (for its face) as ``reader`` reads it in the
+    source, none without a reader."""
     from glyphgen.edit.classical import classical_edit
 
     outputs, seconds = [], []
@@ -208,7 +226,10 @@ def classical_row(edits: list[Edit], fonts: FontLibrary) -> tuple[list[np.ndarra
         started = time.perf_counter()
         # A's colours come from the region itself: the same pixels as the style reference,
         # which is A's region of the source, without its margin.
-        done = classical_edit(e.source, e.polygon, e.text_b, fonts, vertical=e.vertical)
+        old = read_old_text(e.source, e.polygon, e.vertical, reader) if reader else None
+        done = classical_edit(
+            e.source, e.polygon, e.text_b, fonts, vertical=e.vertical, font=font, old_text=old
+        )
         seconds.append(time.perf_counter() - started)
         outputs.append(done.image)
     return outputs, seconds
@@ -313,6 +334,7 @@ def edit_figures(output: np.ndarray, e: Edit, reading: str) -> em.EditFigures:
         background_psnr=_background_psnr(output, e),
         seam=em.seam_step(output, e.truth, e.polygon),
         cast=em.colour_cast(output, e.truth, e.polygon),
+        stroke_ratio=em.stroke_width_ratio(output, e.source, e.polygon, e.ink_a, e.fill),
     )
 
 
@@ -353,7 +375,16 @@ def summarise(per_edit: list[dict[str, Any]]) -> dict[str, Any]:
         "cast": mean("cast"),
         "grey_edits": len(grey),
         "grey_cast": float(np.mean(grey)) if grey else None,
+        "stroke_ratio_median": _nanmedian([p.get("stroke_ratio", np.nan) for p in per_edit]),
+        "stroke_ratio_edits": int(
+            np.isfinite([p.get("stroke_ratio", np.nan) for p in per_edit]).sum()
+        ),
     }
+
+
+def _nanmedian(values: list[float]) -> float | None:
+    finite = [v for v in values if np.isfinite(v)]
+    return float(np.median(finite)) if finite else None
 
 
 def against(row: dict[str, Any], base: dict[str, Any], key: str) -> dict[str, float]:
@@ -401,7 +432,7 @@ def run_edit_benchmark(
     truth = judge("ground truth", [e.truth for e in edits], edits, labels, work / "gt", recognizer)
     rows.append({**truth, "kind": "ground-truth", "latency": None})
     log("classical edit (no model)")
-    outputs, seconds = classical_row(edits, fonts)
+    outputs, seconds = classical_row(edits, fonts, recognizer)
     classical = judge("classical", outputs, edits, labels, work / "classical", recognizer)
     rows.append({**classical, "kind": "baseline", "latency": latency(seconds)})
     for model in models:
@@ -460,8 +491,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "| row | sentence acc | NED | Levenshtein ratio | residue of A | A chars read | "
         "colour ΔE00 median / p90 | PSNR | SSIM | background PSNR | seam | cast (grey) | "
-        "s / edit |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "stroke B/A median (edits) | s / edit |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results["rows"]:
         a, sm = r["legibility"], r["summary"]
@@ -472,7 +503,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"{residue} | {sm['a_chars_read']} | {_f(sm['colour_median'], 1)} / "
             f"{_f(sm['colour_p90'], 1)} | {_f(sm['psnr'], 1)} | {_f(sm['ssim'])} | "
             f"{_f(sm['background_psnr'], 1)} | {_f(sm['seam'], 1)} | {_f(sm['cast'], 1)} "
-            f"({_f(sm['grey_cast'], 1)}) | {seconds} |"
+            f"({_f(sm['grey_cast'], 1)}) | {_f(sm.get('stroke_ratio_median'), 2)} "
+            f"({sm.get('stroke_ratio_edits', '-')}) | {seconds} |"
         )
     compared = [r for r in results["rows"] if "vs_classical" in r]
     if compared:

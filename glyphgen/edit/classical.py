@@ -1,4 +1,4 @@
-"""The classical text edit, no model: replace the text A of a region by text B in A's colours.
+"""The classical text edit, no model: replace the text A of a region by text B in A's style.
 
 ``classical_edit`` in four steps, all on the image's own pixels (no resampling of the
 photo: only B's glyph is drawn in a rectified frame and warped in):
@@ -13,25 +13,32 @@ photo: only B's glyph is drawn in a rectified frame and warped in):
    around the fill. No text cluster (nothing differs from the surround by ``min_contrast``)
    means no text was found;
 2. remove A: ``cv2.inpaint`` (Telea or Navier-Stokes) over A's pixels grown by ``dilate``
-   px; when no text was found, over the region's whole bounding box;
+   px (and A's shadow, when step 4's estimate finds one); when no text was found nothing
+   is erased: only B's ink and its effects change the box;
 3. colours: given colours win, then a style reference crop (clustered as in 1, its border
    standing in for the outer ring), then A's own pixels (median CIELAB of the fill cluster
    away from its fringe); with none of these, black or white, whichever differs more from
    the restored surface (as the glyph model's draft does);
-4. draw B in the canonical font fitted to A's quad: ``glyphgen.typeset.line.window``
-   rectifies the quad, ``glyphgen.typeset.line.draw_line`` lays B out in it (the code the
-   glyph model's draft uses), and the coverage is warped back onto the image and painted
-   in the text colour, over a stroke ring when A had one.
+4. draw B in A's style (``glyphgen.edit.style``, by default): the face nearest A's ink
+   (given A's text), grown or thinned to A's stroke width, at A's letter spacing, mapped
+   onto the quad as the factory places a line, and painted as the factory composes one:
+   A's shadow, outline ring and fill colour. With ``font="off"``, B in the canonical font
+   fitted to A's quad: ``glyphgen.typeset.line.window`` rectifies the quad,
+   ``glyphgen.typeset.line.draw_line`` lays B out in it (the code the glyph model's draft
+   uses), and the coverage is warped back onto the image and painted in the text colour,
+   over a stroke ring when A had one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from glyphgen.edit import style as st
 from glyphgen.typeset import geometry as geo
 from glyphgen.typeset.fonts import FontLibrary
 from glyphgen.typeset.line import crop_size, draw_line, glyph_cache, line_faces, window
@@ -83,7 +90,7 @@ class TextPixels:
 @dataclass(frozen=True)
 class ClassicalEdit:
     image: np.ndarray  # (H, W, 3) uint8: the edited image
-    found_text: bool  # step 1 found A's pixels (else the whole box was inpainted)
+    found_text: bool  # step 1 found A's pixels (else nothing was erased)
     text_mask: np.ndarray  # (H, W) bool: A's pixels as found (before growing)
     erased: np.ndarray  # (H, W) bool: what was inpainted
     glyph: np.ndarray  # (H, W) uint8: B's coverage as painted (0-255)
@@ -91,6 +98,12 @@ class ClassicalEdit:
     quads: list[np.ndarray]  # (4, 2) image px: one per character of B, reading order
     colours: TextColours  # what B was painted in
     colour_source: str  # "given" | "style reference" | "region" | "contrast"
+    style: st.TextStyle  # face, weight, fill, outline, shadow B was drawn in
+
+    def changed(self, grow: int = 2) -> np.ndarray:
+        """Every pixel the edit changed (bool (H, W)): A's erased pixels and B's ink with its
+        outline and shadow, grown by ``grow`` px."""
+        return self.erased | st.effects_mask(self.glyph, self.style, grow)
 
 
 # -- step 1: A's pixels -------------------------------------------------------------------
@@ -327,6 +340,9 @@ def paint(image: np.ndarray, coverage: np.ndarray, colours: TextColours) -> np.n
     return np.round(out).astype(np.uint8)
 
 
+FONT_MODES = ("auto", "off")  # or a face id of the library
+
+
 def classical_edit(
     image: np.ndarray,
     polygon: np.ndarray,
@@ -337,27 +353,62 @@ def classical_edit(
     style_ref: np.ndarray | None = None,
     colours: TextColours | None = None,
     cfg: ClassicalConfig | None = None,
+    font: str = "auto",
+    old_text: str | None = None,
 ) -> ClassicalEdit:
     """Replace the text in ``polygon`` ((4, 2) x, y image pixels, clockwise from where
     reading starts; a column when ``vertical``) by ``text_b``, following the module's four
     steps. ``style_ref`` (an RGB uint8 crop of text in the wanted style) or ``colours``
-    override the colours read from the region. The input image is not modified."""
+    override the colours read from the region. The input image is not modified.
+
+    ``font``: ``"auto"`` draws B in A's style as ``glyphgen.edit.style`` estimates it (the
+    nearest face to A's ink when ``old_text``, A's text, is given; A's weight, outline and
+    shadow); a face id of ``fonts`` draws B in that face (A's outline and shadow kept);
+    ``"off"`` draws B in the canonical font with A's colours only."""
     cfg = cfg or ClassicalConfig()
     check_inputs(image, polygon, text_b, fonts)
+    if font not in FONT_MODES:
+        fonts.face(font)  # KeyError naming the known faces
     shape = (image.shape[0], image.shape[1])
-    region = polygon_mask(np.asarray(polygon, np.float64), shape)
+    p = np.asarray(polygon, np.float64)
+    region = polygon_mask(p, shape)
     if not region.any():
         raise ValueError(f"the region {np.round(polygon, 1).tolist()} covers no pixel centre")
-    # 1) A's pixels; 2) erase them (the whole box when none were found).
+    # 1) A's pixels, and its style; 2) erase them (nothing when none were found: only B's
+    # ink and its effects change the box).
     found = find_text(image, region, cfg)
+    erased = np.zeros(shape, bool)
     if found.found:
         grow = np.ones((2 * cfg.dilate + 1,) * 2, np.uint8)
         erased = cv2.dilate(found.text.astype(np.uint8), grow).astype(bool)
-    else:
-        erased = np.zeros(shape, bool)
-        ys, xs = np.nonzero(region)
-        erased[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1] = True
-    clean = erase_text(image, erased, cfg)
+    clean = erase_text(image, erased, cfg) if erased.any() else image.copy()
+    glyphs = glyph_cache(fonts)
+    estimate = None
+    if found.found and font != "off" and found.colours is not None:
+        c = found.colours
+        # A's ink as a rendering's coverage binarized at a half (the fill cluster alone
+        # misses the strokes' blended edges); the fill cluster where an outline surrounds it.
+        ink = found.fill
+        if found.ring is None:
+            ink = st.ink_coverage(image, clean, c.text, erased & region)
+            ink = ink if ink.sum() >= 20 else found.fill
+        estimate = st.estimate_style(
+            image,
+            p,
+            vertical,
+            ink,
+            found.text,
+            region,
+            (c.text, c.stroke, c.stroke_width),
+            fonts,
+            glyphs,
+            old_text=old_text,
+            candidates=None if font == "auto" else [font],
+            ring=found.ring,
+        )
+        if estimate.shadow is not None:  # A's shadow goes too
+            erased |= st.shadow_zone(shape, ink, estimate.shadow) & region
+            clean = erase_text(image, erased, cfg)
     # 3) colours.
     if colours is not None:
         chosen, source = colours, "given"
@@ -365,12 +416,28 @@ def classical_edit(
         chosen, source = reference_colours(style_ref, cfg), "style reference"
     elif found.colours is not None:
         chosen, source = found.colours, "region"
+        if estimate is not None and estimate.outline is None and chosen.stroke is not None:
+            chosen = TextColours(chosen.text)  # the ring was A's shadow
     else:
         chosen, source = TextColours(contrast_colour(clean, region)), "contrast"
-    # 4) B at A's quad.
-    glyph, line, quads = fit_text(np.asarray(polygon, np.float64), text_b, vertical, shape, fonts)
+    # 4) B at A's quad, in A's style.
+    style = st.TextStyle(
+        face=fonts.canonical().id if font in FONT_MODES else font,
+        fill=chosen.text,
+        outline=chosen.stroke,
+        outline_width=chosen.stroke_width if chosen.stroke is not None else 0.0,
+        source="default",
+    )
+    if estimate is not None:
+        style = dataclasses.replace(
+            estimate, fill=style.fill, outline=style.outline, outline_width=style.outline_width
+        )
+    if font == "off":
+        glyph, line, quads = fit_text(p, text_b, vertical, shape, fonts)
+    else:
+        glyph, line, quads = st.draw_styled(p, text_b, vertical, shape, fonts, glyphs, style)
     return ClassicalEdit(
-        image=paint(clean, glyph, chosen),
+        image=st.paint_styled(clean, glyph, style),
         found_text=found.found,
         text_mask=found.text,
         erased=erased,
@@ -379,6 +446,7 @@ def classical_edit(
         quads=quads,
         colours=chosen,
         colour_source=source,
+        style=style,
     )
 
 

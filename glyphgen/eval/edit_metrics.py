@@ -444,6 +444,7 @@ class EditFigures:
     background_psnr: float  # dB, region minus B's dilated glyph
     seam: float  # 8-bit units, output's border step minus the ground truth's
     cast: float  # C*ab, output minus ground truth
+    stroke_ratio: float = float("nan")  # B's stroke width in the output over A's in the source
 
 
 def edit_figures(
@@ -466,6 +467,56 @@ def edit_figures(
         seam=seam_step(output, truth, region),
         cast=colour_cast(output, truth, region),
     )
+
+
+# -- stroke width ------------------------------------------------------------------------
+
+STROKE_MIN_PIXELS = 20  # fewer fill-coloured pixels than this: no stroke width (NaN)
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Stroke width (px) of the ink ``mask`` (bool (H, W)): twice its area over its perimeter
+    (outer contours and holes, traced through pixel centres, plus the half pixel the ink
+    reaches beyond them all round); a long stroke w wide and l long (area w l, perimeter
+    about 2 l) gives w. NaN for an empty mask."""
+    m = np.pad(np.asarray(mask, bool).astype(np.uint8), 1)
+    area = float(m.sum())
+    if not area:
+        return float("nan")
+    contours, _ = cv2.findContours(m, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    perimeter = sum(cv2.arcLength(c, True) for c in contours) + math.pi * len(contours)
+    return 2 * area / max(perimeter, 1e-6)
+
+
+def fill_coloured(image: np.ndarray, region: np.ndarray, fill: Sequence[int]) -> np.ndarray:
+    """Pixels of ``region`` (bool (H, W)) within CIEDE2000 15 of ``fill`` (RGB): bool (H, W)."""
+    lab = srgb_to_lab(image[region])
+    out = np.zeros(region.shape, bool)
+    out[region] = ciede2000(lab, srgb_to_lab(np.array(fill, np.uint8)[None])) < 15
+    return out
+
+
+def stroke_width_ratio(
+    output: np.ndarray,
+    source: np.ndarray,
+    region: np.ndarray,
+    ink_a: np.ndarray,
+    fill: Sequence[int],
+) -> float:
+    """B's stroke width in the output over A's in the source, both measured by
+    ``stroke_width`` on the region's pixels of the text's fill colour (within CIEDE2000 15
+    of ``fill``), leaving out the surface's own such pixels (those of the source outside
+    A's ink ``ink_a``, bool (H, W)). 1 when B is drawn as heavy as A was; NaN when either
+    has fewer than ``STROKE_MIN_PIXELS``."""
+    _check_pair(output, source)
+    region = region_mask(region, output.shape[:2])
+    ink_a = binary_mask(ink_a, output.shape[:2], "A's ink")
+    surface = fill_coloured(source, region & ~ink_a, fill)
+    a = fill_coloured(source, region & ink_a, fill)
+    b = fill_coloured(output, region, fill) & ~surface
+    if min(a.sum(), b.sum()) < STROKE_MIN_PIXELS:
+        return float("nan")
+    return stroke_width(b) / stroke_width(a)
 
 
 # -- comparing two rows ------------------------------------------------------------------
