@@ -42,6 +42,7 @@ from glyphgen.benchmark.glyph import (
 from glyphgen.benchmark.machine import machine_info
 from glyphgen.configio import ConfigError
 from glyphgen.eval import edit_metrics as em
+from glyphgen.eval.crops import read_region
 from glyphgen.eval.evaluate import evaluate
 from glyphgen.eval.metrics import aggregate
 from glyphgen.images import open_image
@@ -204,16 +205,6 @@ def _mean_chroma(image: np.ndarray, region: np.ndarray) -> float:
 
 
 # -- 2. rows -----------------------------------------------------------------------------
-def read_old_text(image: np.ndarray, polygon: np.ndarray, vertical: bool, reader: Any) -> str:
-    """What ``reader`` (a ``glyphgen.eval.backends.Recognizer``) reads in the region: A's
-    text as a user of ``glyphgen render`` without ``--old-text`` gets it."""
-    from glyphgen.eval.annotations import Region
-    from glyphgen.eval.crops import crop_region
-
-    region = Region("", polygon.tolist(), "vertical" if vertical else "horizontal")
-    return str(reader.recognize([crop_region(image, region)])[0].text).strip()
-
-
 def classical_row(
     edits: list[Edit], fonts: FontLibrary, reader: Any = None, font: str = "auto"
 ) -> tuple[list[np.ndarray], list[float]]:
@@ -226,7 +217,7 @@ def classical_row(
         started = time.perf_counter()
         # A's colours come from the region itself: the same pixels as the style reference,
         # which is A's region of the source, without its margin.
-        old = read_old_text(e.source, e.polygon, e.vertical, reader) if reader else None
+        old = read_region(e.source, e.polygon, e.vertical, reader) if reader else None
         done = classical_edit(
             e.source, e.polygon, e.text_b, fonts, vertical=e.vertical, font=font, old_text=old
         )

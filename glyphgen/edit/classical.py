@@ -56,6 +56,7 @@ class ClassicalConfig:
     inpaint: str = "telea"  # "telea" (Telea 2004) or "ns" (Navier-Stokes, Bertalmio 2001)
     inpaint_radius: int = 3  # px: cv2.inpaint's neighbourhood
     sample: int = 20_000  # at most this many region pixels fit the clusters (evenly strided)
+    stroke_share: float = 0.2  # region share of stroke-like pixels that counts as text there
 
     def __post_init__(self) -> None:
         if self.clusters not in (2, 3):
@@ -285,6 +286,20 @@ def check_inputs(image: np.ndarray, polygon: np.ndarray, text_b: str, fonts: Fon
     line_faces(fonts, text_b)  # raises UncoveredCharacters, naming the characters
 
 
+def has_strokes(image: np.ndarray, region: np.ndarray, size: float, cfg: ClassicalConfig) -> bool:
+    """Whether strokes stand out of the region's surface where step 1's colours found none:
+    the share of the region's pixels whose luminance differs from the surface around them
+    (morphological top-hat and black-hat, a square a quarter of the line's ``size`` wide)
+    by ``cfg.min_contrast`` (CIELAB L) or more is at least ``cfg.stroke_share``."""
+    lum = to_lab(image)[..., 0]
+    k = max(3, round(size / 4) | 1)
+    kernel = np.ones((k, k), np.uint8)
+    top = cv2.morphologyEx(lum, cv2.MORPH_TOPHAT, kernel)
+    black = cv2.morphologyEx(lum, cv2.MORPH_BLACKHAT, kernel)
+    strong = np.maximum(top, black)[region] >= cfg.min_contrast
+    return float(strong.mean()) >= cfg.stroke_share
+
+
 def erase_text(image: np.ndarray, mask: np.ndarray, cfg: ClassicalConfig) -> np.ndarray:
     """Step 2: ``image`` with ``mask`` (bool (H, W)) inpainted by ``cfg.inpaint``."""
     return cv2.inpaint(
@@ -340,9 +355,6 @@ def paint(image: np.ndarray, coverage: np.ndarray, colours: TextColours) -> np.n
     return np.round(out).astype(np.uint8)
 
 
-FONT_MODES = ("auto", "off")  # or a face id of the library
-
-
 def classical_edit(
     image: np.ndarray,
     polygon: np.ndarray,
@@ -367,20 +379,24 @@ def classical_edit(
     ``"off"`` draws B in the canonical font with A's colours only."""
     cfg = cfg or ClassicalConfig()
     check_inputs(image, polygon, text_b, fonts)
-    if font not in FONT_MODES:
+    if font not in st.FONT_MODES:
         fonts.face(font)  # KeyError naming the known faces
     shape = (image.shape[0], image.shape[1])
     p = np.asarray(polygon, np.float64)
     region = polygon_mask(p, shape)
     if not region.any():
         raise ValueError(f"the region {np.round(polygon, 1).tolist()} covers no pixel centre")
-    # 1) A's pixels, and its style; 2) erase them (nothing when none were found: only B's
-    # ink and its effects change the box).
+    # 1) A's pixels, and its style; 2) erase them. Where the colours tell no text apart but
+    # there is some (A's text is known, or strokes stand out of the surface), the whole box
+    # is erased; a box with neither is left alone: only B's ink and its effects change it.
     found = find_text(image, region, cfg)
     erased = np.zeros(shape, bool)
     if found.found:
         grow = np.ones((2 * cfg.dilate + 1,) * 2, np.uint8)
         erased = cv2.dilate(found.text.astype(np.uint8), grow).astype(bool)
+    elif (old_text or "").strip() or has_strokes(image, region, st.across_size(p, vertical), cfg):
+        ys, xs = np.nonzero(region)
+        erased[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1] = True
     clean = erase_text(image, erased, cfg) if erased.any() else image.copy()
     glyphs = glyph_cache(fonts)
     estimate = None
@@ -422,7 +438,7 @@ def classical_edit(
         chosen, source = TextColours(contrast_colour(clean, region)), "contrast"
     # 4) B at A's quad, in A's style.
     style = st.TextStyle(
-        face=fonts.canonical().id if font in FONT_MODES else font,
+        face=fonts.canonical().id if font in st.FONT_MODES else font,
         fill=chosen.text,
         outline=chosen.stroke,
         outline_width=chosen.stroke_width if chosen.stroke is not None else 0.0,

@@ -39,6 +39,7 @@ from glyphgen.typeset.glyphs import GlyphCache
 from glyphgen.typeset.layout import Block, layout_block, paint
 
 RGB = tuple[int, int, int]
+FONT_MODES = ("auto", "off")  # the face to draw in, besides a face id: A's (estimated), canonical
 SHADOW_REACH = 0.12  # a shadow is looked for up to this far from the fill (x the size)
 SHADOW_MIN = 0.12  # ... and kept when it darkens the surface by this share of its luminance
 SHADOW_BLURS = (0.5, 1.0, 2.0, 3.0)  # gaussian sigmas (px) tried for the shadow
@@ -281,10 +282,10 @@ def match_face(
             glyphs,
         )
         for spacing in sorted({*SPACINGS, round(fitted, 3)}) if n > 1 else [0.0]:
-            cover = draw_in_face(text, faces, polygon, vertical, shape, glyphs, spacing)[0]
+            cover = draw_in_face(text, faces, polygon, vertical, shape, glyphs, spacing)[0][box]
             own = stroke_width(cover >= 128)
             off = float(np.clip((target - own) / 2, -limit, limit)) if math.isfinite(own) else 0.0
-            score = iou(offset_coverage(cover, off)[box] >= 128, fill[box])
+            score = iou(offset_coverage(cover, off) >= 128, fill[box])
             if score > scores.get(face, -1.0):
                 scores[face], chosen[face] = score, (spacing, off)
     best = max(ids, key=lambda f: scores[f])

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -237,3 +238,15 @@ def _row_of_chars(
         for c in crops
     ]
     return np.hstack(resized)
+
+
+def read_region(image: np.ndarray, polygon: np.ndarray, vertical: bool, reader: Any) -> str:
+    """What ``reader`` (a ``glyphgen.eval.backends.Recognizer``) reads in the quad ``polygon``
+    ((4, 2) image px; a column when ``vertical``) of ``image``, cropped as the evaluator crops
+    a region: e.g. the old text of a region to edit, when the user does not give it."""
+    region = Region(
+        "",
+        [tuple(p) for p in np.asarray(polygon, np.float64).tolist()],
+        "vertical" if vertical else "horizontal",
+    )
+    return str(reader.recognize([crop_region(image, region)])[0].text).strip()

@@ -13,7 +13,6 @@ torch and diffusers are imported by ``render_regions`` only: importing this modu
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,7 +27,7 @@ from glyphgen.typeset.line import crop_size, draw_line, glyph_cache, window
 if TYPE_CHECKING:
     import torch
 
-    from glyphgen.edit.classical import TextColours
+    from glyphgen.edit.classical import ClassicalEdit, TextColours
     from glyphgen.model.pipeline import GlyphPipeline
 
 FILL = 0.7  # the region's height as a fraction of the crop's (training draws 0.55-0.85)
@@ -43,6 +42,8 @@ class RegionRequest:
     text: str
     polygon: np.ndarray  # (4, 2) clockwise from where reading starts, image pixels
     vertical: bool = False
+    old_text: str | None = None  # the text there now (A), when known: its face is matched
+    font: str = "auto"  # the classical draft's face: "auto" (A's), "off" (canonical), an id
 
 
 def render_regions(
@@ -98,9 +99,11 @@ def render_regions(
         position = np.zeros((size[1], size[0]), np.uint8)
         cv2.fillPoly(position, [np.round(poly).astype(np.int32)], 255)
         edit = edit_mask(rect, size, req.vertical)
-        start, changed, drafted_crop = None, None, None
+        start, changed, drafted_crop, style = None, None, None, None
         if draft == "classical":
-            drafted, changed = classical_draft(out, req, fonts, colours)
+            drafted_edit = classical_draft_edit(out, req, fonts, colours)
+            drafted, changed = drafted_edit.image, drafted_edit.changed()
+            style = drafted_edit.style.to_json()
             drafted_crop = _warp_in(drafted, m, size)
             start = _rgb_tensor(drafted_crop)
         result = pipe(
@@ -122,14 +125,13 @@ def render_regions(
             out[changed] = drafted[changed]
         _paste(out, result.images[0], edit, m, changed, drafted_crop, from_noise)
         inv = np.linalg.inv(m)
-        texts.append(
-            line_entry(
-                req.text,
-                cv2.perspectiveTransform(poly[None].astype(np.float64), inv)[0],
-                [cv2.perspectiveTransform(q[None].astype(np.float64), inv)[0] for q in quads],
-                req.vertical,
-            )
+        entry = line_entry(
+            req.text,
+            cv2.perspectiveTransform(poly[None].astype(np.float64), inv)[0],
+            [cv2.perspectiveTransform(q[None].astype(np.float64), inv)[0] for q in quads],
+            req.vertical,
         )
+        texts.append(entry if style is None else {**entry, "style": style})
     return out, texts
 
 
@@ -165,17 +167,28 @@ def classical_draft(
     grow: int = 2,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The classical edit of one region and the pixels it changed (bool (H, W)): A's
-    erased pixels and B's coverage grown by ``grow`` px (and by its stroke ring). B in
+    erased pixels and B's ink with its outline and shadow, grown by ``grow`` px."""
+    edit = classical_draft_edit(image, req, fonts, colours)
+    return edit.image, edit.changed(grow)
+
+
+def classical_draft_edit(
+    image: np.ndarray, req: RegionRequest, fonts: FontLibrary, colours: TextColours | None
+) -> ClassicalEdit:
+    """The classical edit of one region: B in A's style (``req.font``, ``req.old_text``), in
     ``colours`` (``reference_colours``), or in A's own when None."""
     from glyphgen.edit.classical import classical_edit
 
-    edit = classical_edit(
-        image, req.polygon, req.text, fonts, vertical=req.vertical, colours=colours
+    return classical_edit(
+        image,
+        req.polygon,
+        req.text,
+        fonts,
+        vertical=req.vertical,
+        colours=colours,
+        font=req.font,
+        old_text=req.old_text,
     )
-    r = grow + math.ceil(edit.colours.stroke_width)
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    ink = cv2.dilate((edit.glyph > 0).astype(np.uint8), disc).astype(bool)
-    return edit.image, edit.erased | ink
 
 
 def _warp_in(image: np.ndarray, m: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from glyphgen.edit.style import FONT_MODES
 from glyphgen.images import open_image
 from glyphgen.model.config import DEFAULT_WEIGHTS
 from glyphgen.model.render import RegionRequest, line_entry
@@ -35,7 +36,7 @@ from glyphgen.render.regions import (
 from glyphgen.render.request import RenderRequest, Sampling, Verify
 from glyphgen.render.result import RegionResult, RenderResult
 from glyphgen.render.verify import Drawn
-from glyphgen.typeset.fonts import FontLibrary
+from glyphgen.typeset.fonts import FONT_SUFFIXES, FontLibrary
 
 if TYPE_CHECKING:
     from glyphgen.edit.classical import TextColours
@@ -61,6 +62,7 @@ class Prepared:
     regions: list[int]  # how many of ``lines`` each region has
     style: np.ndarray | None  # (h, w, 3) uint8 reference crop
     sampling: Sampling  # resolved: steps, strength and draft set (steps None at strength 0)
+    fonts: FontLibrary | None = None  # the renderer's, plus the request's font file if any
 
 
 class Renderer:
@@ -107,17 +109,45 @@ class Renderer:
         style = None
         if request.style_ref is not None:
             style = _image(request.style_ref, "style reference")
-        check_requests(regions, image, self.fonts)
+        fonts, font = self.font(request.font)
+        check_requests(regions, image, fonts)
         sampling = self.resolve(request.sampling)
+        old = request.old_text
         lines, counts = [], []
-        for region in regions:  # a text's lines, each in its band of the region
+        for k, region in enumerate(regions):  # a text's lines, each in its band of the region
             texts = text_lines(region.text)
             bands = line_bands(region.polygon, len(texts), region.vertical)
+            # the old text, line by line where it has as many lines as the new one
+            olds: list[str | None] = [None] * len(texts)
+            if old:
+                given = text_lines(old[k] if len(old) > 1 else old[0])
+                olds = list(given) if len(given) == len(texts) else olds
             lines += [
-                RegionRequest(t, b, region.vertical) for t, b in zip(texts, bands, strict=True)
+                RegionRequest(t, b, region.vertical, o or None, font)
+                for t, b, o in zip(texts, bands, olds, strict=True)
             ]
             counts.append(len(texts))
-        return Prepared(request, image, lines, counts, style, sampling)
+        return Prepared(request, image, lines, counts, style, sampling, fonts)
+
+    def font(self, font: str) -> tuple[FontLibrary, str]:
+        """The library to draw with and the face the classical edit takes for ``font``
+        (``RenderRequest.font``): a font file's face is added to the renderer's library
+        through the same coverage check as a font folder's."""
+        if font in FONT_MODES:
+            return self.fonts, font
+        if Path(font).suffix.lower() in FONT_SUFFIXES or Path(font).is_file():
+            try:
+                fonts = self.fonts.with_files([font])
+                return fonts, fonts.file_face(font).id
+            except (ValueError, KeyError) as exc:
+                raise RenderError(f"font: {exc}") from None
+        try:
+            return self.fonts, self.fonts.face(font).id
+        except KeyError:
+            known = ", ".join(f.id for f in self.fonts.faces)
+            raise RenderError(
+                f"font: no face {font!r}; give auto, off, a font file or one of: {known}"
+            ) from None
 
     def resolve(self, sampling: Sampling) -> Sampling:
         """``sampling`` with the weights' defaults for what it leaves None; read once here,
@@ -193,8 +223,9 @@ class Renderer:
         regions, start = [], 0
         for index, count in enumerate(prepared.regions):
             lines = entries[start : start + count]
+            styles = [e.pop("style", None) for e in lines]
             text = "\n".join(e["text"] for e in lines)
-            regions.append(RegionResult(index, text, request.vertical, lines))
+            regions.append(RegionResult(index, text, request.vertical, lines, styles[0]))
             start += count
         return RenderResult(image, regions, prepared.sampling)
 
@@ -204,14 +235,15 @@ class Renderer:
         """``draw(image, k, seed)``: line ``k`` drawn into ``image`` as the sampling asks
         (the classical edit, the glyph draft, or the model with ``seed``)."""
         s = prepared.sampling
+        fonts = prepared.fonts or self.fonts
 
         def draw(image: np.ndarray, k: int, seed: int) -> Drawn:
             line = prepared.lines[k]
             if s.strength == 0 and s.draft == "classical":
-                return self._classical(image, line, prepared.style, colours)
+                return self._classical(image, line, prepared.style, colours, fonts)
             if s.strength == 0:
-                return self._glyph_draft(image, line)
-            return self._model(image, line, prepared.style, colours, s, seed)
+                return self._glyph_draft(image, line, fonts)
+            return self._model(image, line, prepared.style, colours, s, seed, fonts)
 
         return draw
 
@@ -224,7 +256,8 @@ class Renderer:
         from glyphgen.model.render import reference_colours
 
         known = colours or reference_colours(prepared.style)
-        return lambda image, k: self._classical(image, prepared.lines[k], None, known)
+        fonts = prepared.fonts or self.fonts
+        return lambda image, k: self._classical(image, prepared.lines[k], None, known, fonts)
 
     def judge(self) -> Recognizer:
         """The selecting judge, loaded on first call: the evaluator's ``combined`` backend
@@ -266,6 +299,7 @@ class Renderer:
         colours: TextColours | None,
         s: Sampling,
         seed: int,
+        fonts: FontLibrary,
     ) -> tuple[np.ndarray, dict[str, Any]]:
         from glyphgen.model import render as model_render
 
@@ -273,7 +307,7 @@ class Renderer:
             self.pipeline(),
             image,
             [line],
-            self.fonts,
+            fonts,
             style_ref=style,
             colours=colours,
             seed=seed,
@@ -289,6 +323,7 @@ class Renderer:
         line: RegionRequest,
         style: np.ndarray | None,
         colours: TextColours | None,
+        fonts: FontLibrary,
     ) -> tuple[np.ndarray, dict[str, Any]]:
         from glyphgen.edit.classical import classical_edit
 
@@ -296,22 +331,25 @@ class Renderer:
             image,
             line.polygon,
             line.text,
-            self.fonts,
+            fonts,
             vertical=line.vertical,
             style_ref=style,
             colours=colours,
+            font=line.font,
+            old_text=line.old_text,
         )
-        return edit.image, line_entry(line.text, edit.line, edit.quads, line.vertical)
+        entry = line_entry(line.text, edit.line, edit.quads, line.vertical)
+        return edit.image, {**entry, "style": edit.style.to_json()}
 
     def _glyph_draft(
-        self, image: np.ndarray, line: RegionRequest
+        self, image: np.ndarray, line: RegionRequest, fonts: FontLibrary
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """The glyph draft as it is (strength 0, no model): B inked over the region in black
         or white, whichever differs more from the image under B, the old text left under it."""
         from glyphgen.edit.classical import TextColours, fit_text, paint
 
         h, w = image.shape[:2]
-        cover, polygon, quads = fit_text(line.polygon, line.text, line.vertical, (h, w), self.fonts)
+        cover, polygon, quads = fit_text(line.polygon, line.text, line.vertical, (h, w), fonts)
         under = image[cover > 127]
         ink = (0, 0, 0) if under.size == 0 or float(under.mean()) > 127.5 else (255, 255, 255)
         out = paint(image, cover, TextColours(ink))

@@ -37,6 +37,9 @@ examples:
                   # read back; up to 4 seeds, else the classical edit (--strict: exit 1)
   glyphgen render --classical --text 开业大吉 --background shop.jpg --region 120,40,360,100
                   # no model: the old text found and inpainted, the new one in its colours
+  glyphgen render --classical --text 开业大吉 --old-text 新年快乐 --background shop.jpg \
+      --region 120,40,360,100     # in the old text's face (matched), weight, outline, shadow
+  glyphgen render --classical --text 开业大吉 --font my.ttf ...     # in a face of your own
 
 Writes the image and, beside it, <out>.json: one record of our JSONL annotation format, so
   glyphgen eval --annotations out.json
@@ -49,7 +52,8 @@ judge reads it exactly; its JSON entry says what was read: read, exact, tries, f
   {"text": "书山有路", "out": "col.png", "vertical": true, "seed": 7,
    "points": [[10, 10], [70, 10], [70, 250], [10, 250]]}
 keys: text, out (both required), region (the flag's string) or box or points, background,
-vertical, style_ref, color, seed, steps, strength, draft, verify, tries, strict; paths relative
+vertical, style_ref, color, font, old_text, seed, steps, strength, draft, verify, tries, strict;
+paths relative
 to FILE's folder. --seed, --steps, --strength, --draft, --verify, --tries and --strict set the
 default of lines that leave them out. A bad line is reported with its number and the others
 still render; the exit status is 1 if any line failed.
@@ -117,6 +121,25 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--weights", type=Path, help=f"trained pipeline folder (default: {DEFAULT_WEIGHTS})"
     )
     r.add_argument("--font-dir", action="append", default=[], type=Path, help="extra font folder")
+    r.add_argument(
+        "--font",
+        metavar="FILE|ID|auto",
+        help="the face the classical edit (and the model's classical draft) draws the new text "
+        "in: auto (default) matches the old text's face, weight, outline and shadow; a font "
+        "file or a face id (glyphgen fonts) draws in that face, the old outline and shadow kept",
+    )
+    r.add_argument(
+        "--no-style",
+        action="store_true",
+        help="do not estimate the old text's style: the new text in the bundled canonical font, "
+        "in the old text's colours only (the same as --font off)",
+    )
+    r.add_argument(
+        "--old-text",
+        action="append",
+        help="the text in the region now (repeatable, one per --region): its face is matched "
+        "to the old text's ink (without it the bundled sans is grown or thinned to its weight)",
+    )
     r.add_argument("--out", type=Path, help="image path; JSON beside it (default: out.png)")
     r.add_argument(
         "--classical",
@@ -192,6 +215,9 @@ _PER_JOB_FLAGS = {
     "--vertical": "vertical",
     "--style-ref": "style_ref",
     "--color": "color",
+    "--font": "font",
+    "--no-style": "no_style",
+    "--old-text": "old_text",
 }
 
 
@@ -236,6 +262,8 @@ def run_render(args: argparse.Namespace) -> int:
                 sampling=sampling,
                 classical=args.classical,
                 verify=verify,
+                font="off" if args.no_style else (args.font or "auto"),
+                old_text=list(args.old_text or ()),
             )
             jobs = [("", RenderJob(args.out or Path("out.png"), request))]
         except ValueError as exc:

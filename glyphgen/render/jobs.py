@@ -11,7 +11,8 @@ A batch file is JSON Lines, one object per job, whose keys are the flags' names:
 ``text`` is a string or a list (one per region); a region is ``region`` (the flag's string,
 or a list of them), ``box`` ([x0, y0, x1, y1], or a list of boxes) or ``points`` (4 [x, y]
 clockwise from where reading starts, or a list of such); ``color`` is "#RRGGBB", "R,G,B" or
-[R, G, B]; ``out`` is required. Relative paths are relative to the batch file's folder, as
+[R, G, B]; ``font`` is "auto", "off", a face id or a font file, ``old_text`` a string or a
+list (one per region); ``out`` is required. Relative paths are relative to the batch file's folder, as
 annotation files' image paths are. Numbers and colours are checked by the same rules as the
 flags (``glyphgen.cmdline``). Blank lines are skipped.
 """
@@ -38,6 +39,8 @@ KEYS = (
     "vertical",
     "style_ref",
     "color",
+    "font",
+    "old_text",
     *SAMPLING_RULES,
     *VERIFY_KEYS,
 )
@@ -90,6 +93,8 @@ def job_from_record(
         color=record.get("color"),
         sampling=Sampling(**{**vars(defaults), **sampling}),
         verify=_verify(record, verify),
+        font=record.get("font", "auto"),
+        old_text=record.get("old_text", ()),
     )
     return RenderJob(out, request)
 

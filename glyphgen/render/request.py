@@ -87,6 +87,11 @@ class RenderRequest:
     background, style_ref: a path or an RGB uint8 array; no background: plain paper.
     color: the text's fill; else the style reference's, else the old text's in the region.
     classical: no model, the classical edit (the same as strength 0 with the classical draft).
+    font: the face the classical edit (and the model's classical draft) draws in: "auto"
+    (the old text's style, estimated: face, weight, outline, shadow), "off" (the canonical
+    font, the old text's colours only), a face id of the library, or a font file.
+    old_text: the text in each region now (one, or one per region): its face is matched to
+    the old text's ink; without it the canonical face is grown or thinned to its weight.
     """
 
     texts: Sequence[str]
@@ -98,6 +103,8 @@ class RenderRequest:
     sampling: Sampling = field(default_factory=Sampling)
     classical: bool = False
     verify: Verify | None = None  # read back and redrawn until exact; None: drawn once
+    font: str = "auto"
+    old_text: str | Sequence[str] = ()
 
     def __post_init__(self) -> None:
         texts = [self.texts] if isinstance(self.texts, str) else self.texts
@@ -124,6 +131,21 @@ class RenderRequest:
                 object.__setattr__(self, "color", cmdline.colour(given))
             except ValueError as exc:
                 raise RenderError(f"color: {exc}") from None
+        if not isinstance(self.font, str) or not self.font.strip():
+            raise RenderError(
+                f"font: auto, off, a face id (glyphgen fonts) or a font file, got {self.font!r}"
+            )
+        old = [self.old_text] if isinstance(self.old_text, str) else self.old_text
+        if not isinstance(old, Sequence) or not all(isinstance(t, str) for t in old):
+            raise RenderError(
+                f"old_text: a string or a list of strings (one per region), got {self.old_text!r}"
+            )
+        object.__setattr__(self, "old_text", tuple(old))
+        if self.old_text and len(self.old_text) not in (1, len(self.regions)):
+            raise RenderError(
+                f"old_text: {len(self.old_text)} given for {len(self.regions)} region(s): give "
+                "one for every region, or one per region"
+            )
         if not isinstance(self.sampling, Sampling):
             raise RenderError(f"sampling: must be a Sampling, got {self.sampling!r}")
         if self.verify is not None and not isinstance(self.verify, Verify):

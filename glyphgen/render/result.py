@@ -30,10 +30,13 @@ class RegionResult:
     # one JSONL text entry per line drawn, in reading order: text, polygon (where the line's
     # glyphs stand, image pixels), direction, chars (one quad per character)
     lines: list[dict[str, Any]]
+    # the style the classical edit drew in (``glyphgen.edit.style.TextStyle.to_json``: face,
+    # weight, fill, outline, shadow); None where the model drew or nothing was estimated
+    style: dict[str, Any] | None = None
 
     def fields(self) -> dict[str, Any]:
         """The region's own facts, written into each of its line entries."""
-        return {"region": self.index}
+        return {"region": self.index, "style": self.style}
 
     @property
     def exact(self) -> bool | None:

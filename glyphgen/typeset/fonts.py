@@ -252,6 +252,36 @@ class FontLibrary:
             )
         return cls(faces, canonical, skipped)
 
+    def with_files(self, files: Iterable[Path | str], *, progress: bool = False) -> FontLibrary:
+        """This library plus every face of each font file in ``files``, through the same
+        coverage check as a font folder's (a face already here is not added twice). A file
+        that is missing or yields no usable face raises ``ValueError`` naming it."""
+        faces = self.faces
+        seen = {(sha256_file(f.path), f.index) for f in faces if f.split == USER_SPLIT}
+        taken = {f.id for f in faces}
+        added: list[FontFace] = []
+        for file in (Path(f) for f in files):
+            if not file.is_file():
+                raise ValueError(f"font file {file} does not exist: give a .ttf/.otf/.ttc/.otc")
+            if any(f.path.resolve() == file.resolve() for f in faces):
+                continue  # already here (a bundled font given by its path)
+            skipped: dict[str, str] = {}
+            found = _scan_files([file], seen, taken, skipped, progress)
+            if not found:
+                why = "; ".join(skipped.values()) or "no face in it"
+                raise ValueError(f"font file {file} gives no usable face: {why}")
+            added += found
+            taken |= {f.id for f in found}
+        return FontLibrary(faces + added, self._canonical, self.skipped)
+
+    def file_face(self, file: Path | str) -> FontFace:
+        """The first face of the library drawn from ``file`` (``with_files`` adds them)."""
+        path = Path(file).resolve()
+        for face in self._faces:
+            if face.path.resolve() == path:
+                return face
+        raise KeyError(f"no face from {file} in this library: add it with with_files")
+
     # -- lookups ----------------------------------------------------------------------------
     @property
     def faces(self) -> list[FontFace]:
@@ -380,6 +410,16 @@ def _scan_folder(
     files = sorted(
         p for p in folder.rglob("*") if p.suffix.lower() in FONT_SUFFIXES and p.is_file()
     )
+    return _scan_files(files, seen, taken, skipped, progress)
+
+
+def _scan_files(
+    files: Sequence[Path],
+    seen: set[tuple[str, int]],
+    taken: set[str],
+    skipped: dict[str, str],
+    progress: bool,
+) -> list[FontFace]:
     faces = []
     for path in files:
         try:

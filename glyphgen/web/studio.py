@@ -27,7 +27,7 @@ from PIL import Image
 from glyphgen import cmdline
 from glyphgen.eval.backends import Recognizer, create_backend
 from glyphgen.eval.config import NormalizeConfig
-from glyphgen.eval.crops import CropError
+from glyphgen.eval.crops import CropError, read_region
 from glyphgen.eval.metrics import score
 from glyphgen.eval.normalize import normalize
 from glyphgen.eval.testing import describe_diff
@@ -376,16 +376,23 @@ class Studio(Desk):
         from glyphgen.render import RenderError, RenderRequest, Sampling
         from glyphgen.render.request import Verify
 
+        polygon = box_polygon(ask.box)
+        # the old text in the box, read by the judge: the new text is drawn in its face
+        try:
+            old = read_region(image, polygon, ask.vertical, self.judge)
+        except CropError:  # a box the crop refuses: no old text to match
+            old = ""
         try:
             result = self.renderer.render(
                 RenderRequest(
                     [ask.text],
-                    [box_polygon(ask.box)],
+                    [polygon],
                     background=image,
                     vertical=ask.vertical,
                     color=ask.colour,
                     sampling=Sampling(seed=ask.seed),
                     verify=Verify() if ask.verify else None,
+                    old_text=[old],
                 )
             )
         except RenderError as exc:

@@ -96,6 +96,6 @@ def test_the_classical_path_writes_what_the_model_path_writes(fonts, tmp_path):
     whole region."""
     request = RenderRequest(["北京"], ["10,10,390,70"], classical=True)
     (entry,) = Renderer(tmp_path, fonts=fonts).render(request).regions[0].entries()
-    assert set(entry) == {"text", "polygon", "direction", "chars", "region"}
+    assert set(entry) == {"text", "polygon", "direction", "chars", "region", "style"}
     xs = [x for x, _ in entry["polygon"]]
     assert max(xs) - min(xs) < 200  # two characters 60 px tall, not the 380 px region

@@ -59,6 +59,19 @@ $("upload").addEventListener("change", (ev) => {
   reader.readAsDataURL(file);
 });
 
+// The style the new text was drawn in (the old text's, as estimated): face, weight, fill,
+// outline and shadow; "—" where none was estimated.
+function describeStyle(s) {
+  if (!s) return "—";
+  const hex = (c) => "#" + c.map((v) => v.toString(16).padStart(2, "0")).join("");
+  const parts = [s.face + (s.source === "estimated" ? " (matched)" : "")];
+  if (s.weight_em !== null) parts.push("weight " + s.weight_em.toFixed(3) + " em");
+  parts.push("fill " + hex(s.fill));
+  if (s.outline) parts.push("outline " + hex(s.outline.colour) + " " + s.outline.width_px + " px");
+  if (s.shadow) parts.push("shadow " + s.shadow.dx_px + "," + s.shadow.dy_px + " px");
+  return parts.join(", ");
+}
+
 $("own-colour").addEventListener("change", (ev) => { $("colour").disabled = !ev.target.checked; });
 
 $("render").addEventListener("click", async () => {
@@ -88,6 +101,7 @@ $("render").addEventListener("click", async () => {
     $("v-judge").textContent = v.judge + " (confidence " + v.confidence.toFixed(2) + ")";
     $("v-tries").textContent = v.tries == null ? "not verified (one draw)"
       : v.tries + (v.tries === 1 ? " draw" : " draws") + (v.fallback ? ", then the classical edit" : "");
+    $("v-style").textContent = describeStyle((out.annotation || {}).style);
     $("v-time").textContent = out.seconds.toFixed(2) + " s";
     $("verdict").hidden = false;
     setStatus("Done.");
