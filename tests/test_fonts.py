@@ -398,3 +398,31 @@ def test_style_guess_from_family_names():
     assert guess_style("Source Han Sans SC") == "hei"
     assert guess_style("WenQuanYi Zen Hei") == "hei"
     assert guess_style("Something") == "other"
+
+
+def test_with_files_adds_a_font_files_faces_through_the_coverage_check(fonts, tmp_path):
+    from glyphgen.typeset.fonts import bundled_fonts_dir
+
+    wenkai = bundled_fonts_dir() / "wenkai.ttf"  # held out: not in the train library
+    more = fonts.with_files([wenkai], progress=False)
+    face = more.file_face(wenkai)
+    assert face.split == "user" and face.coverage
+    assert [f.id for f in more.faces][: len(fonts.faces)] == [f.id for f in fonts.faces]
+    # a bundled face given by its path is not added twice
+    again = more.with_files([fonts.faces[0].path], progress=False)
+    assert len(again.faces) == len(more.faces)
+    junk = tmp_path / "junk.ttf"
+    junk.write_bytes(b"not a font")
+    with pytest.raises(ValueError, match=r"junk\.ttf gives no usable face"):
+        fonts.with_files([junk], progress=False)
+    with pytest.raises(ValueError, match="does not exist"):
+        fonts.with_files([tmp_path / "none.ttf"], progress=False)
+
+
+def test_system_fonts_come_from_fontconfig_or_nothing(monkeypatch):
+    import shutil
+
+    from glyphgen.typeset import fonts as fonts_module
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert fonts_module.system_font_files() == []

@@ -103,6 +103,11 @@ def _register_edit(which: argparse._SubParsersAction) -> None:
     _row_arguments(
         p, work=REPO_ROOT / "out" / "bench-edits", results=eb.RESULTS_DIR, config=eb.EDITS_CONFIG
     )
+    p.add_argument(
+        "--system-fonts",
+        action="store_true",
+        help="the classical edit also matches the old text against fontconfig's Chinese fonts",
+    )
     p.set_defaults(func=run_edit)
 
 
@@ -213,6 +218,7 @@ def run_edit(args: argparse.Namespace) -> int:
             steps=args.steps,
             threads=args.threads,
             seed=args.seed,
+            system_fonts=args.system_fonts,
         )
     except bm.BenchmarkError as exc:
         print(f"glyphgen bench edit: error: {exc}", file=sys.stderr)

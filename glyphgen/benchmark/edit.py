@@ -409,6 +409,7 @@ def run_edit_benchmark(
     steps: int | None = None,
     threads: int = 0,
     seed: int = 0,
+    system_fonts: bool = False,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     cfg = edits_config(config, limit)
@@ -417,7 +418,8 @@ def run_edit_benchmark(
     edits = load_edits(labels)
     judges, _ = make_judges(threads, combined=False)
     recognizer = judges["rapidocr"]
-    fonts = FontLibrary.load(progress=False)  # bundled: the canonical font draws B
+    # bundled (the canonical font draws B), and with system_fonts fontconfig's Chinese fonts
+    fonts = FontLibrary.load(progress=False, system=system_fonts)
     rows = []
     log("judging the ground truth")
     truth = judge("ground truth", [e.truth for e in edits], edits, labels, work / "gt", recognizer)
@@ -446,6 +448,7 @@ def run_edit_benchmark(
             "grey": sum(e.grey for e in edits),
             "photos": cfg.background.image_dirs,
             "font_split": cfg.fonts.split,
+            "faces_matched": [f.id for f in fonts.faces],
         },
         "judge": "PP-OCRv4 (rapidocr)",
         "work": _rel(work),

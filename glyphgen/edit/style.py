@@ -44,9 +44,10 @@ SHADOW_REACH = 0.12  # a shadow is looked for up to this far from the fill (x th
 SHADOW_MIN = 0.12  # ... and kept when it darkens the surface by this share of its luminance
 SHADOW_BLURS = (0.5, 1.0, 2.0, 3.0)  # gaussian sigmas (px) tried for the shadow
 SPACING_RANGE = (-0.3, 1.0)  # letter spacing (em) a quad's length may ask for
+ONE_SIDED_REACH = 2.0  # px: a ring shifted less than this is an outline, not a shadow
 STRETCH = 0.15  # a line this much longer or shorter than its quad is stretched to fill it
 SPACINGS = (0.0, 0.025, 0.05, 0.075, 0.1, 0.15)  # letter spacings (em) tried against A's ink
-MAX_OFFSET = 0.08  # emboldening / thinning at most this much (x the size) each side
+MAX_OFFSET = 0.03  # emboldening / thinning at most this much (x the size) each side
 
 
 @dataclass(frozen=True)
@@ -387,11 +388,14 @@ def estimate_shadow(
 
 
 def one_sided(fill: np.ndarray, ring: np.ndarray, shadow: Shadow) -> bool:
-    """The ring (bool (H, W)) lies on the shadow's side of the fill: at least twice as many
-    of its pixels under the fill shifted by the shadow's offset as under the opposite shift."""
+    """The ring (bool (H, W)) lies on the shadow's side of the fill: the shadow reaches at
+    least ``ONE_SIDED_REACH`` px, and three times as many of the ring's pixels lie under the
+    fill shifted by its offset as under the opposite shift."""
+    if math.hypot(shadow.dx, shadow.dy) < ONE_SIDED_REACH:
+        return False  # an outline looks shifted by a pixel or so either way
     toward = (_shift(fill, shadow.dx, shadow.dy) > 0.5) & ring
     away = (_shift(fill, -shadow.dx, -shadow.dy) > 0.5) & ring
-    return int(toward.sum()) >= 2 * max(int(away.sum()), 1)
+    return int(toward.sum()) >= 3 * max(int(away.sum()), 1)
 
 
 def shadow_zone(shape: tuple[int, int], fill: np.ndarray, shadow: Shadow) -> np.ndarray:
@@ -436,13 +440,16 @@ def estimate_style(
         if behind is not None and one_sided(fill, ring, behind):
             shadow, outline, outline_width = behind, None, 0.0
     text = (old_text or "").strip()
-    usable = bool(text) and not fonts.uncovered(text)
-    if usable:
+    # faces that draw all of A's text: those asked for, else the library's
+    pool = [f.id for f in fonts.covering(text)] if text else []
+    tried = [f for f in candidates if f in pool] if candidates is not None else pool
+    if tried:
         face, score, scores, (spacing, offset) = match_face(
-            fill, text, polygon, vertical, fonts, glyphs, candidates
+            fill, text, polygon, vertical, fonts, glyphs, tried
         )
-    else:
-        face, score, scores, spacing = fonts.canonical().id, None, {}, None
+    else:  # no text, or no face asked for draws it: the asked (else canonical) face, grown
+        face = candidates[0] if candidates else fonts.canonical().id
+        score, scores, spacing = None, {}, None
         offset = weight_offset(face, target, size, vertical, fonts, glyphs)
     return TextStyle(
         face=face,

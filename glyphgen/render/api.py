@@ -72,6 +72,7 @@ class Renderer:
     say: called with a line of progress (loading the model, region i of n); silent if None.
     judge: what a verified request (``RenderRequest.verify``) reads its regions with; the
     evaluator's ``combined`` backend, loaded on first need, by default.
+    system_fonts: add the Chinese fonts fontconfig finds (more faces to match the old text).
     """
 
     def __init__(
@@ -80,13 +81,14 @@ class Renderer:
         *,
         font_dirs: Sequence[Path] = (),
         fonts: FontLibrary | None = None,
+        system_fonts: bool = False,
         say: Callable[[str], None] | None = None,
         judge: Recognizer | None = None,
     ) -> None:
         self.weights = Path(weights) if weights is not None else DEFAULT_WEIGHTS
         if fonts is None:
             try:
-                fonts = FontLibrary.load(list(font_dirs), progress=False)
+                fonts = FontLibrary.load(list(font_dirs), progress=False, system=system_fonts)
             except ValueError as exc:
                 raise FontsUnavailable(str(exc)) from exc
         self.fonts = fonts

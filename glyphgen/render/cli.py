@@ -129,6 +129,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "file or a face id (glyphgen fonts) draws in that face, the old outline and shadow kept",
     )
     r.add_argument(
+        "--system-fonts",
+        action="store_true",
+        help="add the Chinese fonts fontconfig finds (fc-list :lang=zh) to the faces the old "
+        "text is matched against",
+    )
+    r.add_argument(
         "--no-style",
         action="store_true",
         help="do not estimate the old text's style: the new text in the bundled canonical font, "
@@ -274,7 +280,12 @@ def run_render(args: argparse.Namespace) -> int:
         print(f"glyphgen render: {at[0]}{line}", file=sys.stderr, flush=True)
 
     try:
-        renderer = Renderer(args.weights, font_dirs=args.font_dir, say=None if args.quiet else say)
+        renderer = Renderer(
+            args.weights,
+            font_dirs=args.font_dir,
+            system_fonts=args.system_fonts,
+            say=None if args.quiet else say,
+        )
     except FontsUnavailable as exc:  # a --font-dir that is no folder, or holds no usable font
         return fail(f"--font-dir: {exc}")
     # 2) every check short of the model's, before paying for loading it

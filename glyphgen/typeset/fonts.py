@@ -144,6 +144,43 @@ def guess_style(family: str) -> str:
     return "other"
 
 
+SIMPLIFIED_MARKS = (" SC", " CN", " GB", "简")  # family names of Simplified Chinese faces
+
+
+def system_font_files(lang: str = "zh") -> list[tuple[Path, int]]:
+    """(font file, face index) of the faces fontconfig knows for ``lang`` (``fc-list
+    :lang=zh``): e.g. Debian's fonts-noto-cjk-extra weights, arphic, wqy. Of a collection
+    holding regional variants (Noto CJK: JP, KR, SC, TC, HK) only the Simplified Chinese faces
+    are kept. Empty where fontconfig is not installed."""
+    import shutil
+    import subprocess
+
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return []
+    try:
+        out = subprocess.run(
+            [fc_list, f":lang={lang}", "--format", "%{file}|%{index}|%{family}\\n"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    by_file: dict[Path, dict[int, str]] = {}
+    for line in out.splitlines():
+        parts = line.split("|", 2)
+        if len(parts) == 3 and parts[1].isdigit():
+            by_file.setdefault(Path(parts[0]), {})[int(parts[1])] = parts[2]
+    faces = []
+    for file, families in sorted(by_file.items()):
+        if file.suffix.lower() not in FONT_SUFFIXES or not file.is_file():
+            continue
+        simplified = [i for i, f in families.items() if any(m in f for m in SIMPLIFIED_MARKS)]
+        faces += [(file, i) for i in sorted(simplified or families)]
+    return faces
+
+
 # FreeType maps the font file once per open face, and a worker's resident memory counts every
 # mapping: 32 faces keep a scene worker near 200 MB where 256 took 750 MB, at the same speed.
 @functools.lru_cache(maxsize=32)
@@ -194,9 +231,11 @@ class FontLibrary:
         split: str = "train",
         *,
         progress: bool = True,
+        system: bool = False,
     ) -> FontLibrary:
         """Bundled fonts of ``split`` (if ``include_bundled``) plus every face found in
-        ``font_dirs`` (searched recursively). Unreadable files, and faces whose coverage
+        ``font_dirs`` (searched recursively), plus, with ``system``, every font file
+        fontconfig lists for Chinese (``system_font_files``). Unreadable files, and faces whose coverage
         check fails, are skipped with a ``FontFileWarning`` and listed in ``skipped``; no
         usable face at all raises ``ValueError``."""
         if split not in SPLITS:
@@ -238,6 +277,13 @@ class FontLibrary:
         skipped: dict[str, str] = {}
         for d in dirs:
             for face in _scan_folder(d, seen, taken, skipped, progress):
+                faces.append(face)
+                taken.add(face.id)
+        if system:
+            chosen = system_font_files()
+            files = sorted({file for file, _ in chosen})
+            wanted = set(chosen)
+            for face in _scan_files(files, seen, taken, skipped, progress, wanted):
                 faces.append(face)
                 taken.add(face.id)
 
@@ -419,7 +465,9 @@ def _scan_files(
     taken: set[str],
     skipped: dict[str, str],
     progress: bool,
+    wanted: set[tuple[Path, int]] | None = None,
 ) -> list[FontFace]:
+    """Every face of ``files`` (only the (file, index) pairs of ``wanted`` when given)."""
     faces = []
     for path in files:
         try:
@@ -429,6 +477,8 @@ def _scan_files(
             _skip(skipped, path, str(exc))
             continue
         for index in range(n_faces):
+            if wanted is not None and (path, index) not in wanted:
+                continue
             if (sha, index) in seen:
                 continue  # the same face under another name or folder
             where = f"{path} face {index}" if n_faces > 1 else str(path)

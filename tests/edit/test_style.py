@@ -173,3 +173,12 @@ def test_shadow_zone_and_effects_cover_what_is_painted():
     touched = (painted != 200).any(axis=2)
     assert not (touched & ~st.effects_mask(cover, s, grow=1)).any()
     assert cv2.countNonZero(st.shadow_zone(cover.shape, cover > 0, s.shadow).astype(np.uint8))
+
+
+def test_strokes_are_told_from_a_plain_surface(fonts):
+    quad = np.array([[24, 20], [300, 20], [300, 88], [24, 88]], float)
+    region = ce.polygon_mask(quad, (H, W))
+    cfg = ce.ClassicalConfig()
+    assert not ce.has_strokes(paper(3, grain=8.0), region, 68, cfg)
+    image, quad, _ = factory_line(fonts, "noto-sans-sc", {"color": [90, 80, 70]})
+    assert ce.has_strokes(image, ce.polygon_mask(quad, (H, W)), 64, cfg)

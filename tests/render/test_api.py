@@ -99,3 +99,83 @@ def test_the_classical_path_writes_what_the_model_path_writes(fonts, tmp_path):
     assert set(entry) == {"text", "polygon", "direction", "chars", "region", "style"}
     xs = [x for x, _ in entry["polygon"]]
     assert max(xs) - min(xs) < 200  # two characters 60 px tall, not the 380 px region
+
+
+def _sign(fonts):
+    """北京大学 in Noto Serif on paper, as the factory draws a line: (image, its quad)."""
+    from glyphgen.synth.style import composite
+    from glyphgen.typeset import geometry as geo
+    from glyphgen.typeset.layout import layout_block, paint
+    from glyphgen.typeset.line import glyph_cache
+
+    block = layout_block(
+        ["北京大学"], [["noto-serif-sc"] * 4], 56, False, 0.05, 0, "start", glyph_cache(fonts)
+    )
+    h = geo.translation(20, 20)
+    image = np.full((100, 300, 3), 235, np.float32)
+    composite(image, paint(block, h, (300, 100)), {"color": [120, 20, 20]})
+    return np.round(image).astype(np.uint8), geo.apply(h, block.lines[0].polygon)
+
+
+def test_the_classical_edit_records_the_old_texts_style(fonts, tmp_path):
+    image, quad = _sign(fonts)
+    request = RenderRequest(["上海东路"], [quad], image, classical=True, old_text="北京大学")
+    result = Renderer(tmp_path, fonts=fonts).render(request)
+    style = result.regions[0].style
+    assert style is not None and style["face"] == "noto-serif-sc"
+    (entry,) = result.record("out.png")["texts"]
+    assert entry["style"]["fill"] == style["fill"]
+    off = Renderer(tmp_path, fonts=fonts).render(
+        RenderRequest(["上海东路"], [quad], image, classical=True, font="off")
+    )
+    assert off.regions[0].style["face"] == fonts.canonical().id
+
+
+def test_a_font_file_or_face_id_is_drawn_in_and_a_bad_one_is_refused(fonts, tmp_path):
+    from glyphgen.typeset.fonts import bundled_fonts_dir
+
+    image, quad = _sign(fonts)
+    renderer = Renderer(tmp_path, fonts=fonts)
+    wenkai = bundled_fonts_dir() / "wenkai.ttf"  # held out: not in the train library
+    by_file = renderer.render(
+        RenderRequest(["上海东路"], [quad], image, classical=True, font=str(wenkai))
+    )
+    assert by_file.regions[0].style["face"] == "wenkai"
+    by_id = renderer.render(
+        RenderRequest(["上海东路"], [quad], image, classical=True, font="arphic-ukai")
+    )
+    assert by_id.regions[0].style["face"] == "arphic-ukai"
+    with pytest.raises(RenderError, match="font: no face 'nope'; give auto, off"):
+        renderer.render(RenderRequest(["上海"], [quad], image, classical=True, font="nope"))
+    with pytest.raises(RenderError, match=r"font: font file .*missing\.ttf does not exist"):
+        renderer.render(
+            RenderRequest(
+                ["上海"], [quad], image, classical=True, font=str(tmp_path / "missing.ttf")
+            )
+        )
+    with pytest.raises(RenderError, match="old_text: 2 given for 1 region"):
+        RenderRequest(["上海"], [quad], image, old_text=["一", "二"])
+
+
+def test_the_render_command_takes_font_and_old_text(fonts, tmp_path):
+    from PIL import Image
+
+    image, quad = _sign(fonts)
+    Image.fromarray(image).save(tmp_path / "sign.png")
+    x0, y0 = quad.min(axis=0)
+    x1, y1 = quad.max(axis=0)
+    box = f"{x0:.0f},{y0:.0f},{x1:.0f},{y1:.0f}"
+    base = [sys.executable, "-m", "glyphgen", "render", "--classical", "--text", "上海东路"]
+    base += ["--background", str(tmp_path / "sign.png"), "--region", box]
+    done = subprocess.run(
+        [*base, "--old-text", "北京大学", "--out", str(tmp_path / "a.png")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    record = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))
+    assert record["texts"][0]["style"]["face"] == "noto-serif-sc"
+    bad = subprocess.run(
+        [*base, "--font", "nope", "--out", str(tmp_path / "b.png")], capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and "font: no face 'nope'" in bad.stderr
