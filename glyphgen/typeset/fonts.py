@@ -282,8 +282,7 @@ class FontLibrary:
         if system:
             chosen = system_font_files()
             files = sorted({file for file, _ in chosen})
-            wanted = set(chosen)
-            for face in _scan_files(files, seen, taken, skipped, progress, wanted):
+            for face in _scan_files(files, seen, taken, skipped, progress, set(chosen)):
                 faces.append(face)
                 taken.add(face.id)
 
