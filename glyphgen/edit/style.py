@@ -44,6 +44,7 @@ SHADOW_REACH = 0.12  # a shadow is looked for up to this far from the fill (x th
 SHADOW_MIN = 0.12  # ... and kept when it darkens the surface by this share of its luminance
 SHADOW_BLURS = (0.5, 1.0, 2.0, 3.0)  # gaussian sigmas (px) tried for the shadow
 SPACING_RANGE = (-0.3, 1.0)  # letter spacing (em) a quad's length may ask for
+INK_SHARE = 0.5  # a pixel is A's ink where the fill's share of its colour is at least this
 ONE_SIDED_REACH = 2.0  # px: a ring shifted less than this is an outline, not a shadow
 STRETCH = 0.15  # a line this much longer or shorter than its quad is stretched to fill it
 SPACINGS = (0.0, 0.025, 0.05, 0.075, 0.1, 0.15)  # letter spacings (em) tried against A's ink
@@ -306,7 +307,7 @@ def ink_coverage(
     share = ((pix - under) * span).sum(axis=1) / np.maximum((span * span).sum(axis=1), 1.0)
     contrast = np.sqrt((span * span).sum(axis=1)) >= 30  # fill and surface told apart
     out = np.zeros(near.shape, bool)
-    out[near] = (share >= 0.5) & contrast
+    out[near] = (share >= INK_SHARE) & contrast
     return out
 
 
