@@ -43,7 +43,10 @@ FONT_MODES = ("auto", "off")  # the face to draw in, besides a face id: A's (est
 SHADOW_REACH = 0.12  # a shadow is looked for up to this far from the fill (x the size)
 SHADOW_MIN = 0.12  # ... and kept when it darkens the surface by this share of its luminance
 SHADOW_BLURS = (0.5, 1.0, 2.0, 3.0)  # gaussian sigmas (px) tried for the shadow
-SPACING_RANGE = (-0.3, 1.0)  # letter spacing (em) a quad's length may ask for
+SPACING_RANGE = (
+    -0.05,
+    1.0,
+)  # letter spacing (em) a quad's length may ask for (glyphs never overlap)
 INK_SHARE = 0.5  # a pixel is A's ink where the fill's share of its colour is at least this
 ONE_SIDED_REACH = 2.0  # px: a ring shifted less than this is an outline, not a shadow
 STRETCH = 0.15  # a line this much longer or shorter than its quad is stretched to fill it

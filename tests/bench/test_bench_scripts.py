@@ -18,6 +18,7 @@ RERUNS = {
     "colour_bound": ["classical", "draft"],
     "edit_edges": ["classical", "draft"],
     "paired_rows": ["classical", "draft"],
+    "style_edit": ["classical", "draft"],
 }
 
 pytestmark = pytest.mark.slow
@@ -50,7 +51,7 @@ def edit_run(tmp_path_factory):
 
 def test_every_script_has_a_smoke_test():
     scripts = {p.stem for p in BENCH.glob("*.py")}
-    covered = set(RERUNS) | set(SCRIPTS) | {"ink_mask_reach", "recipe_race"}
+    covered = set(RERUNS) | set(SCRIPTS) | {"ink_mask_reach", "recipe_race", "style_faces"}
     assert scripts == covered, f"no smoke test for {sorted(scripts - covered)}"
 
 
@@ -68,6 +69,21 @@ def test_the_scripts_that_reread_a_style_edit_run(script, edit_run, tmp_path):
 def test_ink_mask_reach(edit_run, tmp_path):
     out = tmp_path / "ink_mask_reach"
     run(["bench/ink_mask_reach.py", "--work", str(edit_run), "--out", str(out)], REPO_ROOT)
+    assert out.with_suffix(".json").is_file() and out.with_suffix(".md").is_file()
+
+
+def test_style_faces(tmp_path):
+    pairs = tmp_path / "pairs"
+    run(
+        ["-m", "glyphgen", "synth", "--preset", "edits", "--num", "3", "--workers", "1",
+         "--out", str(pairs)],
+        REPO_ROOT,
+    )  # fmt: skip
+    out = tmp_path / "style_faces"
+    run(
+        ["bench/style_faces.py", "--labels", str(pairs / "labels.jsonl"), "--out", str(out)],
+        REPO_ROOT,
+    )
     assert out.with_suffix(".json").is_file() and out.with_suffix(".md").is_file()
 
 
