@@ -61,7 +61,7 @@ def markdown(result: dict[str, Any], stamp: str) -> str:
         "",
         stamp,
         "",
-        f"{result['edits']} edits of the style-edit benchmark (`eval/benchmark/edits.yaml`, "
+        f"{result['edits']} edits of the style-edit benchmark (`bench/sets/edits.yaml`, "
         "held-out photos and font), read by PP-OCRv4. Figures as in docs/eval.md; stroke "
         "B/A: median over the edits where both have fill-coloured pixels.",
         "",
