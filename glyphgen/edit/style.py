@@ -32,9 +32,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from glyphgen.eval.edit_metrics import stroke_width
 from glyphgen.typeset import geometry as geo
 from glyphgen.typeset.fonts import FontLibrary
+from glyphgen.typeset.geometry import stroke_width
 from glyphgen.typeset.glyphs import GlyphCache
 from glyphgen.typeset.layout import Block, layout_block, paint
 

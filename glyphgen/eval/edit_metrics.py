@@ -38,6 +38,8 @@ import cv2
 import Levenshtein
 import numpy as np
 
+from glyphgen.typeset.geometry import stroke_width
+
 # -- masks and regions -------------------------------------------------------------------
 
 
@@ -472,20 +474,6 @@ def edit_figures(
 # -- stroke width ------------------------------------------------------------------------
 
 STROKE_MIN_PIXELS = 20  # fewer fill-coloured pixels than this: no stroke width (NaN)
-
-
-def stroke_width(mask: np.ndarray) -> float:
-    """Stroke width (px) of the ink ``mask`` (bool (H, W)): twice its area over its perimeter
-    (outer contours and holes, traced through pixel centres, plus the half pixel the ink
-    reaches beyond them all round); a long stroke w wide and l long (area w l, perimeter
-    about 2 l) gives w. NaN for an empty mask."""
-    m = np.pad(np.asarray(mask, bool).astype(np.uint8), 1)
-    area = float(m.sum())
-    if not area:
-        return float("nan")
-    contours, _ = cv2.findContours(m, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
-    perimeter = sum(cv2.arcLength(c, True) for c in contours) + math.pi * len(contours)
-    return 2 * area / max(perimeter, 1e-6)
 
 
 def fill_coloured(image: np.ndarray, region: np.ndarray, fill: Sequence[int]) -> np.ndarray:

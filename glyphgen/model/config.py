@@ -133,7 +133,9 @@ class OcrLossConfig:
     # applied on every k-th step only (by the global step, so a resumed run is unchanged)
     every: int = 1
     recognizer: str = "reader"  # "reader": glyphgen.reader's TextPerceptualLoss
-    weights: str = ""  # the recognizer's folder; "" = its bundled model (glyphgen/data/weights/reader)
+    weights: str = (
+        ""  # the recognizer's folder; "" = its bundled model (glyphgen/data/weights/reader)
+    )
 
     def __post_init__(self) -> None:
         if self.every < 1:

@@ -1,4 +1,5 @@
-"""Plane geometry for placing text: 3x3 homographies acting on (N, 2) point arrays.
+"""Plane geometry for placing text: 3x3 homographies acting on (N, 2) point arrays; and the
+stroke width of an ink mask (the style estimate and the edit metrics measure with it).
 
 Image convention: x to the right, y down. Angles are degrees counter-clockwise as seen on
 screen (so a positive angle lifts the end of a horizontal line).
@@ -68,3 +69,17 @@ def warp(alpha: np.ndarray, h: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def rect(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
     """Axis-aligned box as a 4x2 quad, clockwise from the top-left."""
     return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Stroke width (px) of the ink ``mask`` (bool (H, W)): twice its area over its perimeter
+    (outer contours and holes, traced through pixel centres, plus the half pixel the ink
+    reaches beyond them all round); a long stroke w wide and l long (area w l, perimeter
+    about 2 l) gives w. NaN for an empty mask."""
+    m = np.pad(np.asarray(mask, bool).astype(np.uint8), 1)
+    area = float(m.sum())
+    if not area:
+        return float("nan")
+    contours, _ = cv2.findContours(m, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    perimeter = sum(cv2.arcLength(c, True) for c in contours) + math.pi * len(contours)
+    return 2 * area / max(perimeter, 1e-6)

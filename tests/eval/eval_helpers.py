@@ -38,7 +38,9 @@ def font_for(style: str | None = None, font_id: str | None = None) -> dict:
             style is None or entry["style"] == style
         ):
             return entry
-    pytest.skip(f"no bundled font with style={style} id={font_id} in glyphgen/data/fonts/manifest.json")
+    pytest.skip(
+        f"no bundled font with style={style} id={font_id} in glyphgen/data/fonts/manifest.json"
+    )
 
 
 def common_phrases() -> list[str]:
