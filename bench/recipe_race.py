@@ -150,12 +150,14 @@ def run_train(args: argparse.Namespace) -> None:
 
 def run_prepare(args: argparse.Namespace) -> None:
     procs = []
-    for seed in range(2):
+    for seed, count in enumerate((args.batches - args.batches // 2, args.batches // 2)):
+        if not count:
+            continue
         out = args.work / f"batches-seed{seed}"
         data = f"{{source: factory, preset: train-crops, seed: {seed}}}"
         cmd = [sys.executable, "-m", "glyphgen", "train", "--config", args.config, "--quiet",
                "--set", f"stages=[{{name: race, batch_size: 16, data: {data}}}]",
-               "--write-batches", str(args.batches // 2), "--out", str(out)]  # fmt: skip
+               "--write-batches", str(count), "--out", str(out)]  # fmt: skip
         procs.append(subprocess.Popen(cmd, cwd=ROOT))
     if any(p.wait() for p in procs):
         raise SystemExit("writing the batches failed")
