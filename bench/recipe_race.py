@@ -37,6 +37,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from glyphgen.benchmark.edit import interval_cell
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 RESULTS = ROOT / "bench" / "results"
@@ -180,7 +182,8 @@ def run_judge(args: argparse.Namespace) -> None:
     if args.limit:
         cmd += ["--limit", str(args.limit)]
     t0 = time.perf_counter()
-    glyphgen(*cmd, *[x for r in rows for x in ("--model", r)], log=args.work / "judge.log")
+    if not args.reuse:  # --reuse: read again the rows an earlier judge left in <work>
+        glyphgen(*cmd, *[x for r in rows for x in ("--model", r)], log=args.work / "judge.log")
     labels = run_labels(work, names)
     judge = create_backend("rapidocr", threads=1)
     read = {n: read_row(labels, n, judge) for n in names}
@@ -206,13 +209,8 @@ def run_judge(args: argparse.Namespace) -> None:
 
 
 def verdict(paired: dict[str, Any]) -> str:
-    lo, hi = paired["vs_base_sentence_acc"]["interval"]
-    return "wins" if lo > 0 else "loses" if hi < 0 else "tie"
-
-
-def _interval(d: dict[str, Any]) -> str:
-    lo, hi = d["interval"]
-    return f"{d['difference']:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+    d = paired["vs_base_sentence_acc"]
+    return "wins" if d["low"] > 0 else "loses" if d["high"] < 0 else "tie"
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -238,8 +236,8 @@ def markdown(result: dict[str, Any]) -> str:
         lines.append(
             f"| {r['recipe']} | {r['what']} | {r['cpu_minutes']:.1f} | {r['steps']} | "
             f"{r['crops_per_cpu_s']:.1f} | {r['sentence_acc']:.3f} | "
-            f"{'-' if first else _interval(r['vs_base_sentence_acc'])} | {r['ratio']:.3f} | "
-            f"{'-' if first else _interval(r['vs_base_ratio'])} | "
+            f"{'-' if first else interval_cell(r['vs_base_sentence_acc'])} | {r['ratio']:.3f} | "
+            f"{'-' if first else interval_cell(r['vs_base_ratio'])} | "
             f"{'-' if first else str(r['wins']) + ' / ' + str(r['losses'])} | {r['verdict']} |"
         )
     lines += ["", f"Judged {result['recipes'][0]['judged']} edits; judging took "
@@ -262,6 +260,9 @@ def main() -> None:
     ap.add_argument("--calibrate-only", action="store_true", help="train: measure, no run")
     ap.add_argument("--jobs", type=int, default=2, help="train: recipes side by side")
     ap.add_argument("--limit", type=int, default=0, help="judge: the first N pairs only")
+    ap.add_argument(
+        "--reuse", action="store_true", help="judge: read the rows already drawn, draw none"
+    )
     ap.add_argument("--out", type=Path, default=RESULTS / "recipe_race")
     args = ap.parse_args()
     {"prepare": run_prepare, "train": run_train, "judge": run_judge}[args.phase](args)
