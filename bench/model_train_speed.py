@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from glyphgen.benchmark.machine import machine_info
+from glyphgen.model.train import read_losses
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = ["model.condition_in_unet=true", "ocr_loss.every=4"]
@@ -71,7 +72,7 @@ def run_row(name: str, steps: int, threads: int, tmp: Path, k: int) -> list[dict
     out = tmp / f"{name}-{k}"
     args = [x for s in [*sets, one_stage(steps, shards)] for x in ("--set", s)]
     glyphgen("train", "--config", config, "--quiet", *args, "--out", str(out))
-    records = [json.loads(x) for x in (out / "loss.jsonl").read_text().splitlines()]
+    records = list(read_losses(out / "loss.jsonl"))
     return records[1:]
 
 

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from glyphgen.benchmark.edit import interval_cell
+from glyphgen.model.train import read_losses
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -90,7 +91,12 @@ def stage(steps: int, shards: str, lr: float) -> str:
 
 
 def records(run: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (run / "loss.jsonl").read_text().splitlines()]
+    return list(read_losses(run / "loss.jsonl"))
+
+
+def cpu_per_step(calibration: Path) -> float:
+    """Mean CPU seconds of a calibration run's steps after its first."""
+    return statistics.mean(r["cpu_seconds"] for r in records(calibration)[1:])
 
 
 def train(name: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -103,7 +109,7 @@ def train(name: str, args: argparse.Namespace) -> dict[str, Any]:
         calib.mkdir(parents=True, exist_ok=True)
         glyphgen(*base, "--set", stage(CALIBRATION_STEPS, shards, args.lr),
                  "--set", "sample_every=100000", "--out", str(calib), log=calib / "train.log")  # fmt: skip
-    per_step = statistics.mean(r["cpu_seconds"] for r in records(calib)[1:])
+    per_step = cpu_per_step(calib)
     if args.calibrate_only:
         return {"recipe": name, "calibrated_cpu_s_per_step": per_step}
     steps = max(1, int(args.budget_min * 60 / per_step))
@@ -125,9 +131,7 @@ def summarize(name: str, work: Path) -> dict[str, Any]:
         "recipe": name,
         "what": what,
         "overrides": overrides,
-        "calibrated_cpu_s_per_step": statistics.mean(
-            r["cpu_seconds"] for r in records(work / "calibration" / name)[1:]
-        ),
+        "calibrated_cpu_s_per_step": cpu_per_step(work / "calibration" / name),
         "steps": len(rec),
         "cpu_minutes": cpu / 60,
         "wall_minutes": sum(r["seconds"] for r in rec) / 60,
