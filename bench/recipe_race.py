@@ -68,6 +68,15 @@ RECIPES: dict[str, tuple[str, list[str]]] = {
         "rectified flow (velocity target, Euler sampler) instead of DDPM",
         ["model.objective=flow", "model.prediction_type=v_prediction", "model.sampler=euler"],
     ),
+    "combo": (
+        "round 1's two leaders together: no ControlNet copy and Min-SNR-5",
+        ["model.controlnet=false", "loss_weighting=min_snr"],
+    ),
+    "keep-known": (
+        "combo, generating only B's grown glyph and A's ink (the rest of the crop is the "
+        "photo: in the mask, the loss and at every sampling step)",
+        ["model.controlnet=false", "loss_weighting=min_snr", "model.keep_known=true"],
+    ),
 }
 
 

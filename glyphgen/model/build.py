@@ -131,6 +131,7 @@ def build_pipeline(cfg: ModelConfig) -> GlyphPipeline:
         unshuffle=cfg.unshuffle,
         default_steps=cfg.default_steps,
         crop_height=cfg.height,
+        keep_known=cfg.keep_known,
     )
     # as from_pretrained leaves them: the trainer switches to train() itself
     for module in (pipe.unet, pipe.controlnet, pipe.text_encoder, pipe.style_adapter, pipe.vae):

@@ -77,6 +77,9 @@ class ModelConfig:
     objective: Literal["ddpm", "flow"] = "ddpm"
     beta_schedule: Literal["squaredcos_cap_v2", "scaled_linear", "linear"] = "squaredcos_cap_v2"
     sampler: Literal["dpm++", "ddim", "euler", "unipc"] = "dpm++"  # render's scheduler
+    # True: in editing mode the model generates only B's glyph grown and A's ink; the rest of
+    # the crop is the photo, in training (mask and loss) and sampling (glyphgen.model.known)
+    keep_known: bool = False
     default_steps: int = 8  # render's denoising steps
 
     def __post_init__(self) -> None:

@@ -9,6 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 EDIT_MARGIN = 0.15  # the edit mask reaches this far (x line height) around the line
+# keep_known (glyphgen.model.known): B's glyph is grown this far (x the crop's height)
+KNOWN_REACH = 0.12
+
+
+def reach_px(crop_height: int) -> int:
+    """Pixels B's glyph is grown by in a crop ``crop_height`` high (``KNOWN_REACH``)."""
+    return max(1, round(KNOWN_REACH * crop_height))
 
 
 def edit_mask(rect: tuple[float, float, float, float], size: tuple[int, int], vertical: bool):

@@ -46,6 +46,7 @@ from diffusers.utils import BaseOutput
 
 from glyphgen.model.adapter import StyleAdapter
 from glyphgen.model.config import SAMPLING_RULES, check_draft
+from glyphgen.model.known import put_back, sample_region
 from glyphgen.model.text_encoder import CharTextEncoder
 from glyphgen.safeweights import check_manifest, refuse_pickles
 
@@ -178,6 +179,7 @@ class GlyphPipeline(DiffusionPipeline):
         crop_height: int = 64,  # pixels across a line crop (its height; a column's width)
         default_strength: float = 1.0,  # when the caller gives none (see ``__call__``)
         default_draft: str = "glyph",  # render's draft when the caller gives none (DRAFTS)
+        keep_known: bool = False,  # outside edit_mask the sample is the source (model.known)
     ):
         super().__init__()
         self.register_modules(
@@ -194,6 +196,7 @@ class GlyphPipeline(DiffusionPipeline):
             crop_height=crop_height,
             default_strength=default_strength,
             default_draft=default_draft,
+            keep_known=keep_known,
         )
         style_adapter.attach(unet)
 
@@ -359,10 +362,15 @@ class GlyphPipeline(DiffusionPipeline):
                 sample = self.scheduler.add_noise(start, sample, first)
         else:  # (flow: sigma 1 is pure noise)
             sample = sample * getattr(self.scheduler, "init_noise_sigma", 1.0)
+        # keep what is known: outside the edit mask the sample follows the source
+        known = region = None
+        if self.config.get("keep_known", False) and source is not None and edit_mask is not None:
+            known = self.encode_images(source.to(device))
+            region = sample_region(edit_mask.to(device), tuple(sample.shape[-2:]))
         # 3) denoise (the generator reaches the samplers that draw noise; UniPC takes none)
         takes = inspect.signature(self.scheduler.step).parameters
         step_kwargs = {"generator": generator} if "generator" in takes else {}
-        for t in timesteps:
+        for i, t in enumerate(timesteps):
             scale = getattr(self.scheduler, "scale_model_input", None)
             model_in = sample if scale is None else scale(sample, t)
             out = self.predict(
@@ -374,6 +382,9 @@ class GlyphPipeline(DiffusionPipeline):
                 control_scale,
             )
             sample = self.scheduler.step(out, t, sample, **step_kwargs).prev_sample
+            if known is not None:
+                after = timesteps[i + 1] if i + 1 < len(timesteps) else None
+                sample = put_back(self.scheduler, sample, known, region, after, generator)
         images = self.decode_samples(sample).clamp(-1, 1)
         if output_type == "pt":
             return images

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from glyphgen.model.crops import edit_mask, style_vector
+from glyphgen.model.crops import edit_mask, reach_px, style_vector
 from glyphgen.typeset.fonts import FontLibrary
 from glyphgen.typeset.line import crop_size, draw_line, glyph_cache, window
 
@@ -100,10 +100,15 @@ def render_regions(
         cv2.fillPoly(position, [np.round(poly).astype(np.int32)], 255)
         edit = edit_mask(rect, size, req.vertical)
         start, changed, drafted_crop, style = None, None, None, None
-        if draft == "classical":
+        keep_known = bool(pipe.config.get("keep_known", False))
+        if draft == "classical" or keep_known:
             drafted_edit = classical_draft_edit(out, req, fonts, colours)
-            drafted, changed = drafted_edit.image, drafted_edit.changed()
             style = drafted_edit.style.to_json()
+        if keep_known:  # the model draws B's grown glyph and A's ink; the rest stays
+            old_ink = _warp_in(drafted_edit.erased.astype(np.uint8) * 255, m, size)
+            edit = known_region(glyph, old_ink, edit, height)
+        if draft == "classical":
+            drafted, changed = drafted_edit.image, drafted_edit.changed()
             drafted_crop = _warp_in(drafted, m, size)
             start = _rgb_tensor(drafted_crop)
         result = pipe(
@@ -133,6 +138,17 @@ def render_regions(
         )
         texts.append(entry if style is None else {**entry, "style": style})
     return out, texts
+
+
+def known_region(
+    glyph: np.ndarray, old_ink: np.ndarray, box: np.ndarray, crop_height: int
+) -> np.ndarray:
+    """What a ``keep_known`` model generates in a crop (uint8 (H, W), 255 inside): B's glyph
+    grown by ``known.reach_px`` as in training, and A's ink, within the line's edit box."""
+    px = reach_px(crop_height)
+    grown = cv2.dilate((glyph > 127).astype(np.uint8), np.ones((2 * px + 1,) * 2, np.uint8))
+    inside = (grown > 0) | (old_ink > 127)
+    return np.where(inside & (box > 127), 255, 0).astype(np.uint8)
 
 
 def reference_colours(style_ref: np.ndarray | None) -> TextColours | None:

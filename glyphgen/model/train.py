@@ -50,6 +50,7 @@ from tqdm import tqdm
 
 from glyphgen import configio
 from glyphgen.cmdline import command_line
+from glyphgen.model import known
 from glyphgen.model.build import build_pipeline, widened
 from glyphgen.model.config import RAW, ModelConfig, StageConfig, TrainConfig
 from glyphgen.model.data import DataPosition, batches
@@ -484,9 +485,16 @@ class Trainer:
         # or for an edit pair the scene showing A), through the ControlNet and with
         # condition_in_unet the UNet; without either, glyph, position and source reach nothing
         condition = None
+        use_source = batch["use_source"].to(device)[:, None, None, None]
+        region = None  # keep_known: what editing samples generate (glyphgen.model.known)
+        if self.cfg.model.keep_known:
+            stand_in = torch.rand(n, generator=self.generator) < known.STAND_IN_PROB
+            region = known.training_region(
+                batch["glyph"].to(device), batch["edit"].to(device), stand_in.to(device),
+                self.cfg.model.height,
+            )  # fmt: skip
         if needs_condition(pipe.unet, pipe.controlnet):
-            use_source = batch["use_source"].to(device)[:, None, None, None]
-            edit = batch["edit"].to(device)
+            edit = batch["edit"].to(device) if region is None else region
             edit = torch.where(use_source, edit, torch.ones_like(edit))
             source = batch["source"].to(device) * use_source
             condition = make_condition(
@@ -508,9 +516,11 @@ class Trainer:
         )
         # 5) losses: diffusion MSE, heavier where the text goes
         target = objective.target(clean, noise, t)
-        weight = 1 + self.cfg.text_weight * F.adaptive_avg_pool2d(
-            batch["edit"].to(device), (pred.shape[-2], pred.shape[-1])
-        )
+        size = (pred.shape[-2], pred.shape[-1])
+        weight = 1 + self.cfg.text_weight * F.adaptive_avg_pool2d(batch["edit"].to(device), size)
+        if region is not None:  # editing samples: the region, the known pixels barely
+            kept = known.loss_weights(region, self.cfg.text_weight, size)
+            weight = torch.where(use_source, kept, weight)
         per_step = objective.weights(t, self.cfg.loss_weighting, self.cfg.snr_gamma)
         weight = weight * per_step[:, None, None, None]
         losses = {"diffusion": masked_mse(pred.float(), target.float(), weight)}
@@ -556,7 +566,11 @@ class Trainer:
             "generator": torch.Generator().manual_seed(0),
         }
         scratch = pipe(**common).images
-        edited = pipe(**common, source=batch["image"], edit_mask=batch["edit"]).images
+        edit = batch["edit"]
+        if self.cfg.model.keep_known:  # the region around the glyph, no stand-in old text
+            none = torch.zeros(edit.shape[0], dtype=torch.bool)
+            edit = known.training_region(batch["glyph"], edit, none, self.cfg.model.height)
+        edited = pipe(**common, source=batch["image"], edit_mask=edit).images
         for m in self.trainable.values():
             m.train()
         truth = ((batch["image"] + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
