@@ -37,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from glyphgen.benchmark.edit import interval_cell
+from glyphgen.benchmark.edit import against, interval_cell
 from glyphgen.model.train import read_losses
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -200,10 +200,11 @@ def run_judge(args: argparse.Namespace) -> None:
     labels = run_labels(work, names)
     judge = create_backend("rapidocr", threads=1)
     read = {n: read_row(labels, n, judge) for n in names}
+    image = image_rows(results / "edits.json", names)
     table = []
     for n in names:
         race = summarize(n, args.work)
-        paired = summary(read[n], read[names[0]])
+        paired = summary(read[n], read[names[0]]) | image_figures(image, n, names[0])
         grid = sorted((args.work / n / "samples").glob("step-*.png"))
         if grid:
             shutil.copy(grid[-1], args.out.parent / f"{args.out.name}_{n}.png")
@@ -214,11 +215,31 @@ def run_judge(args: argparse.Namespace) -> None:
         "budget_cpu_minutes": args.budget_min,
         "judge_minutes": (time.perf_counter() - t0) / 60,
         "recipes": table,
+        "classical": {k: image["classical"]["summary"][k] for k in ("ssim", "background_psnr")}
+        | {"sentence_acc": image["classical"]["legibility"]["sentence_acc"]},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=1, ensure_ascii=False))
     args.out.with_suffix(".md").write_text(markdown(result))
     print(args.out.with_suffix(".md").read_text())
+
+
+def image_rows(edits_json: Path, names: list[str]) -> dict[str, dict[str, Any]]:
+    """The benchmark's own rows of the recipes (per edit: region SSIM, background PSNR)."""
+    rows = json.loads(edits_json.read_text())["rows"]
+    return {r["name"]: r for r in rows if r.get("name") in [*names, "classical"]}
+
+
+def image_figures(rows: dict[str, dict[str, Any]], name: str, base: str) -> dict[str, Any]:
+    """Region SSIM and background PSNR (outside B's ink, against the truth) of a recipe,
+    and their paired intervals against the base's."""
+    row = rows[name]
+    return {
+        "ssim": row["summary"]["ssim"],
+        "background_psnr": row["summary"]["background_psnr"],
+        "vs_base_ssim": against(row, rows[base], "ssim"),
+        "vs_base_background_psnr": against(row, rows[base], "background_psnr"),
+    }
 
 
 def verdict(paired: dict[str, Any]) -> str:
@@ -241,8 +262,9 @@ def markdown(result: dict[str, Any]) -> str:
         f"`{base}` edit by edit (bootstrap 95%).",
         "",
         "| recipe | what | CPU min | steps | crops / CPU s | sentence acc | vs base | "
-        "Lev ratio | vs base | wins / losses | verdict |",
-        "|---|---|---:|---:|---:|---:|---|---:|---|---:|---|",
+        "Lev ratio | vs base | wins / losses | region SSIM | vs base | background PSNR | "
+        "vs base | verdict |",
+        "|---|---|---:|---:|---:|---:|---|---:|---|---:|---:|---|---:|---|---|",
     ]
     for r in result["recipes"]:
         first = r["recipe"] == base
@@ -251,8 +273,15 @@ def markdown(result: dict[str, Any]) -> str:
             f"{r['crops_per_cpu_s']:.1f} | {r['sentence_acc']:.3f} | "
             f"{'-' if first else interval_cell(r['vs_base_sentence_acc'])} | {r['ratio']:.3f} | "
             f"{'-' if first else interval_cell(r['vs_base_ratio'])} | "
-            f"{'-' if first else str(r['wins']) + ' / ' + str(r['losses'])} | {r['verdict']} |"
+            f"{'-' if first else str(r['wins']) + ' / ' + str(r['losses'])} | "
+            f"{r['ssim']:.3f} | {'-' if first else interval_cell(r['vs_base_ssim'])} | "
+            f"{r['background_psnr']:.1f} | "
+            f"{'-' if first else interval_cell(r['vs_base_background_psnr'])} | {r['verdict']} |"
         )
+    c = result["classical"]
+    lines += ["", f"The classical edit (no model) on the same pairs: sentence accuracy "
+              f"{c['sentence_acc']:.3f}, region SSIM {c['ssim']:.3f}, background PSNR "
+              f"{c['background_psnr']:.1f} dB."]  # fmt: skip
     lines += ["", f"Judged {result['recipes'][0]['judged']} edits; judging took "
               f"{result['judge_minutes']:.0f} min. Sample grids (last step, the preview batch): "
               + ", ".join(f"`recipe_race_{r['recipe']}.png`" for r in result["recipes"]), ""]  # fmt: skip

@@ -139,7 +139,17 @@ def test_recipe_race_prepares_trains_and_judges(tmp_path):
     work, out = tmp_path / "work", tmp_path / "recipe_race"
     race = ["bench/recipe_race.py"]
     run([*race, "prepare", "--batches", "1", "--work", str(work)], REPO_ROOT)
-    train = ["train", "today", "--budget-min", "0.05", "--jobs", "1", "--work", str(work)]
+    train = [
+        "train",
+        "today",
+        "keep-known",
+        "--budget-min",
+        "0.05",
+        "--jobs",
+        "1",
+        "--work",
+        str(work),
+    ]
     run([*race, *train], REPO_ROOT)
     run(
         [*race, "judge", "today", "--limit", "1", "--work", str(work), "--out", str(out)], REPO_ROOT
