@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import Any
 
 # ``fail`` and ``command_line`` live in glyphgen.cmdline (library code records command lines
 # too, and must not import this module); re-exported for the parts' CLI modules.
@@ -44,6 +45,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         prog="glyphgen",
         description="Exact Chinese text in images: synthesize data, render, evaluate.",
     )
+    # the parts one command's part stands below, handed to it here (glyphgen synth's
+    # --model-draw draws with the glyph model, which is trained on the factory)
+    parser.set_defaults(region_drawer=region_drawer)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     # the command comes first (the top level has no options but --help, which lists them all)
     command = argv[0] if argv else None
@@ -57,6 +61,14 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
             continue
         module.register(sub)
     return parser
+
+
+def region_drawer() -> Any:
+    """What redraws the regions ``glyphgen synth --model-draw`` picks: the glyph model
+    through ``glyphgen.render`` (``glyphgen.synth.model_draw`` is the factory's seam)."""
+    from glyphgen.render.model_drawn import ModelDrawer
+
+    return ModelDrawer
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,7 @@ examples:
   glyphgen synth --preset lines --format lmdb --format paddle-rec --num 50000
   glyphgen synth --preset lines --set text.source=coverage --set text.min_count=5 --num 0
   glyphgen synth --config my.yaml --set line.height=32 --set effects.blur_prob=0.3
+  glyphgen synth --preset lines --num 500 --model-draw 1 --set model_draw.tries=4
   glyphgen synth --preset lines --backend ray --ray-address auto --num 10000000
 
 A re-run with the same config and --out resumes: complete shards are kept, the rest redone.
@@ -64,6 +65,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--workers", type=int, help="processes, 1 or more (default: all cores)")
     p.add_argument("--seed", type=int, help="master seed; sample i depends on (config, seed, i)")
+    p.add_argument(
+        "--model-draw",
+        type=float,
+        metavar="FRACTION",
+        help="share of text regions the glyph model redraws, each kept only where the judge "
+        "reads it exactly (model_draw.* in the config: weights, tries, judge, on_fail)",
+    )
     p.add_argument("--backend", choices=["local", "ray"], default="local")
     p.add_argument("--ray-address", help="Ray cluster address ('auto' = the running cluster)")
     p.add_argument(
@@ -127,6 +135,8 @@ def run_synth(args: argparse.Namespace) -> int:
         extra["seed"] = args.seed
     if args.format:
         extra["output"] = {"formats": args.format}
+    if args.model_draw is not None:
+        extra["model_draw"] = {"fraction": args.model_draw}
     preset = args.preset or (None if args.config else "lines")
     base_dir = args.config.parent if args.config else None
     try:
@@ -147,6 +157,7 @@ def run_synth(args: argparse.Namespace) -> int:
             verify=args.verify,
             ray_address=args.ray_address,
             progress=not args.quiet,
+            drawer=args.region_drawer() if cfg.model_draw.fraction > 0 else None,
         )
     except (
         OutputMismatchError,

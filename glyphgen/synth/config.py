@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from glyphgen import configio
+from glyphgen import cmdline, configio
 from glyphgen import limits as lim
 from glyphgen.images import DEFAULT_MAX_PIXELS
 from glyphgen.paths import data_path
@@ -189,6 +189,43 @@ class EditConfig:
     blank_prob: float = 0.0  # share of pairs whose source has no text at all (an empty sign)
 
 
+MODEL_DRAW_ON_FAIL = ("font", "drop")
+
+
+@dataclass
+class ModelDrawConfig:
+    """Text regions redrawn by the glyph model through ``glyphgen.render`` (the factory's
+    text, face, colour and place as the request), each kept only when the judge reads every
+    line of it exactly (``glyphgen.synth.model_draw``)."""
+
+    fraction: float = 0.0  # share of text regions redrawn; 0: none (the factory as it was)
+    weights: str | None = None  # a trained pipeline folder; None: the shipped model
+    tries: int = 4  # draws per line (new seeds) until the judge reads it exactly
+    judge: str = "combined"  # the evaluator's backend that reads each draw (and so selects)
+    # no draw of a region read exactly: "font" keeps the factory's font-rendered region,
+    # "drop" drops the sample
+    on_fail: Literal["font", "drop"] = "font"
+    strength: float | None = None  # sampling; None: the weights' default (1: from noise)
+    steps: int | None = None  # sampling; None: the weights' default
+
+    def __post_init__(self) -> None:
+        # the judge's name is checked by the drawer when the run starts (the evaluator's
+        # backends stand above the factory)
+        _probabilities(self, ["fraction"])
+        _at_least("tries", self.tries, 1)
+        lim.at_most("tries", self.tries, lim.MAX_TRIES, "each try is a full draw of the model")
+        if self.on_fail not in MODEL_DRAW_ON_FAIL:
+            raise ValueError(f"on_fail: {self.on_fail!r}; use one of {list(MODEL_DRAW_ON_FAIL)}")
+        rules = {"strength": cmdline.unit_interval, "steps": cmdline.positive_int}
+        for name, rule in rules.items():  # as glyphgen.model.config.SAMPLING_RULES checks them
+            value = getattr(self, name)
+            if value is not None:
+                try:
+                    setattr(self, name, rule(value))
+                except ValueError as exc:
+                    raise ValueError(f"{name}: {exc}") from None
+
+
 @dataclass
 class OutputConfig:
     formats: list[str] = field(default_factory=lambda: ["jsonl"])
@@ -217,6 +254,7 @@ class SynthConfig:
     effects: EffectsConfig = field(default_factory=EffectsConfig)
     background: BackgroundConfig = field(default_factory=BackgroundConfig)
     edit: EditConfig = field(default_factory=EditConfig)
+    model_draw: ModelDrawConfig = field(default_factory=ModelDrawConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
     def __post_init__(self) -> None:
@@ -236,6 +274,11 @@ class SynthConfig:
             self._check_line_size()
         if self.edit.pairs and self.kind != "scene":
             raise ValueError("edit.pairs needs kind: scene (an edit replaces a line in a scene)")
+        if self.edit.pairs and self.model_draw.fraction > 0:
+            raise ValueError(
+                "edit.pairs and model_draw.fraction > 0 together: an edit pair's three images "
+                "must differ only in their text's ink; set one of them off"
+            )
 
     def _check_line_size(self) -> None:
         """The widest crop this config can draw, from the sizes alone, before any is drawn."""
@@ -291,6 +334,8 @@ def fingerprint_dict(cfg: SynthConfig) -> dict[str, Any]:
     data.pop("num")
     if not cfg.edit.pairs:  # folders written before edit pairs existed keep their fingerprint
         data.pop("edit")
+    if cfg.model_draw.fraction == 0:  # nothing redrawn: folders of earlier versions resume
+        data.pop("model_draw")
     if not cfg.background.image_dirs:  # no image is read: the limit decides nothing, and
         data["background"].pop("max_pixels")  # folders of earlier versions stay resumable
     return data

@@ -22,6 +22,7 @@ from glyphgen.synth.choices import Choices
 from glyphgen.synth.config import SynthConfig
 from glyphgen.synth.edits import edit_pair
 from glyphgen.synth.effects import apply_effects, jpeg_roundtrip
+from glyphgen.synth.model_draw import DrawerFactory, RegionDrawer, model_draw_choices
 from glyphgen.synth.record import CharBox, Sample, TextLine
 from glyphgen.synth.style import composite, draw_style
 from glyphgen.synth.text import TextSource, load_corpus
@@ -59,7 +60,16 @@ def _is_cjk(ch: str) -> bool:
 
 
 class Renderer:
-    def __init__(self, cfg: SynthConfig, fonts: FontLibrary, base_dir: Path | None = None):
+    """Samples of one config. drawer: builds what redraws the regions ``model_draw`` picks
+    (``glyphgen.synth.model_draw``); needed when ``model_draw.fraction`` is above 0."""
+
+    def __init__(
+        self,
+        cfg: SynthConfig,
+        fonts: FontLibrary,
+        base_dir: Path | None = None,
+        drawer: DrawerFactory | None = None,
+    ):
         self.cfg = cfg
         self.fonts = fonts
         styles = set(cfg.fonts.styles)
@@ -90,6 +100,15 @@ class Renderer:
         )
         self.glyphs = GlyphCache(lambda face_id, size: fonts.pil_font(fonts.face(face_id), size))
         self.stats: Counter[str] = Counter()
+        self.model_draw: RegionDrawer | None = None  # text regions redrawn by the glyph model
+        if cfg.model_draw.fraction > 0:
+            if drawer is None:
+                raise ValueError(
+                    "model_draw.fraction > 0 needs a drawer of regions: glyphgen synth hands "
+                    "the run glyphgen.render.model_drawn.ModelDrawer; from Python, pass "
+                    "run(..., drawer=ModelDrawer)"
+                )
+            self.model_draw = drawer(cfg.model_draw, fonts, self.stats)
 
     # -- text and fonts ---------------------------------------------------------------
     def _draw_text(self, index: int, slot: int, rng: np.random.Generator) -> str | None:
@@ -304,23 +323,37 @@ class Renderer:
         out_size: tuple[int, int],
         regions: list[tuple[Block, np.ndarray, list[list[str]]]],
         ink: bool = True,
-    ) -> Sample:
+    ) -> Sample | None:
+        """The sample drawn: background, each region inked (by font, or by the glyph model
+        where ``model_draw`` picks it), effects; None where a model-drawn region was not
+        read and ``model_draw.on_fail`` drops the sample."""
         out_w, out_h = out_size
         bg, bg_kind = make_background(
             bg_ch, out_w, out_h, self.cfg.background.kinds, self.backgrounds
         )
         self.stats.update(f"background_refused_{k}" for k in bg_ch.meta.get("refused", {}).values())
         img = bg.astype(np.float32)
+        drawer = self.model_draw if ink else None
+        if drawer is not None:  # its own stream: the sample's other choices stay as they were
+            md = model_draw_choices(self.cfg.seed, index, ch.recorded.get("model_draw"))
+            ch.meta["model_draw"] = md.meta
         lines: list[TextLine] = []
         drawn: list[_Region] = []
         for r, (block, h, faces) in enumerate(regions):
             poly = np.vstack([geo.apply(h, ln.polygon) for ln in block.lines])
             under = _mean_under(bg, poly)
             style = draw_style(ch.child(f"style{r}"), self.cfg.style, under, block.size, bg)
+            region_lines = self._annotate(block, h, style)
             if ink:
-                composite(img, paint(block, h, out_size), style)
+                kept = "font"
+                if drawer is not None:
+                    kept, region_lines = drawer.region(img, region_lines, md.child(f"region{r}"))
+                if kept == "drop":
+                    return None
+                if kept == "font":
+                    composite(img, paint(block, h, out_size), style)
             drawn.append(_Region(block, h, style, faces))
-            lines.extend(self._annotate(block, h, style))
+            lines.extend(region_lines)
         out, jpeg_quality = apply_effects(ch.child("effects"), self.cfg.effects, img)
         fmt = self.cfg.output.image_format
         if fmt == "png" and jpeg_quality is not None:

@@ -27,6 +27,7 @@ from glyphgen import configio
 from glyphgen.synth import lifetime, writers
 from glyphgen.synth import shards as sh
 from glyphgen.synth.config import SynthConfig, fingerprint_dict
+from glyphgen.synth.model_draw import DrawerFactory
 from glyphgen.synth.render import Renderer
 from glyphgen.synth.writers.base import atomic_path
 from glyphgen.typeset.fonts import FontFileWarning, FontLibrary
@@ -102,15 +103,17 @@ def _init_pool_worker(parent_pid: int) -> None:
     lifetime.die_with_parent(parent_pid)
 
 
-def _renderer(cfg_dict: dict[str, Any], base_dir: str | None) -> Renderer:
-    key = json.dumps(cfg_dict, sort_keys=True)
+def _renderer(
+    cfg_dict: dict[str, Any], base_dir: str | None, drawer: DrawerFactory | None = None
+) -> Renderer:
+    key = json.dumps([cfg_dict, None if drawer is None else drawer.__qualname__], sort_keys=True)
     if key not in _RENDERERS:
         _RENDERERS.clear()
         cfg = configio.from_dict(SynthConfig, cfg_dict)
         with warnings.catch_warnings():  # the main process warned already, and reports them
             warnings.simplefilter("ignore", FontFileWarning)
             fonts = load_fonts(cfg)
-        _RENDERERS[key] = Renderer(cfg, fonts, Path(base_dir) if base_dir else None)
+        _RENDERERS[key] = Renderer(cfg, fonts, Path(base_dir) if base_dir else None, drawer)
     return _RENDERERS[key]
 
 
@@ -121,10 +124,15 @@ def load_fonts(cfg: SynthConfig) -> FontLibrary:
 
 
 def render_shard(
-    cfg_dict: dict[str, Any], base_dir: str | None, out: str, plan: sh.ShardPlan, fp: str
+    cfg_dict: dict[str, Any],
+    base_dir: str | None,
+    out: str,
+    plan: sh.ShardPlan,
+    fp: str,
+    drawer: DrawerFactory | None = None,
 ) -> dict[str, Any]:
     """Render, write and seal one shard; returns its manifest info. Runs in a worker."""
-    renderer = _renderer(cfg_dict, base_dir)
+    renderer = _renderer(cfg_dict, base_dir, drawer)
     cfg = renderer.cfg
     out_dir = Path(out)
     tmp = sh.temp_dir(out_dir, plan)
@@ -199,14 +207,20 @@ def run(
     verify: str = "size",
     ray_address: str | None = None,
     progress: bool = True,
+    drawer: DrawerFactory | None = None,
 ) -> RunReport:
+    """Render ``cfg`` into ``out``. drawer: what redraws the regions ``model_draw`` picks
+    (``glyphgen.render.model_drawn.ModelDrawer``; a module-level class or function, handed
+    to every worker)."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; use one of {list(BACKENDS)}")
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     writers.validate_formats(cfg.output.formats, cfg.kind)
     started = time.perf_counter()
-    probe = Renderer(cfg, load_fonts(cfg), base_dir)  # fails fast on bad fonts/charsets/corpora
+    probe = Renderer(
+        cfg, load_fonts(cfg), base_dir, drawer
+    )  # fails fast on bad fonts/charsets/corpora
     num = probe.text_source.samples_for_coverage() if cfg.num == 0 else cfg.num
     if num == 0:
         raise ValueError("num is 0: pass --num N")
@@ -233,7 +247,7 @@ def run(
             todo = [p for p in plans if not complete(p, verify)]
             report.shards_total, report.shards_resumed = len(plans), len(plans) - len(todo)
             base = str(base_dir) if base_dir else None
-            tasks = [(cfg_dict, base, str(out), plan, fp) for plan in todo]
+            tasks = [(cfg_dict, base, str(out), plan, fp, drawer) for plan in todo]
             bar = tqdm(
                 total=sum(p.stop - p.start for p in todo),
                 unit="img",

@@ -92,6 +92,7 @@ SCRIPTS = {
     "eval_throughput": (["--num", "8", "--repeats", "1", "--cores", "1"], "eval_throughput.json"),
     "factory_to_trainer": (["--lines", "4", "--scenes", "2", "--rounds", "1"], ".json"),
     "limits_probes": (["--only", "10^12 samples", "1000 workers"], "limits_probes.json"),
+    "model_drawn_set": (["--num", "2", "--tries", "1", "--work", "{tmp}/work"], ".json"),
     "model_latency": (["--config", "tiny", "--repeats", "1"], ".json"),
     "model_overfit": (["--steps", "2", "--threads", "1"], "model_overfit_sample.json"),
     "model_train_speed": (
