@@ -37,6 +37,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from glyphgen.benchmark.edit import against, interval_cell
 from glyphgen.model.train import read_losses
 
@@ -78,6 +80,8 @@ RECIPES: dict[str, tuple[str, list[str]]] = {
         ["model.controlnet=false", "loss_weighting=min_snr", "model.keep_known=true"],
     ),
 }
+# a recipe -> the recipe it adds one lever to: the judge pairs the two as well
+EXTENDS = {"combo": "no-controlnet", "keep-known": "combo"}
 
 
 def glyphgen(*args: str, log: Path | None = None) -> None:
@@ -200,11 +204,13 @@ def run_judge(args: argparse.Namespace) -> None:
     labels = run_labels(work, names)
     judge = create_backend("rapidocr", threads=1)
     read = {n: read_row(labels, n, judge) for n in names}
-    image = image_rows(results / "edits.json", names)
+    image = image_rows(labels, names)
     table = []
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     for n in names:
         race = summarize(n, args.work)
         paired = summary(read[n], read[names[0]]) | image_figures(image, n, names[0])
+        paired["vs_parent"] = against_parent(read, image, n)
         grid = sorted((args.work / n / "samples").glob("step-*.png"))
         if grid:
             shutil.copy(grid[-1], args.out.parent / f"{args.out.name}_{n}.png")
@@ -215,31 +221,66 @@ def run_judge(args: argparse.Namespace) -> None:
         "budget_cpu_minutes": args.budget_min,
         "judge_minutes": (time.perf_counter() - t0) / 60,
         "recipes": table,
-        "classical": {k: image["classical"]["summary"][k] for k in ("ssim", "background_psnr")}
-        | {"sentence_acc": image["classical"]["legibility"]["sentence_acc"]},
+        "classical": image["classical"]["summary"] | {"sentence_acc": classical_accuracy(results)},
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=1, ensure_ascii=False))
     args.out.with_suffix(".md").write_text(markdown(result))
     print(args.out.with_suffix(".md").read_text())
 
 
-def image_rows(edits_json: Path, names: list[str]) -> dict[str, dict[str, Any]]:
-    """The benchmark's own rows of the recipes (per edit: region SSIM, background PSNR)."""
-    rows = json.loads(edits_json.read_text())["rows"]
-    return {r["name"]: r for r in rows if r.get("name") in [*names, "classical"]}
+def image_rows(labels: Path, names: list[str]) -> dict[str, dict[str, Any]]:
+    """Each row's surface figures (``surface_figures``) per edit, from the outputs the run
+    left beside the set, and their means (PSNRs capped as the benchmark caps them)."""
+    from glyphgen.benchmark.edit import PSNR_CAP, load_edits, surface_figures
+    from glyphgen.images import open_image
+
+    edits = load_edits(labels)
+    rows = {}
+    for name in [*names, "classical"]:
+        folder = labels.parent.parent / name
+        per_edit = [surface_figures(open_image(folder / e.image), e) for e in edits]
+        means = {
+            k: float(np.nanmean([min(p[k], PSNR_CAP) for p in per_edit])) for k in IMAGE_FIGURES
+        }
+        rows[name] = {"per_edit": per_edit, "summary": means}
+    return rows
+
+
+def classical_accuracy(results: Path) -> float:
+    rows = json.loads((results / "edits.json").read_text())["rows"]
+    return next(r["legibility"]["sentence_acc"] for r in rows if r["name"] == "classical")
+
+
+IMAGE_FIGURES = ("ssim", "background_psnr", "halo_psnr")
 
 
 def image_figures(rows: dict[str, dict[str, Any]], name: str, base: str) -> dict[str, Any]:
-    """Region SSIM and background PSNR (outside B's ink, against the truth) of a recipe,
-    and their paired intervals against the base's."""
+    """Region SSIM, background PSNR (outside B's ink) and halo PSNR (the ring just outside
+    it), against the truth, of a recipe; and their paired intervals against the base's."""
     row = rows[name]
-    return {
-        "ssim": row["summary"]["ssim"],
-        "background_psnr": row["summary"]["background_psnr"],
-        "vs_base_ssim": against(row, rows[base], "ssim"),
-        "vs_base_background_psnr": against(row, rows[base], "background_psnr"),
+    return {k: row["summary"][k] for k in IMAGE_FIGURES} | {
+        f"vs_base_{k}": against(row, rows[base], k) for k in IMAGE_FIGURES
     }
+
+
+def against_parent(
+    read: dict[str, dict[str, Any]], image: dict[str, dict[str, Any]], name: str
+) -> dict[str, Any] | None:
+    """A recipe against the one it extends (``EXTENDS``), where both were judged."""
+    from paired_rows import summary
+
+    parent = EXTENDS.get(name)
+    if parent not in read:
+        return None
+    paired = summary(read[name], read[parent]) | image_figures(image, name, parent)
+    return (
+        {"parent": parent}
+        | {k: v for k, v in paired.items() if k.startswith("vs_base")}
+        | {
+            "wins": paired["wins"],
+            "losses": paired["losses"],
+        }
+    )
 
 
 def verdict(paired: dict[str, Any]) -> str:
@@ -263,8 +304,8 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         "| recipe | what | CPU min | steps | crops / CPU s | sentence acc | vs base | "
         "Lev ratio | vs base | wins / losses | region SSIM | vs base | background PSNR | "
-        "vs base | verdict |",
-        "|---|---|---:|---:|---:|---:|---|---:|---|---:|---:|---|---:|---|---|",
+        "vs base | halo PSNR | vs base | verdict |",
+        "|---|---|---:|---:|---:|---:|---|---:|---|---:|---:|---|---:|---|---:|---|---|",
     ]
     for r in result["recipes"]:
         first = r["recipe"] == base
@@ -276,12 +317,35 @@ def markdown(result: dict[str, Any]) -> str:
             f"{'-' if first else str(r['wins']) + ' / ' + str(r['losses'])} | "
             f"{r['ssim']:.3f} | {'-' if first else interval_cell(r['vs_base_ssim'])} | "
             f"{r['background_psnr']:.1f} | "
-            f"{'-' if first else interval_cell(r['vs_base_background_psnr'])} | {r['verdict']} |"
+            f"{'-' if first else interval_cell(r['vs_base_background_psnr'])} | "
+            f"{r['halo_psnr']:.1f} | {'-' if first else interval_cell(r['vs_base_halo_psnr'])} | "
+            f"{r['verdict']} |"
         )
+    parents = [r for r in result["recipes"] if r.get("vs_parent")]
+    if parents:
+        lines += [
+            "",
+            "Each recipe against the one it adds a lever to (paired on the same edits):",
+            "",
+            "| recipe | against | sentence acc | Lev ratio | wins / losses | region SSIM | "
+            "background PSNR | halo PSNR |",
+            "|---|---|---|---|---:|---|---|---|",
+        ]
+        for r in parents:
+            v = r["vs_parent"]
+            cells = [interval_cell(v[f"vs_base_{k}"]) for k in
+                     ("sentence_acc", "ratio")]  # fmt: skip
+            more = [interval_cell(v[f"vs_base_{k}"]) for k in IMAGE_FIGURES]
+            lines.append(
+                f"| {r['recipe']} | {v['parent']} | {' | '.join(cells)} | "
+                f"{v['wins']} / {v['losses']} | {' | '.join(more)} |"
+            )
     c = result["classical"]
     lines += ["", f"The classical edit (no model) on the same pairs: sentence accuracy "
               f"{c['sentence_acc']:.3f}, region SSIM {c['ssim']:.3f}, background PSNR "
-              f"{c['background_psnr']:.1f} dB."]  # fmt: skip
+              f"{c['background_psnr']:.1f} dB, halo PSNR {c['halo_psnr']:.1f} dB. Background "
+              "PSNR: the region outside B's ink grown by 3 px; halo PSNR: the ring from there "
+              "out to 0.2 of the line's height, where a dark halo or a smear shows."]  # fmt: skip
     lines += ["", f"Judged {result['recipes'][0]['judged']} edits; judging took "
               f"{result['judge_minutes']:.0f} min. Sample grids (last step, the preview batch): "
               + ", ".join(f"`recipe_race_{r['recipe']}.png`" for r in result["recipes"]), ""]  # fmt: skip

@@ -50,6 +50,7 @@ from glyphgen.paths import REPO_ROOT, resolve_data_path
 from glyphgen.synth.config import SynthConfig, load_config
 from glyphgen.synth.runner import run as run_factory
 from glyphgen.typeset.fonts import FontLibrary
+from glyphgen.typeset.geometry import across_size
 
 SCHEMA = "glyphgen.edit-benchmark/2"  # 2: legibility against classical
 EDITS_CONFIG = REPO_ROOT / "bench" / "sets" / "edits.yaml"
@@ -58,6 +59,7 @@ GREY_CHROMA = 4.0  # a scene whose region has a mean C*ab below this counts as g
 PSNR_CAP = 100.0  # dB: identical regions (inf) are capped for means and the bootstrap
 BOOTSTRAP_SEED = 0
 SHEET_EDITS = 8  # edits on the contact sheet
+HALO_REACH = 0.2  # x the line's size across: the ring outside B's ink the halo is judged on
 
 
 @dataclasses.dataclass(frozen=True)
@@ -321,12 +323,22 @@ def edit_figures(output: np.ndarray, e: Edit, reading: str) -> em.EditFigures:
         residue=em.old_text_residue(reading, e.text_a, e.text_b),
         colour_error=em.text_colour_error(output, e.truth, e.glyph_b),
         psnr=em.region_psnr(output, e.truth, e.polygon),
-        ssim=em.region_ssim(output, e.truth, e.polygon),
-        background_psnr=_background_psnr(output, e),
         seam=em.seam_step(output, e.truth, e.polygon),
         cast=em.colour_cast(output, e.truth, e.polygon),
         stroke_ratio=em.stroke_width_ratio(output, e.source, e.polygon, e.ink_a, e.fill),
+        **surface_figures(output, e),
     )
+
+
+def surface_figures(output: np.ndarray, e: Edit) -> dict[str, float]:
+    """How well an edit kept the scene around B: region SSIM, background PSNR (outside B's
+    ink) and halo PSNR (the ring just outside it, ``HALO_REACH`` of the line's size)."""
+    reach = round(HALO_REACH * across_size(e.polygon, e.vertical))
+    return {
+        "ssim": em.region_ssim(output, e.truth, e.polygon),
+        "background_psnr": _background_psnr(output, e),
+        "halo_psnr": em.halo_psnr(output, e.truth, e.ink_b, reach),
+    }
 
 
 def _background_psnr(output: np.ndarray, e: Edit) -> float:
@@ -362,6 +374,7 @@ def summarise(per_edit: list[dict[str, Any]]) -> dict[str, Any]:
         "psnr": mean("psnr"),
         "ssim": mean("ssim"),
         "background_psnr": mean("background_psnr"),
+        "halo_psnr": mean("halo_psnr"),
         "seam": mean("seam"),
         "cast": mean("cast"),
         "grey_edits": len(grey),

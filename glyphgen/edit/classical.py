@@ -394,7 +394,7 @@ def classical_edit(
     if found.found:
         grow = np.ones((2 * cfg.dilate + 1,) * 2, np.uint8)
         erased = cv2.dilate(found.text.astype(np.uint8), grow).astype(bool)
-    elif (old_text or "").strip() or has_strokes(image, region, st.across_size(p, vertical), cfg):
+    elif (old_text or "").strip() or has_strokes(image, region, geo.across_size(p, vertical), cfg):
         ys, xs = np.nonzero(region)
         erased[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1] = True
     clean = erase_text(image, erased, cfg) if erased.any() else image.copy()

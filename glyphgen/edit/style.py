@@ -34,7 +34,7 @@ import numpy as np
 
 from glyphgen.typeset import geometry as geo
 from glyphgen.typeset.fonts import FontLibrary
-from glyphgen.typeset.geometry import stroke_width
+from glyphgen.typeset.geometry import across_size, stroke_width
 from glyphgen.typeset.glyphs import GlyphCache
 from glyphgen.typeset.layout import Block, layout_block, paint
 
@@ -106,14 +106,6 @@ class TextStyle:
 
 
 # -- measuring ---------------------------------------------------------------------------
-
-
-def across_size(polygon: np.ndarray, vertical: bool) -> float:
-    """The line's size across (px): the mean of the quad's two sides across the reading."""
-    p = np.asarray(polygon, np.float64)
-    if vertical:
-        return 0.5 * float(np.linalg.norm(p[1] - p[0]) + np.linalg.norm(p[2] - p[3]))
-    return 0.5 * float(np.linalg.norm(p[3] - p[0]) + np.linalg.norm(p[2] - p[1]))
 
 
 def quad_aspect(polygon: np.ndarray, vertical: bool) -> float:

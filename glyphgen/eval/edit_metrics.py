@@ -375,6 +375,24 @@ def background_psnr(
     return psnr_masked(output, truth, mask)
 
 
+def halo_psnr(
+    output: np.ndarray,
+    truth: np.ndarray,
+    ink_b: np.ndarray,
+    reach: int,
+    dilate: int = BACKGROUND_DILATE,
+) -> float:
+    """PSNR (all channels) over the ring just outside B's ink, wherever it falls (inside
+    the line's quad or beyond it): B's ink grown by ``dilate`` px, out to ``reach`` px more.
+    A dark halo, a smear or a soft fringe around the strokes shows here, where the ground
+    truth has only its background; NaN where the ring is empty, ``inf`` when identical."""
+    shape = _check_pair(output, truth)
+    region = np.ones(shape, bool)
+    inner = background_mask(region, ink_b, shape, dilate)
+    ring = inner & ~background_mask(region, ink_b, shape, dilate + max(1, reach))
+    return psnr_masked(output, truth, ring) if ring.any() else float("nan")
+
+
 def border_step(image: np.ndarray, region: np.ndarray, width: int = SEAM_WIDTH) -> float:
     """Mean absolute colour step across the region's border in one image.
 
@@ -447,6 +465,7 @@ class EditFigures:
     seam: float  # 8-bit units, output's border step minus the ground truth's
     cast: float  # C*ab, output minus ground truth
     stroke_ratio: float = float("nan")  # B's stroke width in the output over A's in the source
+    halo_psnr: float = float("nan")  # dB, the ring just outside B's ink (``halo_psnr``)
 
 
 def edit_figures(

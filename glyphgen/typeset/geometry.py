@@ -83,3 +83,11 @@ def stroke_width(mask: np.ndarray) -> float:
     contours, _ = cv2.findContours(m, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
     perimeter = sum(cv2.arcLength(c, True) for c in contours) + math.pi * len(contours)
     return 2 * area / max(perimeter, 1e-6)
+
+
+def across_size(polygon: np.ndarray, vertical: bool) -> float:
+    """A line's size across (px): the mean of its quad's two sides across the reading."""
+    p = np.asarray(polygon, np.float64)
+    if vertical:
+        return 0.5 * float(np.linalg.norm(p[1] - p[0]) + np.linalg.norm(p[2] - p[3]))
+    return 0.5 * float(np.linalg.norm(p[3] - p[0]) + np.linalg.norm(p[2] - p[1]))

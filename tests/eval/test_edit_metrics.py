@@ -207,6 +207,21 @@ def test_background_psnr_leaves_out_b_and_its_fringe():
     )
 
 
+def test_halo_psnr_judges_only_the_ring_just_outside_b():
+    truth = _image(100, 12, 12)
+    ink = np.zeros((12, 12), bool)
+    ink[6, 6] = True
+    output = truth.copy()
+    output[0, 0] = 0  # far from B: background, not halo
+    output[6, 6] = 0  # B's own stroke: not halo either
+    assert em.halo_psnr(output, truth, ink, reach=2, dilate=1) == math.inf
+    # the ring: grown by 1 (3x3) out to 3 (7x7): 49 - 9 = 40 pixels, one of them off by 5
+    output[8, 8] = 105
+    want = 10 * math.log10(255**2 * 40 / 25)
+    assert em.halo_psnr(output, truth, ink, reach=2, dilate=1) == pytest.approx(want)
+    assert math.isnan(em.halo_psnr(output, truth, np.ones((12, 12), bool), reach=2, dilate=1))
+
+
 def test_background_psnr_refuses_a_region_all_glyph():
     glyph = np.ones((4, 4), bool)
     with pytest.raises(ValueError, match="no background"):
