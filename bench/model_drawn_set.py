@@ -9,7 +9,8 @@ selection never used.
    1``), each kept only where the selecting judge (``combined``, the render's default)
    reads its label exactly within ``--tries`` draws, else the font-rendered line is kept.
    The model and the judge are loaded before the clock starts (the load is reported
-   apart).
+   apart). Every kept model-drawn line was read exactly twice by the selecting judge: while
+   drawn, and again in the stored file (after the effects and the JPEG encoding).
 2) Both sets are read on their own labels by the selecting judge and by PP-OCRv5
    (``ppocrv5``), which the selection never consulted. Figures per judge are over the
    lines whose label that judge can output (the evaluator's rule), with a bootstrap 95%
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -120,7 +122,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     torch.set_num_threads(args.threads)
     sets = {"font": set_config(args, False), "model": set_config(args, True)}
+    load_before = os.getloadavg()
     made = {name: make_set(cfg, args.work / name) for name, cfg in sets.items()}
+    load_after = os.getloadavg()
     events = made["model"]["report"]["events"]
     regions = events.get("model_draw_regions", 0)
     kept = kept_lines(args.work / "model")
@@ -128,6 +132,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {
         "command": " ".join(["python bench/model_drawn_set.py", *sys.argv[1:]]),
         "machine": machine_info(),
+        # the machine's load average (1, 5, 15 min) before and after drawing: other jobs share
+        # its cores, so lines/s are of this load, not of an idle machine
+        "load_average": [[round(x, 1) for x in load_before], [round(x, 1) for x in load_after]],
         "num": args.num,
         "tries": args.tries,
         "selecting_judge": args.judge,
@@ -170,7 +177,9 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"Command: `{results['command']}`",
         "",
-        f"Machine: {json.dumps(results['machine'], ensure_ascii=False)}",
+        f"Machine: {json.dumps(results['machine'], ensure_ascii=False)}; load average (1, 5, "
+        f"15 min) before and after drawing: {results['load_average']} (other jobs share the "
+        "cores: lines/s are of that load)",
         "",
         f"{results['num']} lines of the `lines` preset, each redrawn by the shipped glyph model "
         f"(sampling {results['sampling']}: None is the weights' default) and kept only where "

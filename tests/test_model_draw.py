@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from glyphgen.configio import ConfigError
+from glyphgen.eval.backends import Reading, Recognizer
 from glyphgen.eval.normalize import normalize
 from glyphgen.render import RegionResult, RenderResult
 from glyphgen.render.model_drawn import ModelDrawer
@@ -24,14 +25,37 @@ CLEAN = [
 COUNTS = ("model_draw_kept", "model_draw_font", "model_draw_dropped", "model_draw_refused")
 
 
+class FakeJudge(Recognizer):
+    """Reads a stored line exactly when ``stored(target)``, else all but its last character."""
+
+    name = "fake"
+
+    def __init__(self, stored):
+        self.stored = stored
+
+    def recognize_for(self, crops, targets):
+        return [Reading(t if self.stored(t) else t[:-1], 1.0, "fake") for t in targets]
+
+    def recognize(self, crops):
+        raise AssertionError("the read back gives the judge its targets")
+
+    def charset(self):
+        return None
+
+
 class FakeRender:
     """Stands in for ``glyphgen.render.Renderer``: "draws" each region by inking its box grey
     (the model's geometry: the polygon moved by one pixel), and its judge reads a line
-    exactly when ``reads(text, seed)``; a line not read took every try."""
+    exactly when ``reads(text, seed)``; a line not read took every try. On the finished
+    sample its judge reads a line exactly when ``stored(text)``."""
 
-    def __init__(self, reads):
+    def __init__(self, reads, stored=lambda text: True):
         self.reads = reads
         self.requests = []
+        self._judge = FakeJudge(stored)
+
+    def judge(self):
+        return self._judge
 
     def render(self, request):
         self.requests.append(request)
@@ -59,9 +83,9 @@ class FakeRender:
         return RenderResult(image, regions, request.sampling)
 
 
-def factory(fonts, reads, *overrides, preset="lines"):
+def factory(fonts, reads, *overrides, preset="lines", stored=lambda text: True):
     cfg = load_config(preset=preset, overrides=[*CLEAN, *overrides])
-    fake = FakeRender(reads)
+    fake = FakeRender(reads, stored)
     drawer = lambda md, fonts, stats: ModelDrawer(md, fonts, stats, renderer=fake)  # noqa: E731
     return Renderer(cfg, fonts, drawer=drawer), fake
 
@@ -107,6 +131,28 @@ def test_regions_never_read_keep_the_font_or_drop_the_sample(fonts):
     dropping, _ = factory(fonts, never, "model_draw.fraction=1", "model_draw.on_fail=drop")
     assert dropping.render(0) is None
     assert dropping.stats["model_draw_dropped"] == 1 and dropping.stats["samples_skipped"] == 1
+
+
+def test_a_region_not_read_as_stored_is_drawn_again_in_font_or_dropped(fonts):
+    """Read while drawn, not in the finished sample (after its effects): the sample is the
+    font's, as a run without model drawing makes it, or none."""
+    plain = Renderer(load_config(preset="lines", overrides=CLEAN), fonts)
+    never = lambda text: False  # noqa: E731
+    always = lambda text, seed: True  # noqa: E731
+    fell, fake = factory(fonts, always, "model_draw.fraction=1", stored=never)
+    for i in range(3):
+        sample = fell.render(i)
+        assert sample.image_bytes == plain.render(i).image_bytes
+        region = sample.meta["model_draw"]["region0"]
+        assert region["kept"] == "font" and region["read_stored"] == [sample.lines[0].text[:-1]]
+    assert len(fake.requests) == 3  # drawn once each: the redraw in font asks no model
+    stats = fell.stats
+    assert stats["model_draw_regions"] == stats["model_draw_font"] == 3
+    assert stats["model_draw_unread_stored"] == 3 and stats["model_draw_kept"] == 0
+    dropping, _ = factory(
+        fonts, always, "model_draw.fraction=1", "model_draw.on_fail=drop", stored=never
+    )
+    assert dropping.render(0) is None and dropping.stats["model_draw_dropped"] == 1
 
 
 def test_a_fraction_of_scene_regions_is_redrawn_deterministically_and_counts_add_up(fonts):

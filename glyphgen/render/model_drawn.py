@@ -11,14 +11,19 @@ to ``ModelDrawer.region``:
    seeds up to ``tries`` (``glyphgen.render.verify``, strict: no classical fallback);
 3) every line read exactly: the model's pixels replace the font's and the lines' geometry
    (polygon, character quads) is the model's; otherwise the region is inked by font
-   (``on_fail: font``) or the sample is dropped (``on_fail: drop``).
+   (``on_fail: font``) or the sample is dropped (``on_fail: drop``);
+4) once the sample is finished, a region kept as the model drew it is read again as stored
+   (after the effects and the file's encoding, ``read_back``): one no longer read exactly
+   is treated as in 3) (the sample drawn again from its record with that region in font
+   ink, or dropped), so every model-drawn label is read exactly in the file written.
 
 What happened is in the sample's meta under ``model_draw`` (per region: ``draw``, ``seed``,
-what the judge ``read`` in each line, ``tries``, ``kept``) and counted in the run report's
+what the judge ``read`` in each line, ``tries``, ``kept``, ``read_stored``) and counted in the run report's
 events: ``model_draw_regions`` = ``_kept`` + ``_font`` + ``_dropped`` + ``_refused`` (a
 region the entry point refuses, e.g. a curved line or a fallback chain of faces: its font
 ink is kept); ``_redrawn``: regions where some line took more than one draw; ``_draws``:
-draws of the model in all.
+draws of the model in all; ``_unread_stored``: regions read while drawn but not as stored
+(counted in ``_font`` or ``_dropped``).
 """
 
 from __future__ import annotations
@@ -84,6 +89,9 @@ class ModelDrawer:
         if not rc.chance("draw", self.cfg.fraction):
             return "font", lines
         seed = rc.seed("seed")
+        if "read_stored" in rc.recorded and rc.recorded.get("kept") != "model":
+            rc.meta.update(rc.recorded)  # drawn before, unread as stored: the font's, as then
+            return "font", lines
         self.stats["model_draw_regions"] += 1
         before = np.clip(np.rint(image), 0, 255).astype(np.uint8)
         try:
@@ -125,6 +133,31 @@ class ModelDrawer:
         self.stats["model_draw_font" if kept == "font" else "model_draw_dropped"] += 1
         return kept, lines
 
+    def read_back(self, image: np.ndarray, lines: list[TextLine], record: dict[str, Any]) -> Kept:
+        """A region kept as the model drew it, read again on the sample as stored
+        (``image``: after the effects and the file's encoding): "model" where every line
+        still reads exactly; else what ``on_fail`` says ("font": the factory draws the
+        sample again from its record with this region in font ink; "drop"), written into
+        the region's ``record`` and counted (``model_draw_unread_stored``)."""
+        from glyphgen.eval.metrics import score
+        from glyphgen.eval.normalize import normalize
+        from glyphgen.render.verify import read_record
+
+        judge = self.renderer().judge()
+        scores = [
+            score(normalize(line.text), normalize(read_record(judge, image, _record(line)).text))
+            for line in lines
+        ]
+        record["read_stored"] = [s.read for s in scores]
+        if all(s.exact for s in scores):
+            return "model"
+        kept: Kept = "font" if self.cfg.on_fail == "font" else "drop"
+        record["kept"] = kept
+        self.stats["model_draw_unread_stored"] += 1
+        self.stats["model_draw_kept"] -= 1
+        self.stats["model_draw_font" if kept == "font" else "model_draw_dropped"] += 1
+        return kept
+
 
 def _as_drawn(line: TextLine, entry: dict[str, Any]) -> TextLine:
     """``line`` with the geometry the render drew it in (its polygon and character quads)."""
@@ -134,3 +167,13 @@ def _as_drawn(line: TextLine, entry: dict[str, Any]) -> TextLine:
     ]
     polygon = [(float(x), float(y)) for x, y in entry["polygon"]]
     return replace(line, polygon=polygon, chars=chars)
+
+
+def _record(line: TextLine) -> dict[str, Any]:
+    """``line`` as a JSONL text entry (what ``glyphgen.render.verify.read_record`` crops)."""
+    return {
+        "text": line.text,
+        "polygon": line.polygon,
+        "direction": line.direction,
+        "chars": [{"quad": c.quad} for c in line.chars],
+    }

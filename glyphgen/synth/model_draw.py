@@ -41,6 +41,12 @@ class RegionDrawer(Protocol):
         ``lines``) for the factory to ink by font, or ("drop", ``lines``): no sample."""
         ...
 
+    def read_back(self, image: np.ndarray, lines: list[TextLine], record: dict[str, Any]) -> Kept:
+        """A region ``region`` kept ("model"), read again on the finished sample as stored
+        (``image``): "model" where it still reads; else "font" (the factory draws the sample
+        again from its record, ``record`` now saying the region is the font's) or "drop"."""
+        ...
+
 
 # (the config's model_draw section, the factory's fonts, the renderer's event counter)
 DrawerFactory = Callable[["ModelDrawConfig", "FontLibrary", Counter[str]], RegionDrawer]

@@ -202,9 +202,32 @@ class Renderer:
                 sample = edit_pair(self, sample, ch.child("edit"))
         else:
             raise ValueError(f"unknown kind {self.cfg.kind!r}; use 'line' or 'scene'")
+        if sample is not None and self.model_draw is not None:
+            sample = self._read_back(sample, index)
         if sample is None:
             self.stats["samples_skipped"] += 1
         return sample
+
+    def _read_back(self, sample: Sample, index: int) -> Sample | None:
+        """The regions the model drew, read again on the sample as stored (after its effects
+        and encoding): one no longer read is dropped with the sample, or the sample is drawn
+        again from its record with that region in font ink (``model_draw.on_fail``)."""
+        assert self.model_draw is not None
+        kept = [
+            self.model_draw.read_back(sample.pixels, sample.lines[a : a + n], region)
+            for region in sample.meta.get("model_draw", {}).values()
+            if region.get("kept") == "model"
+            for a, n in [region["line_span"]]
+        ]
+        if "drop" in kept:
+            return None
+        if "font" not in kept:
+            return sample
+        counted = Counter(self.stats)  # the redraw's counts are this draw's, counted already
+        again = self.render(index, recorded=sample.meta)
+        self.stats.clear()
+        self.stats.update(counted)
+        return again
 
     def replay_scene(self, index: int, recorded: dict[str, Any], ink: bool = True) -> Sample | None:
         """Scene ``index`` rebuilt from its recorded choices; ``ink=False`` draws everything
@@ -350,6 +373,8 @@ class Renderer:
                     kept, region_lines = drawer.region(img, region_lines, md.child(f"region{r}"))
                 if kept == "drop":
                     return None
+                if kept == "model":  # where its lines are, for the read back as stored
+                    md.meta[f"region{r}"]["line_span"] = [len(lines), len(region_lines)]
                 if kept == "font":
                     composite(img, paint(block, h, out_size), style)
             drawn.append(_Region(block, h, style, faces))
