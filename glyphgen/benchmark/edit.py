@@ -123,13 +123,15 @@ def rerun_main(
     out: Path,
     measure: Callable[[Path, list[str]], dict[str, Any]],
     markdown: Callable[[dict[str, Any], str], str],
+    prepare: Callable[[Path, list[str]], None] | None = None,
 ) -> None:
     """The command line of a script that re-reads a ``glyphgen bench edit`` run (``script``,
     relative to the repository root): ``--work`` (the run's folder), ``--rows`` (``rows`` by
     default), ``--out`` (``out`` by default); ``measure(labels, rows)``'s result, with the
     work folder as given and the machine, is written to ``<out>.json``, and
     ``markdown(result, stamp)`` to ``<out>.md`` (``stamp``: the line naming machine, date
-    and command)."""
+    and command). ``prepare(work, rows)``, when given, runs first (a script drawing rows of
+    its own)."""
     import argparse
 
     ap = argparse.ArgumentParser(
@@ -139,6 +141,8 @@ def rerun_main(
     ap.add_argument("--rows", nargs="*", default=rows)
     ap.add_argument("--out", type=Path, default=out)
     args = ap.parse_args()
+    if prepare is not None:
+        prepare(args.work, args.rows)
     try:
         labels = run_labels(args.work, args.rows)
     except FileNotFoundError as exc:

@@ -22,10 +22,10 @@ photo: only B's glyph is drawn in a rectified frame and warped in):
 4. draw B in A's style (``glyphgen.edit.style``, by default): the face nearest A's ink
    (given A's text), grown or thinned to A's stroke width, at A's letter spacing, mapped
    onto the quad as the factory places a line, and painted as the factory composes one:
-   A's shadow, outline ring and fill colour. With ``font="off"``, B in the canonical font
-   fitted to A's quad: ``glyphgen.typeset.line.window`` rectifies the quad,
-   ``glyphgen.typeset.line.draw_line`` lays B out in it (the code the glyph model's draft
-   uses), and the coverage is warped back onto the image and painted in the text colour,
+   A's shadow, outline ring and fill colour, as blurred and as shaded as A was. With
+   ``font="off"``, B in the canonical font fitted to A's quad:
+   ``glyphgen.typeset.line.window`` rectifies the quad, ``glyphgen.typeset.line.draw_line``
+   lays B out in it (the code the glyph model's draft uses), and the coverage is warped back onto the image and painted in the text colour,
    over a stroke ring when A had one.
 """
 
@@ -404,10 +404,11 @@ def classical_edit(
         c = found.colours
         # A's ink as a rendering's coverage binarized at a half (the fill cluster alone
         # misses the strokes' blended edges); the fill cluster where an outline surrounds it.
-        ink = found.fill
+        ink, share = found.fill, None
         if found.ring is None:
-            ink = st.ink_coverage(image, clean, c.text, erased & region)
-            ink = ink if ink.sum() >= 20 else found.fill
+            share = st.fill_share(image, clean, c.text, erased & region)
+            ink = st.ink_coverage(share)
+            ink, share = (ink, share) if ink.sum() >= 20 else (found.fill, None)
         estimate = st.estimate_style(
             image,
             p,
@@ -421,6 +422,7 @@ def classical_edit(
             old_text=old_text,
             candidates=None if font == "auto" else [font],
             ring=found.ring,
+            share=share,
         )
         if estimate.shadow is not None:  # A's shadow goes too
             erased |= st.shadow_zone(shape, ink, estimate.shadow) & region
@@ -445,8 +447,15 @@ def classical_edit(
         source="default",
     )
     if estimate is not None:
+        # A's shading is around A's fill: kept, with the plane's colour at its centre as the
+        # fill (the core's, less the fringe the cluster holds), where the fill is A's own
+        shading = estimate.shading if source == "region" else None
         style = dataclasses.replace(
-            estimate, fill=style.fill, outline=style.outline, outline_width=style.outline_width
+            estimate,
+            fill=shading.fill if shading is not None and shading.fill else style.fill,
+            outline=style.outline,
+            outline_width=style.outline_width,
+            shading=shading,
         )
     if font == "off":
         glyph, line, quads = fit_text(p, text_b, vertical, shape, fonts)

@@ -19,7 +19,14 @@ A's pixels (its step 1) and calls ``estimate_style``, then draws B with ``draw_s
    shift up to ``SHADOW_REACH`` of the size is tried, and the one whose shifted fill
    darkens the surface most (beyond the fill and its outline) is kept when it darkens it by
    at least ``SHADOW_MIN`` of the surface's luminance. The shadow is taken as black (its
-   opacity is the darkening), its blur the one of a few sigmas that best fits the darkening.
+   opacity is the darkening), its blur the one of a few sigmas that best fits the darkening;
+6. the photo's rendering of A, where A's fill share per pixel is known (``fill_share``: no
+   outline between fill and surface): the blur of its edges (``edge_blur``: A's ink
+   blurred by each sigma of ``EDGE_BLURS`` against the share, less a rendering's own
+   anti-aliasing) and the shading of its fill (``fill_shading``: a plane through the fill's
+   core colours, as uneven light leaves it). B is drawn as sharp and as shaded as A: a
+   crisp, flat B on a blurred, lit photo stands out (and measures heavier, its fill-coloured
+   pixels spreading to edges the photo's blur and light take out of A's).
 """
 
 from __future__ import annotations
@@ -52,6 +59,11 @@ ONE_SIDED_REACH = 2.0  # px: a ring shifted less than this is an outline, not a 
 STRETCH = 0.15  # a line this much longer or shorter than its quad is stretched to fill it
 SPACINGS = (0.0, 0.025, 0.05, 0.075, 0.1, 0.15)  # letter spacings (em) tried against A's ink
 MAX_OFFSET = 0.03  # emboldening / thinning at most this much (x the size) each side
+EDGE_BLURS = (0.0, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5)  # gaussian sigmas (px) tried for A's edges
+ANTIALIAS = 0.3  # px: a rendering's own anti-aliasing as a sigma (chosen on validation pairs)
+SHARP = 0.3  # px: an edge blur below this is not applied
+CORE_SHARE = 0.85  # the fill's core: pixels at least this much fill (the shading's samples)
+CORE_MIN = 30  # fewer core pixels than this: no shading
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,27 @@ class Shadow:
     opacity: float  # 0-1: black blended at this strength
     blur: float  # gaussian sigma, px
     colour: RGB = (0, 0, 0)
+
+
+@dataclass(frozen=True)
+class Shading:
+    """A fill lit unevenly: its colour at (x, y) is the fill + dx (x - x0) + dy (y - y0)."""
+
+    dx: tuple[float, float, float]  # RGB change per px along x
+    dy: tuple[float, float, float]  # ... along y
+    x0: float  # px: where the colour is the style's fill (the core's centroid)
+    y0: float
+    fill: RGB | None = None  # the plane's colour there, when fitted (``fill_shading``)
+
+    def field(self, fill: RGB, shape: tuple[int, int]) -> np.ndarray:
+        """The fill's colour at every pixel: float32 (H, W, 3), clipped to 0-255."""
+        yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+        out = (
+            np.asarray(fill, np.float32)
+            + (xx - self.x0)[..., None] * np.asarray(self.dx, np.float32)
+            + (yy - self.y0)[..., None] * np.asarray(self.dy, np.float32)
+        )
+        return np.clip(out, 0, 255)
 
 
 @dataclass(frozen=True)
@@ -74,6 +107,8 @@ class TextStyle:
     outline: RGB | None = None  # an outline ring around the strokes, when there is one
     outline_width: float = 0.0  # px
     shadow: Shadow | None = None
+    blur: float = 0.0  # gaussian sigma (px) of A's edges beyond a rendering's anti-aliasing
+    shading: Shading | None = None  # the fill's colour across the region, when A's is uneven
     weight: float | None = None  # A's stroke width / size (em), when measured
     face_iou: float | None = None  # the chosen face's IoU with A's fill, when matched
     source: str = "estimated"  # "estimated" | "default" (canonical face, nothing measured)
@@ -100,6 +135,14 @@ class TextStyle:
                 "opacity": round(self.shadow.opacity, 3),
                 "blur_px": self.shadow.blur,
                 "colour": list(self.shadow.colour),
+            },
+            "blur_px": round(self.blur, 2),
+            "shading": None
+            if self.shading is None
+            else {
+                "per_px_x": [round(v, 3) for v in self.shading.dx],
+                "per_px_y": [round(v, 3) for v in self.shading.dy],
+                "at": [round(self.shading.x0, 1), round(self.shading.y0, 1)],
             },
         }
         return out
@@ -289,21 +332,60 @@ def match_face(
     return best, scores[best], scores, chosen[best]
 
 
-def ink_coverage(
+def fill_share(
     image: np.ndarray, surface: np.ndarray, fill_rgb: RGB, near: np.ndarray
 ) -> np.ndarray:
-    """A's ink as the renderer's coverage would be (bool (H, W)): each pixel of ``near``
-    (bool (H, W)) seen as a blend of the text's fill and the surface under it (``surface``:
-    the image with A erased), and taken where the fill's share is at least a half, the
-    threshold a rendering's coverage is binarized at (128 of 255)."""
+    """How much of each pixel of ``near`` (bool (H, W)) is the text's fill: float32 (H, W),
+    0-1, each pixel seen as a blend of the fill and the surface under it (``surface``: the
+    image with A erased); NaN outside ``near`` and where fill and surface cannot be told
+    apart (under 30 RGB units)."""
     pix = image[near].astype(np.float32)
     under = surface[near].astype(np.float32)
     span = np.asarray(fill_rgb, np.float32) - under
     share = ((pix - under) * span).sum(axis=1) / np.maximum((span * span).sum(axis=1), 1.0)
     contrast = np.sqrt((span * span).sum(axis=1)) >= 30  # fill and surface told apart
-    out = np.zeros(near.shape, bool)
-    out[near] = (share >= INK_SHARE) & contrast
+    out = np.full(near.shape, np.nan, np.float32)
+    out[near] = np.where(contrast, np.clip(share, 0, 1), np.nan)
     return out
+
+
+def ink_coverage(share: np.ndarray) -> np.ndarray:
+    """A's ink as the renderer's coverage would be (bool (H, W)): the pixels whose fill share
+    (``fill_share``) is at least a half, the threshold a rendering's coverage is binarized
+    at (128 of 255)."""
+    return np.nan_to_num(share, nan=0.0) >= INK_SHARE
+
+
+def edge_blur(share: np.ndarray) -> float:
+    """Step 6: the gaussian sigma (px) that A's edges are blurred by beyond a rendering's own
+    anti-aliasing: A's binary ink (``ink_coverage``) blurred by each sigma of ``EDGE_BLURS``
+    against the fill share where it is known; the best sigma, less ``ANTIALIAS`` in
+    quadrature. 0 with fewer than 50 known pixels."""
+    known = np.isfinite(share)
+    if known.sum() < 50:
+        return 0.0
+    ink = ink_coverage(share).astype(np.float32)
+    errors = {}
+    for sigma in EDGE_BLURS:
+        model = cv2.GaussianBlur(ink, (0, 0), sigma) if sigma > 0 else ink
+        errors[sigma] = float(((model[known] - share[known]) ** 2).mean())
+    best = min(EDGE_BLURS, key=lambda s: errors[s])
+    return math.sqrt(max(best**2 - ANTIALIAS**2, 0.0))
+
+
+def fill_shading(image: np.ndarray, core: np.ndarray) -> Shading | None:
+    """Step 6: the plane through the colours of the fill's core pixels (bool (H, W)), least
+    squares in RGB against (x, y); None with fewer than ``CORE_MIN`` of them."""
+    ys, xs = np.nonzero(core)
+    if ys.size < CORE_MIN:
+        return None
+    x0, y0 = float(xs.mean()), float(ys.mean())
+    a = np.stack([np.ones(xs.size), xs - x0, ys - y0], axis=1)
+    coef, *_ = np.linalg.lstsq(a, image[core].astype(np.float64), rcond=None)  # (3, RGB)
+    dx = (float(coef[1, 0]), float(coef[1, 1]), float(coef[1, 2]))
+    dy = (float(coef[2, 0]), float(coef[2, 1]), float(coef[2, 2]))
+    r, g, b = (int(v) for v in np.clip(np.round(coef[0]), 0, 255))
+    return Shading(dx, dy, x0, y0, (r, g, b))
 
 
 # -- the shadow --------------------------------------------------------------------------
@@ -418,13 +500,16 @@ def estimate_style(
     old_text: str | None = None,
     candidates: Sequence[str] | None = None,
     ring: np.ndarray | None = None,
+    share: np.ndarray | None = None,
 ) -> TextStyle:
-    """A's style (module steps 1-5) from its pixels as step 1 of the classical edit found
+    """A's style (module steps 1-6) from its pixels as step 1 of the classical edit found
     them: ``fill`` (the fill cluster), ``ink`` (everything taken for text), ``region`` (the
     line), all bool (H, W); ``colours``: (fill, outline or None, outline width px).
     ``old_text``: A's text (given or read); without it the canonical face is kept.
     ``ring``: the outline's pixels, when step 1 found one (bool (H, W)): a ring on one
-    side only of the strokes is a shadow, not an outline."""
+    side only of the strokes is a shadow, not an outline. ``share``: A's fill share per
+    pixel (``fill_share``), where fill meets surface: A's edge blur and fill shading come
+    from it (without it, no blur, and the shading from the fill's eroded core)."""
     fill_rgb, outline, outline_width = colours
     size = across_size(polygon, vertical)
     target = stroke_width(fill)
@@ -447,6 +532,11 @@ def estimate_style(
         face = candidates[0] if candidates else fonts.canonical().id
         score, scores, spacing = None, {}, None
         offset = weight_offset(face, target, size, vertical, fonts, glyphs)
+    if share is not None:
+        blur, core = edge_blur(share), np.nan_to_num(share, nan=0.0) >= CORE_SHARE
+    else:
+        blur = 0.0
+        core = cv2.erode(fill.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     return TextStyle(
         face=face,
         fill=fill_rgb,
@@ -455,6 +545,8 @@ def estimate_style(
         outline=outline,
         outline_width=outline_width if outline is not None else 0.0,
         shadow=shadow,
+        blur=blur,
+        shading=fill_shading(image, core),
         weight=weight,
         face_iou=score,
         source="estimated",
@@ -503,13 +595,18 @@ def draw_styled(
 
 def paint_styled(image: np.ndarray, coverage: np.ndarray, style: TextStyle) -> np.ndarray:
     """``coverage`` painted over ``image`` as the factory composes a line: the shadow, then
-    the outline ring (grey dilation of the coverage), then the fill."""
+    the outline ring (grey dilation of the coverage), then the fill (shaded across the image
+    when the style has a shading); the coverage blurred by the style's edge blur first, as
+    the photo blurred A."""
     out: np.ndarray = image.astype(np.float32)
+    if style.blur >= SHARP:
+        coverage = cv2.GaussianBlur(coverage.astype(np.float32), (0, 0), style.blur)
+        coverage = np.round(coverage).astype(np.uint8)
 
-    def blend(alpha: np.ndarray, colour: RGB, opacity: float = 1.0) -> None:
+    def blend(alpha: np.ndarray, colour: RGB | np.ndarray, opacity: float = 1.0) -> None:
         nonlocal out
         a = alpha.astype(np.float32)[..., None] / 255 * opacity
-        out = out * (1 - a) + np.array(colour, np.float32) * a
+        out = out * (1 - a) + np.asarray(colour, np.float32) * a
 
     if style.shadow is not None:
         s = style.shadow
@@ -521,7 +618,9 @@ def paint_styled(image: np.ndarray, coverage: np.ndarray, style: TextStyle) -> n
         r = max(1, round(style.outline_width))
         disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
         blend(cv2.dilate(coverage, disc), style.outline)
-    blend(coverage, style.fill)
+    shape = (coverage.shape[0], coverage.shape[1])
+    fill = style.fill if style.shading is None else style.shading.field(style.fill, shape)
+    blend(coverage, fill)
     return np.round(np.clip(out, 0, 255)).astype(np.uint8)
 
 
@@ -530,6 +629,7 @@ def effects_mask(coverage: np.ndarray, style: TextStyle, grow: int = 0) -> np.nd
     grown by ``grow`` px."""
     ink = coverage > 0
     r = grow + (math.ceil(style.outline_width) if style.outline is not None else 0)
+    r += math.ceil(3.5 * style.blur) if style.blur >= SHARP else 0  # where 255 x its tail < 0.5
     if style.shadow is not None:
         ink |= shadow_zone(ink.shape, ink, style.shadow)
     if r > 0:

@@ -182,3 +182,47 @@ def test_strokes_are_told_from_a_plain_surface(fonts):
     assert not ce.has_strokes(paper(3, grain=8.0), region, 68, cfg)
     image, quad, _ = factory_line(fonts, "noto-sans-sc", {"color": [90, 80, 70]})
     assert ce.has_strokes(image, ce.polygon_mask(quad, (H, W)), 64, cfg)
+
+
+def test_edge_blur_is_found_and_a_sharp_edge_has_none():
+    cover = np.zeros((60, 80), np.float32)
+    cover[15:45, 20:30] = 1.0  # a 10 px bar
+    cover[15:45, 45:52] = 1.0
+    assert st.edge_blur(cover) == 0.0
+    blurred = cv2.GaussianBlur(cover, (0, 0), 1.5)
+    assert st.edge_blur(blurred) == pytest.approx(1.5, abs=0.35)
+
+
+def test_fill_shading_is_the_plane_through_the_core():
+    yy, xx = np.mgrid[0:50, 0:90].astype(np.float32)
+    image = np.stack([100 + 0.5 * xx, 100 - 0.2 * yy, 100 + 0 * xx], axis=2).astype(np.uint8)
+    core = np.zeros((50, 90), bool)
+    core[5:45:4, 5:85:3] = True
+    s = st.fill_shading(image, core)
+    assert s is not None
+    assert s.dx[0] == pytest.approx(0.5, abs=0.02) and s.dy[1] == pytest.approx(-0.2, abs=0.02)
+    field = s.field((120, 80, 100), (50, 90))
+    assert field[int(s.y0), int(s.x0)] == pytest.approx([120, 80, 100], abs=1)
+    assert st.fill_shading(image, np.zeros((50, 90), bool)) is None
+
+
+def test_a_blurred_shaded_style_paints_inside_its_effects():
+    cover = np.zeros((40, 60), np.uint8)
+    cover[10:30, 20:28] = 255
+    shading = st.Shading((2.0, 0.0, 0.0), (0.0, 0.0, 0.0), 24.0, 20.0)
+    s = st.TextStyle(face="x", fill=(100, 0, 0), blur=1.5, shading=shading)
+    painted = st.paint_styled(np.full((40, 60, 3), 255, np.uint8), cover, s)
+    touched = (painted != 255).any(axis=2)
+    assert not (touched & ~st.effects_mask(cover, s)).any()
+    assert touched.sum() > (cover > 0).sum()  # the blur spreads B's edges
+    assert painted[20, 21, 0] < painted[20, 26, 0]  # redder to the right
+    assert s.to_json()["blur_px"] == 1.5 and s.to_json()["shading"]["per_px_x"][0] == 2.0
+
+
+def test_a_blurred_line_is_drawn_blurred(fonts):
+    image, quad, _ = factory_line(fonts, "noto-sans-sc", {"color": [30, 30, 30]})
+    soft = cv2.GaussianBlur(image, (0, 0), 1.2)
+    sharp = ce.classical_edit(image, quad, TEXT_B, fonts, old_text=TEXT_A).style
+    blurred = ce.classical_edit(soft, quad, TEXT_B, fonts, old_text=TEXT_A).style
+    # a crisp rendering fits a little blur (its anti-aliasing is more than ANTIALIAS)
+    assert sharp.blur <= 0.5 and blurred.blur == pytest.approx(1.2, abs=0.4)
