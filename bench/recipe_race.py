@@ -39,13 +39,15 @@ from typing import Any
 
 import numpy as np
 
-from glyphgen.benchmark.edit import against, interval_cell
+from glyphgen.benchmark.edit import HALO_REACH, against, interval_cell
+from glyphgen.eval.edit_metrics import BACKGROUND_DILATE
 from glyphgen.model.train import read_losses
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 RESULTS = ROOT / "bench" / "results"
 VALIDATION = ROOT / "bench" / "sets" / "edits-validation.yaml"
+IMAGE_FIGURES = ("ssim", "background_psnr", "halo_psnr")  # the judge's surface figures
 CALIBRATION_STEPS = 9  # steps 2..9: eight steps, two of them with the OCR-aware loss (every 4th)
 
 # name -> (what it changes, overrides on the race config); the first is the base of the table
@@ -251,9 +253,6 @@ def classical_accuracy(results: Path) -> float:
     return next(r["legibility"]["sentence_acc"] for r in rows if r["name"] == "classical")
 
 
-IMAGE_FIGURES = ("ssim", "background_psnr", "halo_psnr")
-
-
 def image_figures(rows: dict[str, dict[str, Any]], name: str, base: str) -> dict[str, Any]:
     """Region SSIM, background PSNR (outside B's ink) and halo PSNR (the ring just outside
     it), against the truth, of a recipe; and their paired intervals against the base's."""
@@ -344,8 +343,9 @@ def markdown(result: dict[str, Any]) -> str:
     lines += ["", f"The classical edit (no model) on the same pairs: sentence accuracy "
               f"{c['sentence_acc']:.3f}, region SSIM {c['ssim']:.3f}, background PSNR "
               f"{c['background_psnr']:.1f} dB, halo PSNR {c['halo_psnr']:.1f} dB. Background "
-              "PSNR: the region outside B's ink grown by 3 px; halo PSNR: the ring from there "
-              "out to 0.2 of the line's height, where a dark halo or a smear shows."]  # fmt: skip
+              f"PSNR: the region outside B's ink grown by {BACKGROUND_DILATE} px; halo PSNR: the "
+              f"ring from there out to {HALO_REACH} of the line's height, where a dark halo or "
+              "a smear shows."]  # fmt: skip
     lines += ["", f"Judged {result['recipes'][0]['judged']} edits; judging took "
               f"{result['judge_minutes']:.0f} min. Sample grids (last step, the preview batch): "
               + ", ".join(f"`recipe_race_{r['recipe']}.png`" for r in result["recipes"]), ""]  # fmt: skip

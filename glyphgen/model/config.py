@@ -83,6 +83,11 @@ class ModelConfig:
     default_steps: int = 8  # render's denoising steps
 
     def __post_init__(self) -> None:
+        if self.keep_known and self.sampler == "unipc":
+            raise ValueError(
+                "model.keep_known puts the known pixels back after every step, which UniPC's "
+                "corrector overwrites: use sampler dpm++, ddim or euler"
+            )
         if self.height % 8 or self.width % 8:
             raise ValueError(
                 f"height and width must be multiples of 8, got {self.height}x{self.width}"

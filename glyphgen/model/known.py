@@ -4,13 +4,15 @@ With ``model.keep_known`` the region the model generates is not the line's whole
 B's glyph grown by ``crops.KNOWN_REACH`` of the crop's height, joined with A's ink where there is
 old text; everywhere else the crop is the photo as it was.
 
-- Training: the condition's edit mask is that region (for an edit pair of the factory, which
-  has no old text, a second line's glyph from the same batch stands in for A's ink on half
-  the samples, so the model also learns to fill old strokes with background); the diffusion
-  loss weighs the region and lets the rest count for ``OUTSIDE_WEIGHT``.
+- Training: the condition's edit mask is that region. A factory scene carries no old text,
+  so on half the samples another line's glyph from the same batch stands in for A's ink
+  (the model also learns to fill old strokes with background); an edit pair's A, where its
+  source and image differ, joins the region. The diffusion loss weighs the region and lets
+  the rest count for ``OUTSIDE_WEIGHT``; the OCR-aware loss reads the prediction with the
+  known pixels put back, as sampling gives them.
 - Sampling: after every step the sample outside the region is put back to the photo noised
   to the step's level (RePaint, Lugmayr et al. 2022), and to the photo itself after the last,
-  so the known pixels come back exactly.
+  so a pixel-space model gives the known pixels back exactly (a latent one, through its VAE).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from diffusers import FlowMatchEulerDiscreteScheduler
+from diffusers.utils.torch_utils import randn_tensor
 
 from glyphgen.model.crops import reach_px
 
@@ -32,16 +35,29 @@ def grow(mask: torch.Tensor, px: int) -> torch.Tensor:
     return F.max_pool2d(mask, 2 * px + 1, stride=1, padding=px)
 
 
+CHANGED = 16 / 255  # source this far from the image (8 levels of 255, in [-1, 1]): old text
+
+
 def training_region(
-    glyph: torch.Tensor, box: torch.Tensor, stand_in: torch.Tensor, crop_height: int
+    glyph: torch.Tensor,
+    box: torch.Tensor,
+    stand_in: torch.Tensor,
+    crop_height: int,
+    source: torch.Tensor | None = None,
+    image: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """The region a training sample generates, (B, 1, H, W) in {0, 1}: its glyph grown, and
-    where ``stand_in`` (B,) bool, the next sample's glyph grown too (an old text to erase),
-    within the line's edit ``box``."""
+    """The region a training sample generates, (B, 1, H, W) in {0, 1}, within the line's
+    edit ``box``: its glyph grown; where ``stand_in`` (B,) bool, the previous sample's glyph
+    in the batch grown too (an old text to erase; a batch of one has none); and where the
+    ``source`` differs from the ``image`` (an edit pair's A), those pixels grown."""
     px = reach_px(crop_height)
     ink = (grow(glyph, px) > 0.5).float()
     other = torch.roll(ink, 1, dims=0) * stand_in.float()[:, None, None, None]
-    return torch.maximum(ink, other) * (box > 0.5).float()
+    region = torch.maximum(ink, other)
+    if source is not None and image is not None:
+        changed = ((source - image).abs().amax(dim=1, keepdim=True) > CHANGED).float()
+        region = torch.maximum(region, grow(changed, px))
+    return region * (box > 0.5).float()
 
 
 def loss_weights(region: torch.Tensor, text_weight: float, size: tuple[int, int]) -> torch.Tensor:
@@ -69,7 +85,7 @@ def put_back(
     ``known`` noised to timestep ``next_t`` (None: the end, the known sample itself)."""
     if next_t is None:
         return region * sample + (1 - region) * known
-    noise = torch.randn(known.shape, generator=generator, dtype=known.dtype).to(known.device)
+    noise = randn_tensor(known.shape, generator=generator, device=known.device, dtype=known.dtype)
     t = next_t.expand(known.shape[0])
     if isinstance(scheduler, FlowMatchEulerDiscreteScheduler):
         noised = scheduler.scale_noise(known, t, noise)

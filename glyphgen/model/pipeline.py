@@ -354,7 +354,8 @@ class GlyphPipeline(DiffusionPipeline):
         elif strength < 1:
             skip = min(steps - 1, round(steps * (1 - strength)))
             timesteps = timesteps[skip:]
-            self.scheduler.set_begin_index(skip)
+            if hasattr(self.scheduler, "set_begin_index"):  # DDIM steps by the timestep alone
+                self.scheduler.set_begin_index(skip)
             first = timesteps[:1].expand(batch)
             if isinstance(self.scheduler, FlowMatchEulerDiscreteScheduler):
                 sample = self.scheduler.scale_noise(start, first, sample)
@@ -365,7 +366,7 @@ class GlyphPipeline(DiffusionPipeline):
         # keep what is known: outside the edit mask the sample follows the source
         known = region = None
         if self.config.get("keep_known", False) and source is not None and edit_mask is not None:
-            known = self.encode_images(source.to(device))
+            known = self.encode_images(source.to(device), generator)
             region = sample_region(edit_mask.to(device), tuple(sample.shape[-2:]))
         # 3) denoise (the generator reaches the samplers that draw noise; UniPC takes none)
         takes = inspect.signature(self.scheduler.step).parameters
@@ -382,9 +383,11 @@ class GlyphPipeline(DiffusionPipeline):
                 control_scale,
             )
             sample = self.scheduler.step(out, t, sample, **step_kwargs).prev_sample
-            if known is not None:
-                after = timesteps[i + 1] if i + 1 < len(timesteps) else None
+            if known is not None and i + 1 < len(timesteps):
+                after = timesteps[i + 1]
                 sample = put_back(self.scheduler, sample, known, region, after, generator)
+        if known is not None:  # the known pixels exactly, whatever the steps
+            sample = put_back(self.scheduler, sample, known, region, None, generator)
         images = self.decode_samples(sample).clamp(-1, 1)
         if output_type == "pt":
             return images

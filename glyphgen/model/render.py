@@ -87,6 +87,7 @@ def render_regions(
     strength = pipe.resolve_strength(strength)
     draft = pipe.resolve_draft(draft)
     from_noise = strength == 1
+    keep_known = bool(pipe.config.get("keep_known", False))
     ref = None if style_ref is None else _rgb_tensor(style_ref)
     colours = colours or reference_colours(style_ref)
     attributes = style_attributes(colours)
@@ -100,13 +101,14 @@ def render_regions(
         cv2.fillPoly(position, [np.round(poly).astype(np.int32)], 255)
         edit = edit_mask(rect, size, req.vertical)
         start, changed, drafted_crop, style = None, None, None, None
-        keep_known = bool(pipe.config.get("keep_known", False))
         if draft == "classical" or keep_known:
             drafted_edit = classical_draft_edit(out, req, fonts, colours)
             style = drafted_edit.style.to_json()
-        if keep_known:  # the model draws B's grown glyph and A's ink; the rest stays
+        region = edit  # what the model generates; it is pasted over the whole box (outside
+        # the region its crop is the photo), so no feathering leaves A's thin strokes behind
+        if keep_known:  # B's grown glyph and A's ink; the rest stays
             old_ink = _warp_in(drafted_edit.erased.astype(np.uint8) * 255, m, size)
-            edit = known_region(glyph, old_ink, edit, height)
+            region = known_region(glyph, old_ink, edit, height)
         if draft == "classical":
             drafted, changed = drafted_edit.image, drafted_edit.changed()
             drafted_crop = _warp_in(drafted, m, size)
@@ -116,7 +118,7 @@ def render_regions(
             glyph=_mask_tensor(glyph),
             position_mask=_mask_tensor(position),
             source=_rgb_tensor(crop),
-            edit_mask=_mask_tensor(edit),
+            edit_mask=_mask_tensor(region),
             captions=[""],  # as the training samples whose caption was dropped
             style_ref=ref,
             style_attributes=attributes,
@@ -144,10 +146,11 @@ def known_region(
     glyph: np.ndarray, old_ink: np.ndarray, box: np.ndarray, crop_height: int
 ) -> np.ndarray:
     """What a ``keep_known`` model generates in a crop (uint8 (H, W), 255 inside): B's glyph
-    grown by ``known.reach_px`` as in training, and A's ink, within the line's edit box."""
-    px = reach_px(crop_height)
-    grown = cv2.dilate((glyph > 127).astype(np.uint8), np.ones((2 * px + 1,) * 2, np.uint8))
-    inside = (grown > 0) | (old_ink > 127)
+    and A's ink (any pixel it touches, after the warp into the crop), each grown by
+    ``crops.reach_px`` as training grows its glyphs, within the line's edit box."""
+    square = np.ones((2 * reach_px(crop_height) + 1,) * 2, np.uint8)
+    ink = ((glyph > 127) | (old_ink > 0)).astype(np.uint8)
+    inside = cv2.dilate(ink, square) > 0
     return np.where(inside & (box > 127), 255, 0).astype(np.uint8)
 
 

@@ -491,7 +491,7 @@ class Trainer:
             stand_in = torch.rand(n, generator=self.generator) < known.STAND_IN_PROB
             region = known.training_region(
                 batch["glyph"].to(device), batch["edit"].to(device), stand_in.to(device),
-                self.cfg.model.height,
+                self.cfg.model.height, batch["source"].to(device), image,
             )  # fmt: skip
         if needs_condition(pipe.unet, pipe.controlnet):
             edit = batch["edit"].to(device) if region is None else region
@@ -531,6 +531,10 @@ class Trainer:
             low &= torch.tensor(readable(self.text_loss, batch["texts"]), device=device)
             if bool(low.any()):
                 x0 = objective.clean_from(noisy[low], pred[low], t[low])
+                if region is not None:  # as sampling gives it: the known pixels put back
+                    kept = known.sample_region(region[low], tuple(x0.shape[-2:]))
+                    kept = torch.where(use_source[low], kept, torch.ones_like(kept))
+                    x0 = kept * x0 + (1 - kept) * clean[low]
                 pixels = pipe.decode_samples(x0).clamp(-1, 1)
                 keep = low.nonzero().flatten().tolist()
                 boxes = [batch["boxes"][i] for i in keep]

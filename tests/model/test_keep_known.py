@@ -4,11 +4,13 @@ every other pixel of the crop comes back as the photo, in training and at sampli
 import json
 
 import numpy as np
+import pytest
 import torch
-from diffusers import DDPMScheduler
 from model_helpers import tiny_config
 
 from glyphgen.model import known
+from glyphgen.model.build import make_scheduler
+from glyphgen.model.config import ModelConfig
 from glyphgen.model.crops import reach_px
 from glyphgen.model.pipeline import GlyphPipeline
 from glyphgen.model.render import known_region
@@ -42,16 +44,29 @@ def test_loss_weighs_the_region_and_barely_the_known_pixels():
     assert w[0, 0, 0, 0] == 3.0 and w[0, 0, 3, 3] == known.OUTSIDE_WEIGHT
 
 
-def test_put_back_noises_the_known_pixels_to_the_next_step_and_returns_them_exactly_at_the_end():
-    sched = DDPMScheduler()
-    sample, known_x = torch.full((1, 3, 4, 4), 5.0), torch.zeros(1, 3, 4, 4)
-    region = torch.zeros(1, 1, 4, 4)
-    region[..., 0, 0] = 1
+@pytest.mark.parametrize("sampler", ["dpm++", "ddim", "euler", "flow"])
+@pytest.mark.parametrize("begin", [0, 3])  # 3: sampling from a draft (strength < 1)
+def test_put_back_noises_the_known_pixels_to_the_level_of_the_next_step(sampler, begin):
+    flow = {"objective": "flow", "prediction_type": "v_prediction", "sampler": "euler"}
+    sched = make_scheduler(
+        ModelConfig(**flow) if sampler == "flow" else ModelConfig(sampler=sampler)
+    )
+    sched.set_timesteps(8)
+    if begin and hasattr(sched, "set_begin_index"):  # DDIM steps by the timestep alone
+        sched.set_begin_index(begin)
+    ts = sched.timesteps
     g = torch.Generator().manual_seed(0)
-    mid = known.put_back(sched, sample, known_x, region, torch.tensor(999), g)
-    assert mid[0, :, 0, 0].eq(5).all() and mid[0, :, 1:, 1:].abs().max() > 0.1
+    sample = torch.randn(1, 3, 96, 96, generator=g)
+    sample = sched.step(torch.randn(1, 3, 96, 96, generator=g), ts[begin], sample).prev_sample
+    known_x, region = torch.zeros(1, 3, 96, 96), torch.zeros(1, 1, 96, 96)
+    noised = known.put_back(sched, sample, known_x, region, ts[begin + 1], g)
+    if sampler in ("dpm++", "ddim"):  # variance preserving: sqrt(1 - alpha_bar)
+        want = (1 - sched.alphas_cumprod[int(ts[begin + 1])]).sqrt().item()
+    else:  # Euler's and flow's sigma at that step
+        want = float(sched.sigmas[begin + 1])
+    assert noised.std().item() == pytest.approx(want, rel=0.05)
     end = known.put_back(sched, sample, known_x, region, None, g)
-    assert end[0, :, 0, 0].eq(5).all() and end[0, :, 1:, :].eq(0).all()
+    assert end.eq(0).all()
 
 
 def test_a_keep_known_model_trains_and_leaves_every_known_pixel_of_the_source(tmp_path, fonts):
@@ -66,12 +81,29 @@ def test_a_keep_known_model_trains_and_leaves_every_known_pixel_of_the_source(tm
     glyph = _line((1, 1, 32, 128))
     region = known.training_region(glyph, torch.ones_like(glyph), torch.tensor([False]), 32)
     source = torch.rand(1, 3, 32, 128) * 2 - 1
-    out = pipe(["春天"], glyph, glyph, source=source, edit_mask=region,
-               generator=torch.Generator().manual_seed(0), output_type="pt")  # fmt: skip
     outside = known.sample_region(region, (16, 64))  # at the sample's size (space-to-depth 2)
-    keep = torch.nn.functional.interpolate(outside, scale_factor=2) == 0
-    assert torch.allclose(out[keep.expand_as(out)], source[keep.expand_as(source)], atol=1e-5)
-    assert not torch.allclose(out[~keep.expand_as(out)], source[~keep.expand_as(source)])
+    keep = (torch.nn.functional.interpolate(outside, scale_factor=2) == 0).expand_as(source)
+    for strength in (1.0, 0.5, 0.0):
+        out = pipe(["春天"], glyph, glyph, source=source, edit_mask=region, strength=strength,
+                   generator=torch.Generator().manual_seed(0), output_type="pt")  # fmt: skip
+        assert torch.allclose(out[keep], source[keep], atol=1e-5), strength
+        assert not torch.allclose(out[~keep], source[~keep]), strength
+
+
+def test_an_edit_pairs_old_text_joins_the_training_region():
+    glyph = _line((1, 1, 32, 128), (20, 40))
+    image = torch.zeros(1, 3, 32, 128)
+    source = image.clone()
+    source[..., 14:18, 90:100] = 0.5  # A's stroke, where B has none
+    box = torch.ones_like(glyph)
+    region = known.training_region(glyph, box, torch.tensor([False]), 32, source, image)
+    assert region[0, 0, 16, 95] == 1 and region[0, 0, 16, 90 - reach_px(32)] == 1
+    assert region[0, 0, 16, 60] == 0
+
+
+def test_unipc_is_refused_with_keep_known():
+    with pytest.raises(ValueError, match="UniPC"):
+        ModelConfig(keep_known=True, sampler="unipc")
 
 
 def test_render_region_joins_the_grown_glyph_and_the_old_ink_within_the_box():
@@ -81,6 +113,9 @@ def test_render_region_joins_the_grown_glyph_and_the_old_ink_within_the_box():
     old[10:22, 90:100] = 255
     box = np.zeros_like(glyph)
     box[2:30, 5:95] = 255
+    old[25, 60] = 1  # a faint trace of A after the warp still counts, grown like B's glyph
     r = known_region(glyph, old, box, 32)
-    assert r[16, 30] == 255 and r[16, 92] == 255 and r[16, 97] == 0 and r[16, 60] == 0
-    assert r[12 - reach_px(32), 20] == 255 and r[12 - reach_px(32) - 1, 20] == 0
+    px = reach_px(32)
+    assert r[16, 30] == 255 and r[16, 92] == 255 and r[16, 97] == 0 and r[16, 50] == 0
+    assert r[12 - px, 20] == 255 and r[12 - px - 1, 20] == 0
+    assert r[25 + px, 60 + px] == 255 and r[25 + px + 1, 60] == 0 and r[25, 90 - px] == 255

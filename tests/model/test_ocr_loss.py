@@ -97,3 +97,25 @@ def test_line_crops_turn_columns_into_rows_of_one_height():
     images = torch.zeros(2, 3, 128, 32)
     rows = line_crops(images, [(4, 8, 28, 120), (4, 8, 28, 60)], vertical=True)
     assert rows.shape[:3] == (2, 3, 32) and rows.shape[3] > 32
+
+
+def test_with_keep_known_the_ocr_loss_reads_the_prediction_with_the_known_pixels_back(
+    tmp_path, fonts
+):
+    cfg = tiny_config(
+        tmp_path, "ocr_loss.weight=1.0", "ocr_loss.max_timestep=1000", "model.keep_known=true"
+    )
+    seen = []
+
+    def reader(pred, target, texts):
+        seen.append((pred.detach(), target))
+        return pred.mean() * 0
+
+    trainer = Trainer(cfg, fonts=fonts, text_loss=reader, progress=False)
+    batch = next(batches(cfg.stages[0].data, cfg.model, 2, fonts))
+    batch["use_source"][:] = True
+    batch["glyph"][:] = 0  # no glyph, no stand-in old text: every pixel is known
+    trainer.generator.manual_seed(1)
+    trainer.training_step(batch)
+    pred, target = seen[0]
+    assert torch.allclose(pred, target, atol=1e-4)  # what the reader saw is the photo itself
