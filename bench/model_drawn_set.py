@@ -46,6 +46,7 @@ from glyphgen.synth.config import SynthConfig, load_config  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "model_drawn_set"
 JUDGES = {"selecting (combined)": "combined", "PP-OCRv5": "ppocrv5"}
+COMMON = ("gb2312-l1", "no-hanzi")  # the evaluator's charset groups of labels with no rare hanzi
 
 
 def set_config(args: argparse.Namespace, model: bool) -> SynthConfig:
@@ -87,11 +88,13 @@ def make_set(cfg: SynthConfig, out: Path) -> dict[str, Any]:
     }
 
 
-def read_set(folder: Path, judge: Any) -> list[bool | None]:
-    """Per line in label order: exact, or None where the judge cannot output the label."""
+def read_set(folder: Path, judge: Any) -> tuple[list[bool | None], list[bool]]:
+    """Per line in label order: exact (None where the judge cannot output the label), and
+    whether every hanzi of the label is a common one (GB2312 level 1)."""
     report = evaluate(folder / "labels.jsonl", folder, backend=judge)
     regions = sorted(report.regions, key=lambda r: (r.sample, r.region))
-    return [None if r.covered is False else bool(r.exact) for r in regions]
+    exact = [None if r.covered is False else bool(r.exact) for r in regions]
+    return exact, [r.charset in COMMON for r in regions]
 
 
 def kept_lines(folder: Path) -> list[str]:
@@ -146,6 +149,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         else None,
         "sets": {},
         "reads": {},
+        "paired": {},
     }
     for name, m in made.items():
         lines = m["report"]["samples_written"]
@@ -158,16 +162,39 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         }
     for label, backend in JUDGES.items():
         judge = create_backend(backend, threads=args.threads)
-        reads = {name: read_set(args.work / name, judge) for name in sets}
-        pick = [e for e, m in zip(reads["model"], model_lines, strict=True) if m]
-        same_font = [e for e, m in zip(reads["font"], model_lines, strict=True) if m]
-        results["reads"][label] = {
-            "model-drawn lines kept": accuracy(pick, args.seed),
-            "the same lines, font-rendered": accuracy(same_font, args.seed),
-            "whole mixed set": accuracy(reads["model"], args.seed),
-            "whole font set": accuracy(reads["font"], args.seed),
-        }
+        model, common = read_set(args.work / "model", judge)
+        font, _ = read_set(args.work / "font", judge)
+        rows = {}
+        for group, keep in [
+            ("", lambda c: True),
+            (", common hanzi only", lambda c: c),
+            (", with rare hanzi", lambda c: not c),
+        ]:
+            picked = [m and keep(c) for m, c in zip(model_lines, common, strict=True)]
+            rows[f"model-drawn lines kept{group}"] = accuracy(_of(model, picked), args.seed)
+            rows[f"the same lines, font-rendered{group}"] = accuracy(_of(font, picked), args.seed)
+        rows["whole mixed set"] = accuracy(model, args.seed)
+        rows["whole font set"] = accuracy(font, args.seed)
+        results["reads"][label] = rows
+        both = [
+            (float(a), float(b))
+            for a, b, m in zip(model, font, model_lines, strict=True)
+            if m and a is not None and b is not None
+        ]
+        if both:
+            first, second = [a for a, _ in both], [b for _, b in both]
+            ci = paired_bootstrap(first, second, np.random.default_rng(args.seed))
+            results["paired"][label] = {
+                "lines": len(both),
+                "model_minus_font": round(ci.mean_difference, 4),
+                "low": round(ci.low, 4),
+                "high": round(ci.high, 4),
+            }
     return results
+
+
+def _of(values: list[Any], keep: list[bool]) -> list[Any]:
+    return [v for v, k in zip(values, keep, strict=True) if k]
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -198,7 +225,9 @@ def markdown(results: dict[str, Any]) -> str:
         f"{e.get('model_draw_kept', 0)} (kept fraction {results['kept_fraction']}); "
         f"font kept: {e.get('model_draw_font', 0)}; refused by the render entry point: "
         f"{e.get('model_draw_refused', 0)}; took more than one draw: "
-        f"{e.get('model_draw_redrawn', 0)}; draws per line: {results['draws_per_line']}.",
+        f"{e.get('model_draw_redrawn', 0)}; draws per line: {results['draws_per_line']}; read "
+        f"while drawn but not in the stored file (so font kept): "
+        f"{e.get('model_draw_unread_stored', 0)}.",
         "",
         "Sentence accuracy (exact reads) with bootstrap 95% intervals, over the lines whose "
         "label the judge can output:",
@@ -211,6 +240,19 @@ def markdown(results: dict[str, Any]) -> str:
             interval = "-" if a["low"] is None else f"[{a['low']:.3f}, {a['high']:.3f}]"
             exact = "-" if a["exact"] is None else f"{a['exact']:.3f}"
             lines.append(f"| {judge} | {subset} | {a['lines']} | {exact} | {interval} |")
+    lines += [
+        "",
+        "Kept model-drawn lines against the same lines font-rendered, paired (exact, model "
+        "minus font), bootstrap 95% interval:",
+        "",
+        "| judge | lines | model - font | 95% interval |",
+        "|---|---:|---:|---|",
+    ]
+    for judge, d in results["paired"].items():
+        lines.append(
+            f"| {judge} | {d['lines']} | {d['model_minus_font']:+.3f} | "
+            f"[{d['low']:+.3f}, {d['high']:+.3f}] |"
+        )
     return "\n".join(lines) + "\n"
 
 
