@@ -18,7 +18,7 @@ RERUNS = {
     "colour_bound": ["classical", "draft"],
     "edit_edges": ["classical", "draft"],
     "paired_rows": ["classical", "draft"],
-    "style_edit": ["classical", "draft"],
+    "style_edit": ["classical", "draft", "classical-system"],  # the last drawn by the script
 }
 
 pytestmark = pytest.mark.slow
