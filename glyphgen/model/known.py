@@ -67,10 +67,11 @@ def loss_weights(region: torch.Tensor, text_weight: float, size: tuple[int, int]
     return (1 + text_weight) * inside + OUTSIDE_WEIGHT * (1 - inside)
 
 
-def sample_region(region: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """A pixel region at the sample's ``size``: a position is generated when any pixel it
-    covers is."""
-    return (F.adaptive_max_pool2d(region, size) > 0.5).float()
+def sample_region(region: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A pixel region at the size of the sample ``like``: a position is generated when any
+    pixel it covers is."""
+    h, w = like.shape[-2:]
+    return (F.adaptive_max_pool2d(region, (h, w)) > 0.5).float()
 
 
 def put_back(

@@ -364,10 +364,10 @@ class GlyphPipeline(DiffusionPipeline):
         else:  # (flow: sigma 1 is pure noise)
             sample = sample * getattr(self.scheduler, "init_noise_sigma", 1.0)
         # keep what is known: outside the edit mask the sample follows the source
-        known = region = None
+        kept: tuple[torch.Tensor, torch.Tensor] | None = None  # (known sample, region)
         if self.config.get("keep_known", False) and source is not None and edit_mask is not None:
             known = self.encode_images(source.to(device), generator)
-            region = sample_region(edit_mask.to(device), tuple(sample.shape[-2:]))
+            kept = (known, sample_region(edit_mask.to(device), sample))
         # 3) denoise (the generator reaches the samplers that draw noise; UniPC takes none)
         takes = inspect.signature(self.scheduler.step).parameters
         step_kwargs = {"generator": generator} if "generator" in takes else {}
@@ -383,11 +383,10 @@ class GlyphPipeline(DiffusionPipeline):
                 control_scale,
             )
             sample = self.scheduler.step(out, t, sample, **step_kwargs).prev_sample
-            if known is not None and i + 1 < len(timesteps):
-                after = timesteps[i + 1]
-                sample = put_back(self.scheduler, sample, known, region, after, generator)
-        if known is not None:  # the known pixels exactly, whatever the steps
-            sample = put_back(self.scheduler, sample, known, region, None, generator)
+            if kept is not None and i + 1 < len(timesteps):
+                sample = put_back(self.scheduler, sample, *kept, timesteps[i + 1], generator)
+        if kept is not None:  # the known pixels exactly, whatever the steps
+            sample = put_back(self.scheduler, sample, *kept, None, generator)
         images = self.decode_samples(sample).clamp(-1, 1)
         if output_type == "pt":
             return images

@@ -532,7 +532,7 @@ class Trainer:
             if bool(low.any()):
                 x0 = objective.clean_from(noisy[low], pred[low], t[low])
                 if region is not None:  # as sampling gives it: the known pixels put back
-                    kept = known.sample_region(region[low], tuple(x0.shape[-2:]))
+                    kept = known.sample_region(region[low], x0)
                     kept = torch.where(use_source[low], kept, torch.ones_like(kept))
                     x0 = kept * x0 + (1 - kept) * clean[low]
                 pixels = pipe.decode_samples(x0).clamp(-1, 1)
