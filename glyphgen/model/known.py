@@ -28,14 +28,12 @@ from glyphgen.model.crops import reach_px
 
 OUTSIDE_WEIGHT = 0.1  # the diffusion loss's weight outside the region (known pixels)
 STAND_IN_PROB = 0.5  # training samples given another line's glyph as old text
+CHANGED = 16 / 255  # source this far from the image (8 levels of 255, in [-1, 1]): old text
 
 
 def grow(mask: torch.Tensor, px: int) -> torch.Tensor:
     """(B, 1, H, W) masks in [0, 1], dilated by a square of ``px`` pixels each way."""
     return F.max_pool2d(mask, 2 * px + 1, stride=1, padding=px)
-
-
-CHANGED = 16 / 255  # source this far from the image (8 levels of 255, in [-1, 1]): old text
 
 
 def training_region(
