@@ -178,19 +178,6 @@ def style_attributes(colours: TextColours | None) -> torch.Tensor | None:
     return torch.from_numpy(style_vector(colours.text, stroke, shadow=False))[None]
 
 
-def classical_draft(
-    image: np.ndarray,
-    req: RegionRequest,
-    fonts: FontLibrary,
-    colours: TextColours | None,
-    grow: int = 2,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The classical edit of one region and the pixels it changed (bool (H, W)): A's
-    erased pixels and B's ink with its outline and shadow, grown by ``grow`` px."""
-    edit = classical_draft_edit(image, req, fonts, colours)
-    return edit.image, edit.changed(grow)
-
-
 def classical_draft_edit(
     image: np.ndarray, req: RegionRequest, fonts: FontLibrary, colours: TextColours | None
 ) -> ClassicalEdit:

@@ -493,9 +493,10 @@ class Trainer:
                 batch["glyph"].to(device), batch["edit"].to(device), stand_in.to(device),
                 self.cfg.model.height, batch["source"].to(device), image,
             )  # fmt: skip
+        # what each sample generates: its edit mask (or region) in editing mode, else all
+        edit = batch["edit"].to(device) if region is None else region
+        edit = torch.where(use_source, edit, torch.ones_like(edit))
         if needs_condition(pipe.unet, pipe.controlnet):
-            edit = batch["edit"].to(device) if region is None else region
-            edit = torch.where(use_source, edit, torch.ones_like(edit))
             source = batch["source"].to(device) * use_source
             condition = make_condition(
                 batch["glyph"].to(device), batch["position"].to(device), source, edit
@@ -532,8 +533,7 @@ class Trainer:
             if bool(low.any()):
                 x0 = objective.clean_from(noisy[low], pred[low], t[low])
                 if region is not None:  # as sampling gives it: the known pixels put back
-                    kept = known.sample_region(region[low], x0)
-                    kept = torch.where(use_source[low], kept, torch.ones_like(kept))
+                    kept = known.sample_region(edit[low], x0)
                     x0 = kept * x0 + (1 - kept) * clean[low]
                 pixels = pipe.decode_samples(x0).clamp(-1, 1)
                 keep = low.nonzero().flatten().tolist()

@@ -52,13 +52,13 @@ def test_rows_tilted_quads_and_columns_land_where_the_annotation_says(ideal, fon
 def test_the_classical_draft_keeps_every_pixel_its_edit_did_not_change(ideal, fonts):
     """draft=classical: the model's output is blended over what the classical edit changed
     (A's erased pixels, B's grown ink) and nowhere else in the region."""
-    from glyphgen.model.render import classical_draft
+    from glyphgen.model.render import classical_draft_edit
 
     rng = np.random.default_rng(0)
     photo = rng.integers(90, 140, (200, 400, 3), dtype=np.uint8)  # textured surface
     request = RegionRequest("新年快乐", parse_region("40,60,360,140"))
     old, _ = render_regions(ideal, photo, [RegionRequest("书山有路", request.polygon)], fonts)
-    _, changed = classical_draft(old, request, fonts, None)
+    changed = classical_draft_edit(old, request, fonts, None).changed()
     image, _ = render_regions(ideal, old, [request], fonts, strength=0.5, draft="classical")
     feather = cv2.dilate(changed.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
     assert changed.any() and (image[~feather] == old[~feather]).all()
@@ -89,14 +89,15 @@ def test_the_classical_draft_keeps_its_resolution_and_colours_where_the_model_ad
     """Only the detail of the model's change is warped back onto the photo, not its crop: a
     region taller than the crop keeps the classical edit's own sharp pixels where the model
     kept them, and a cast the model lays over the draft does not reach the photo."""
-    from glyphgen.model.render import classical_draft
+    from glyphgen.model.render import classical_draft_edit
 
     monkeypatch.setattr(GlyphPipeline, "__call__", model)
     pipe = build_pipeline(tiny_config(tmp_path, "model.height=32").model)
     rng = np.random.default_rng(1)
     photo = rng.integers(60, 200, (240, 480, 3), dtype=np.uint8)  # fine texture the crop loses
     request = RegionRequest("新年快乐", parse_region("40,60,440,170"))
-    drafted, changed = classical_draft(photo, request, fonts, None)
+    draft_edit = classical_draft_edit(photo, request, fonts, None)
+    drafted, changed = draft_edit.image, draft_edit.changed()
     image, _ = render_regions(pipe, photo, [request], fonts, strength=0.5, draft="classical")
     assert changed.any()
     diff = image.astype(int) - drafted.astype(int)
@@ -116,14 +117,15 @@ def _speckles_its_draft_green(self, texts, glyph, position_mask, draft=None, **k
 def test_the_model_shades_a_grey_scene_but_never_tints_it(tmp_path, monkeypatch, fonts):
     """Only the luminance of the model's change reaches the photo: on a grey photo the edit
     stays grey however coloured the model's output is, while its detail still shows."""
-    from glyphgen.model.render import classical_draft
+    from glyphgen.model.render import classical_draft_edit
 
     monkeypatch.setattr(GlyphPipeline, "__call__", _speckles_its_draft_green)
     pipe = build_pipeline(tiny_config(tmp_path, "model.height=32").model)
     grey = np.random.default_rng(2).integers(60, 200, (240, 480, 1), dtype=np.uint8)
     photo = np.repeat(grey, 3, axis=-1)
     request = RegionRequest("新年快乐", parse_region("40,60,440,170"))
-    drafted, changed = classical_draft(photo, request, fonts, None)
+    draft_edit = classical_draft_edit(photo, request, fonts, None)
+    drafted, changed = draft_edit.image, draft_edit.changed()
     image, _ = render_regions(pipe, photo, [request], fonts, strength=0.5, draft="classical")
     assert changed.any() and np.ptp(drafted.astype(int), axis=-1).max() <= 1  # a grey draft
     assert np.abs(image.astype(int) - drafted.astype(int))[changed].max() > 3  # detail shows
