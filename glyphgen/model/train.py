@@ -85,13 +85,18 @@ def stage_weights(out: Path, stage: StageConfig) -> Path:
 # model keys whose value in ``init`` weights may differ from the new run's: the new run widens
 # what it loads (the UNet's input convolution, with zero weights for the new channels)
 GROWABLE = {"condition_in_unet": False}
+# model keys that change what the model is taught and how it samples, not the weights' shapes:
+# a new run may switch them (e.g. a leg that teaches a box-mask model to keep what is known)
+SWITCHABLE = frozenset({"keep_known"})
 
 
 def grows_into(have: dict[str, Any], want: dict[str, Any]) -> bool:
-    """Weights of model config ``have`` load into a model of ``want`` by widening: the two
-    differ only in GROWABLE keys, each at its growable value in ``have``."""
+    """Weights of model config ``have`` load into a model of ``want``: the two differ only in
+    SWITCHABLE keys and in GROWABLE keys at their growable value in ``have`` (widened)."""
     differ = [k for k in want if have.get(k) != want[k]]
-    return all(k in GROWABLE and have.get(k) == GROWABLE[k] for k in differ)
+    return all(
+        k in SWITCHABLE or (k in GROWABLE and have.get(k) == GROWABLE[k]) for k in differ
+    )
 
 
 class InitRefused(ValueError):

@@ -67,6 +67,14 @@ def test_weights_of_another_model_config_are_refused_by_name(exported, tmp_path)
         Trainer(cfg, progress=False)
 
 
+def test_a_leg_may_teach_box_mask_weights_to_keep_what_is_known(exported, tmp_path):
+    """keep_known changes what is taught and how it samples, not the weights' shapes."""
+    trainer = Trainer(
+        one_stage(tmp_path / "run", f"init={exported}", "model.keep_known=true"), progress=False
+    )
+    assert trainer.cfg.model.keep_known and trainer.state["step"] == 6
+
+
 def test_a_folder_that_is_not_a_trained_pipeline_is_refused(tmp_path):
     with pytest.raises(InitRefused, match="not a trained pipeline folder"):
         Trainer(one_stage(tmp_path / "run", f"init={tmp_path}"), progress=False)
