@@ -26,8 +26,9 @@ GLYPH_EXAMPLES = """examples:
   glyphgen bench glyph --model shipped=weights/glyph-default --limit 20 --no-sheet   # smoke run
 
 A row is NAME=PATH (a trained pipeline folder, at its own strength and draft), NAME=PATH@S
-(sampled at strength S; @0 is the draft with no model, @1 from pure noise) or NAME=PATH@S@DRAFT
-(DRAFT: glyph or classical; an empty S is the model's own). Writes benchmark.json,
+(sampled at strength S; @0 is the draft with no model, @1 from pure noise), NAME=PATH@S@DRAFT
+(DRAFT: glyph or classical; an empty S is the model's own) or NAME=PATH@S@DRAFT@G (G: OCR-guided
+sampling's step, e.g. guided=weights/glyph-campaign@1@glyph@0.05). Writes benchmark.json,
 benchmark.md and contact_sheet.png to --results; the images go to --work (scratch).
 See bench/sets/README.md for the set, the judges and the recorded rows."""
 
@@ -83,7 +84,7 @@ EDIT_EXAMPLES = """examples:
   glyphgen bench edit --model noise=weights/glyph-campaign@1@glyph   # from pure noise
   glyphgen bench edit --limit 20 --no-sheet               # smoke run
 
-A row is written as for glyphgen bench glyph: NAME=PATH[@STRENGTH[@DRAFT]]. Each pair is a
+A row is written as for glyphgen bench glyph: NAME=PATH[@STRENGTH[@DRAFT[@GUIDANCE]]]. Each pair is a
 held-out photo with text A (the source) and the same photo with B (the ground truth). A model
 row gets what a user of glyphgen render has: the source, B's region and text, and A's region
 as the style reference. Writes edits.json, edits.md and contact_sheet.png to --results; the
@@ -118,7 +119,7 @@ def _row_arguments(p: argparse.ArgumentParser, *, work: Path, results: Path, con
         "--model",
         action="append",
         default=[],
-        metavar="NAME=PATH[@S[@DRAFT]]",
+        metavar="NAME=PATH[@S[@DRAFT[@G]]]",
         help="a row: a trained pipeline folder (repeatable), e.g. shipped=weights/glyph-default",
     )
     p.add_argument("--work", type=Path, default=work, help="scratch folder for the images")

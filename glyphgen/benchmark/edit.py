@@ -263,6 +263,7 @@ def model_row(
             steps=steps,
             strength=strength,
             draft=draft,
+            guidance=model.guidance,
         )
         seconds.append(time.perf_counter() - started)
         outputs.append(drawn)
@@ -271,6 +272,7 @@ def model_row(
         "steps": steps or int(pipe.config.default_steps),
         "strength": strength,
         "draft": draft,
+        "guidance": model.guidance,
     }
     return outputs, seconds, info
 

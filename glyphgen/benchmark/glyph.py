@@ -43,7 +43,7 @@ from glyphgen.eval.evaluate import evaluate
 from glyphgen.eval.metrics import Aggregate, aggregate
 from glyphgen.eval.report import RegionResult, Report
 from glyphgen.images import open_image
-from glyphgen.model.config import check_draft
+from glyphgen.model.config import SAMPLING_RULES, check_draft
 from glyphgen.paths import REPO_ROOT, resolve_data_path
 from glyphgen.synth.config import SynthConfig, load_config
 from glyphgen.synth.render import Renderer
@@ -77,12 +77,15 @@ class ModelEntry:
     weights: Path  # a trained pipeline folder (model_index.json)
     strength: float | None = None  # sampling strength; None: the pipeline's default_strength
     draft: str | None = None  # render's draft; None: the pipeline's default_draft
+    guidance: float = 0.0  # OCR-guided sampling's step (glyphgen.model.guidance); 0: off
 
 
 def parse_model(spec: str) -> ModelEntry:
-    """``NAME=PATH``, ``NAME=PATH@STRENGTH`` or ``NAME=PATH@STRENGTH@DRAFT`` (STRENGTH may be
-    empty: the model's own) from ``--model``; the folder must hold a trained pipeline;
-    STRENGTH in [0, 1] (0: the draft alone, no denoising); DRAFT one of ``DRAFTS``."""
+    """``NAME=PATH``, ``NAME=PATH@STRENGTH``, ``NAME=PATH@STRENGTH@DRAFT`` or
+    ``NAME=PATH@STRENGTH@DRAFT@GUIDANCE`` (STRENGTH and DRAFT may be empty: the model's own)
+    from ``--model``; the folder must hold a trained pipeline; STRENGTH in [0, 1] (0: the
+    draft alone, no denoising); DRAFT one of ``DRAFTS``; GUIDANCE in [0, 1] (OCR-guided
+    sampling's step, 0 unguided)."""
     name, sep, path = spec.partition("=")
     if not sep or not name or not path:
         raise BenchmarkError(
@@ -91,11 +94,12 @@ def parse_model(spec: str) -> ModelEntry:
             "hybrid=weights/glyph-default@0.3@classical"
         )
     path, *after = path.split("@")
-    if len(after) > 2:
-        raise BenchmarkError(f"--model {spec}: at most two @ (NAME=PATH@STRENGTH@DRAFT)")
-    value, draft = [*after, "", ""][:2]
+    if len(after) > 3:
+        raise BenchmarkError(f"--model {spec}: at most three @ (NAME=PATH@STRENGTH@DRAFT@GUIDANCE)")
+    value, draft, guided = [*after, "", "", ""][:3]
     strength = None
-    if after and (value or not draft):  # "PATH@@DRAFT": the model's own; "PATH@": refused
+    # "PATH@@DRAFT": the model's own strength; "PATH@": refused
+    if after and (value or not (draft or guided)):
         try:
             strength = float(value)
         except ValueError:
@@ -107,6 +111,12 @@ def parse_model(spec: str) -> ModelEntry:
             check_draft(draft)
         except ValueError as exc:
             raise BenchmarkError(f"--model {spec}: the draft after the second @ {exc}") from None
+    guidance = 0.0
+    if guided:
+        try:
+            guidance = SAMPLING_RULES["guidance"](guided)
+        except ValueError as exc:
+            raise BenchmarkError(f"--model {spec}: the guidance after the third @ {exc}") from None
     weights = resolve_data_path(path)  # weights/glyph-default: the bundled one
     if not (weights / "model_index.json").is_file():
         raise BenchmarkError(
@@ -114,7 +124,7 @@ def parse_model(spec: str) -> ModelEntry:
             "Train one with `glyphgen train --config cpu` (it writes out/model/weights), then "
             f"pass --model {name}=out/model/weights"
         )
-    return ModelEntry(name, weights, strength, draft or None)
+    return ModelEntry(name, weights, strength, draft or None, guidance)
 
 
 # -- 1. ground truth -----------------------------------------------------------------------
@@ -204,6 +214,7 @@ def redraw(
     steps: int | None = None,
     strength: float | None = None,
     draft: str | None = None,
+    guidance: float = 0.0,
     seed: int = 0,
     fonts: FontLibrary | None = None,
 ) -> list[float]:
@@ -234,6 +245,7 @@ def redraw(
             steps=steps,
             strength=strength,
             draft=draft,
+            guidance=guidance,
         )
         seconds.append(time.perf_counter() - started)
         Image.fromarray(drawn).save(out / rec["image"])
@@ -360,6 +372,7 @@ def run_benchmark(
             steps=steps,
             strength=strength,
             draft=draft,
+            guidance=model.guidance,
             seed=seed,
             fonts=bundled_fonts,
         )
@@ -373,6 +386,7 @@ def run_benchmark(
                 "steps": steps or int(pipe.config.default_steps),
                 "strength": strength,  # as sampled
                 "draft": draft,
+                "guidance": model.guidance,
                 "latency": latency(seconds),
             }
         )

@@ -35,6 +35,8 @@ SAMPLING_RULES: dict[str, Callable[[Any], Any]] = {
     "steps": cmdline.positive_int,
     "strength": cmdline.unit_interval,  # [0, 1]: 0 is the draft as it is, no model
     "draft": check_draft,
+    # OCR-guided sampling's step (glyphgen.model.guidance); 0: unguided
+    "guidance": cmdline.unit_interval,
 }
 
 

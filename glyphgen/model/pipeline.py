@@ -46,6 +46,7 @@ from diffusers.utils import BaseOutput
 
 from glyphgen.model.adapter import StyleAdapter
 from glyphgen.model.config import SAMPLING_RULES, check_draft
+from glyphgen.model.guidance import Guide, guided_output
 from glyphgen.model.known import put_back, sample_region
 from glyphgen.model.text_encoder import CharTextEncoder
 from glyphgen.safeweights import check_manifest, refuse_pickles
@@ -300,6 +301,7 @@ class GlyphPipeline(DiffusionPipeline):
         control_scale: float = 1.0,
         strength: float | None = None,
         draft: torch.Tensor | None = None,
+        guide: Guide | None = None,
         output_type: str = "np",
     ) -> GlyphPipelineOutput | torch.Tensor:
         """Generate crops carrying ``texts`` where ``glyph`` draws them.
@@ -316,11 +318,18 @@ class GlyphPipeline(DiffusionPipeline):
         glyph just gives the crop's size.
         draft: (B, 3, H, W) in [-1, 1], the image sampling starts from below strength 1
         instead of the glyph draft (``glyphgen.model.render`` passes the classical edit).
+        guide: steers every step's predicted clean crop (``glyphgen.model.guidance``: OCR-
+        guided sampling); diffusion (ddpm) models only.
         output_type: "np" (uint8 images in ``.images``) or "pt" (a [-1, 1] tensor).
         """
         if output_type not in ("np", "pt"):
             raise ValueError(f"unknown output_type {output_type!r}; use 'np' or 'pt'")
         check_control_scale(self.controlnet, control_scale)
+        if guide is not None and isinstance(self.scheduler, FlowMatchEulerDiscreteScheduler):
+            raise ValueError(
+                "guided sampling reads the clean crop a diffusion model predicts; this is a "
+                "flow model (model.objective: flow): sample it without guidance"
+            )
         batch, _, height, width = glyph.shape
         if len(texts) != batch:
             raise ValueError(f"{len(texts)} texts for a batch of {batch} glyph images")
@@ -382,6 +391,16 @@ class GlyphPipeline(DiffusionPipeline):
                 condition,
                 control_scale,
             )
+            if guide is not None:
+                out = guided_output(
+                    self.scheduler,
+                    model_in,
+                    out,
+                    t.expand(batch),
+                    guide,
+                    self.decode_samples,
+                    lambda images: self.encode_images(images, generator),
+                )
             sample = self.scheduler.step(out, t, sample, **step_kwargs).prev_sample
             if kept is not None and i + 1 < len(timesteps):
                 sample = put_back(self.scheduler, sample, *kept, timesteps[i + 1], generator)

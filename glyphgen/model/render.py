@@ -13,6 +13,7 @@ torch and diffusers are imported by ``render_regions`` only: importing this modu
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     import torch
 
     from glyphgen.edit.classical import ClassicalEdit, TextColours
+    from glyphgen.model.guidance import Guide
+    from glyphgen.model.losses import TextPerceptualLoss
     from glyphgen.model.pipeline import GlyphPipeline
 
 FILL = 0.7  # the region's height as a fraction of the crop's (training draws 0.55-0.85)
@@ -58,6 +61,7 @@ def render_regions(
     steps: int | None = None,
     strength: float | None = None,
     draft: str | None = None,
+    guidance: float = 0.0,
 ) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """The image with every region drawn, and one JSONL text entry per region.
 
@@ -73,6 +77,9 @@ def render_regions(
     output blended over the pixels that edit changed only (A's erased pixels and B's grown
     ink; where the feathering leaves the model out, the classical edit shows), so the rest
     of the photo stays as it was.
+
+    guidance: above 0, the project's reader steers every denoising step towards the
+    region's text by this step (``glyphgen.model.guidance``); 0 samples unguided.
     """
     import torch
 
@@ -91,6 +98,7 @@ def render_regions(
     ref = None if style_ref is None else _rgb_tensor(style_ref)
     colours = colours or reference_colours(style_ref)
     attributes = style_attributes(colours)
+    reader = guidance_reader() if guidance > 0 else None
     for k, req in enumerate(requests):
         _, _, need = window(req.polygon, req.vertical, height, FILL, None)
         size = crop_size(height, req.vertical, need, pipe.size_multiple)
@@ -125,6 +133,7 @@ def render_regions(
             num_inference_steps=steps,
             strength=strength,
             draft=start,
+            guide=None if reader is None else line_guide(reader, req, rect, guidance),
             generator=torch.Generator().manual_seed(seed + k),
         )
         assert isinstance(result, GlyphPipelineOutput)
@@ -152,6 +161,29 @@ def known_region(
     ink = ((glyph > 127) | (old_ink > 0)).astype(np.uint8)
     inside = cv2.dilate(ink, square) > 0
     return np.where(inside & (box > 127), 255, 0).astype(np.uint8)
+
+
+@functools.cache
+def guidance_reader() -> TextPerceptualLoss:
+    """The project's bundled reader as a differentiable loss (loaded once per process)."""
+    from glyphgen.model.losses import load_text_loss
+
+    return load_text_loss("reader")
+
+
+def line_guide(
+    reader: TextPerceptualLoss,
+    req: RegionRequest,
+    rect: tuple[float, float, float, float],
+    scale: float,
+) -> Guide:
+    """The guide of one region's crop: ``reader`` reading ``req.text`` on the line's
+    rectangle ``rect`` (crop pixels)."""
+    from glyphgen.model.guidance import reader_guide
+
+    x0, y0, x1, y1 = rect
+    box = (int(x0), int(y0), int(np.ceil(x1)), int(np.ceil(y1)))
+    return reader_guide(reader, [req.text], [box], req.vertical, scale)
 
 
 def reference_colours(style_ref: np.ndarray | None) -> TextColours | None:

@@ -94,9 +94,7 @@ def grows_into(have: dict[str, Any], want: dict[str, Any]) -> bool:
     """Weights of model config ``have`` load into a model of ``want``: the two differ only in
     SWITCHABLE keys and in GROWABLE keys at their growable value in ``have`` (widened)."""
     differ = [k for k in want if have.get(k) != want[k]]
-    return all(
-        k in SWITCHABLE or (k in GROWABLE and have.get(k) == GROWABLE[k]) for k in differ
-    )
+    return all(k in SWITCHABLE or (k in GROWABLE and have.get(k) == GROWABLE[k]) for k in differ)
 
 
 class InitRefused(ValueError):

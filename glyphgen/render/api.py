@@ -316,6 +316,7 @@ class Renderer:
             steps=s.steps,
             strength=s.strength,
             draft=s.draft,
+            guidance=s.guidance,
         )
         return out, entry
 

@@ -52,9 +52,9 @@ judge reads it exactly; its JSON entry says what was read: read, exact, tries, f
   {"text": "书山有路", "out": "col.png", "vertical": true, "seed": 7,
    "points": [[10, 10], [70, 10], [70, 250], [10, 250]]}
 keys: text, out (both required), region (the flag's string) or box or points, background,
-vertical, style_ref, color, font, old_text, seed, steps, strength, draft, verify, tries, strict;
-paths relative
-to FILE's folder. --seed, --steps, --strength, --draft, --verify, --tries and --strict set the
+vertical, style_ref, color, font, old_text, seed, steps, strength, draft, guidance, verify,
+tries, strict; paths relative to FILE's folder. --seed, --steps, --strength, --draft,
+--guidance, --verify, --tries and --strict set the
 default of lines that leave them out. A bad line is reported with its number and the others
 still render; the exit status is 1 if any line failed.
 """
@@ -116,6 +116,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "classical edit (A found and inpainted, B in A's colours), the model's output kept "
         "only where that edit changed pixels (default: the model's "
         f"default_draft{_shipped('default_draft')})",
+    )
+    r.add_argument(
+        "--guidance",
+        type=argparse_type(SAMPLING_RULES["guidance"]),
+        default=0.0,
+        help="OCR-guided sampling, in [0, 1]: glyphgen's reader nudges every denoising step's "
+        "predicted image towards the text by this step (0.02-0.05 helps from noise; larger "
+        "fools the reader and reads worse to other judges); 0: off (default). Costs one "
+        "reader pass per step",
     )
     r.add_argument(
         "--weights", type=Path, help=f"trained pipeline folder (default: {DEFAULT_WEIGHTS})"
@@ -242,7 +251,13 @@ def run_render(args: argparse.Namespace) -> int:
             )
     elif not args.text:
         return fail("give --text (the text to draw), or --batch FILE (one JSON job per line)")
-    sampling = Sampling(seed=args.seed, steps=args.steps, strength=args.strength, draft=args.draft)
+    sampling = Sampling(
+        seed=args.seed,
+        steps=args.steps,
+        strength=args.strength,
+        draft=args.draft,
+        guidance=args.guidance,
+    )
     if not args.verify and (args.tries is not None or args.strict):
         return fail("--tries and --strict go with --verify (verification is off: --no-verify)")
     verify = Verify(args.tries or DEFAULT_TRIES, args.strict) if args.verify else None

@@ -42,6 +42,7 @@ class Sampling:
     steps: int | None = None
     strength: float | None = None  # 1: from noise; below 1: refine a draft; 0: the draft, no model
     draft: str | None = None  # "glyph" or "classical" (``glyphgen.model.config.DRAFTS``)
+    guidance: float = 0.0  # OCR-guided sampling's step (``glyphgen.model.guidance``); 0: off
 
     def __post_init__(self) -> None:
         for name, rule in SAMPLING_RULES.items():
