@@ -145,7 +145,7 @@ def model_rows(
     renderer.pipeline()  # loaded before the clock starts
     per_item = []
     for n, it in enumerate(items):
-        sampling = Sampling(it.seed, steps, model.strength, model.draft)
+        sampling = Sampling(it.seed, steps, model.strength, model.draft, model.guidance)
         prepared = renderer.prepare(request(it, sampling))
         first: dict[str, Any] = {}  # the first try: what an unverified render draws
         draw = _first_kept(renderer.line_drawer(prepared, None), first)
@@ -176,6 +176,7 @@ def model_rows(
         "weights": str(model.weights),
         "strength": s.strength,
         "draft": s.draft,
+        "guidance": s.guidance,
         "steps": s.steps,
     }
     return info, per_item
@@ -333,7 +334,7 @@ def reread(args: argparse.Namespace) -> dict[str, Any]:
                     first += 1
                     continue
                 prepared = renderer.prepare(
-                    request(it, Sampling(it.seed, None, model.strength, model.draft))
+                    request(it, Sampling(it.seed, None, model.strength, model.draft, model.guidance))
                 )
                 classical, _ = renderer.classical_fallback(prepared, None)(prepared.image, 0)
                 fallback += bool(np.array_equal(classical, verified))
