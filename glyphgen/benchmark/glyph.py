@@ -45,6 +45,7 @@ from glyphgen.eval.report import RegionResult, Report
 from glyphgen.images import open_image
 from glyphgen.model.config import SAMPLING_RULES, check_draft
 from glyphgen.paths import REPO_ROOT, resolve_data_path
+from glyphgen.safeweights import WeightsChanged, check_manifest
 from glyphgen.synth.config import SynthConfig, load_config
 from glyphgen.synth.render import Renderer
 from glyphgen.synth.runner import load_fonts
@@ -124,6 +125,10 @@ def parse_model(spec: str) -> ModelEntry:
             "Train one with `glyphgen train --config cpu` (it writes out/model/weights), then "
             f"pass --model {name}=out/model/weights"
         )
+    try:  # now, not after the rows before it have run for an hour
+        check_manifest(weights)
+    except WeightsChanged as exc:
+        raise BenchmarkError(f"--model {spec}: {exc}") from None
     return ModelEntry(name, weights, strength, draft or None, guidance)
 
 

@@ -182,6 +182,18 @@ def test_a_missing_model_folder_names_the_flag_and_how_to_train(tmp_path):
         bm.parse_model("h=weights/glyph-default@0.3@inked")
 
 
+def test_a_row_whose_weights_changed_since_their_manifest_is_refused_before_any_row_runs(
+    trained, tmp_path
+):
+    import shutil
+
+    copy = shutil.copytree(trained, tmp_path / "edited")
+    index = copy / "model_index.json"
+    index.write_text(index.read_text(encoding="utf-8").replace("{", '{"keep_known": true, ', 1))
+    with pytest.raises(bm.BenchmarkError, match=r"--model edited=.*model_index.json"):
+        bm.parse_model(f"edited={copy}@1")
+
+
 def _writer(ink: bool):
     """A stand-in model: glyph ink on its source crop (ideal), or the source crop returned
     as it came (blank: whatever of the answer is left in the image it is given shows)."""
