@@ -32,6 +32,7 @@ MAX_BACKGROUND_PIXELS = 100_000_000  # background.max_pixels: ~300 MB of RGB dec
 # The smallest character that still reads: the em, in image pixels, a rendered line may
 # have (PP-OCRv4 reads its crops 48 px high; below about 10 px the strokes of hanzi merge).
 MIN_CHAR_PX = 10
+MAX_THREADS = 256  # model_draw.threads: torch and judge threads of one factory worker
 MAX_TRIES = 16  # verified rendering: candidates per region (each a full draw of the model)
 
 # -- a run ----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ what is counted, with a stand-in renderer (fast); the real glyph model and judge
 run at the end."""
 
 import json
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -182,6 +183,7 @@ def test_replay_from_meta_redraws_with_the_recorded_seed(fonts):
         ("model_draw.fraction=1.5", "fraction is a probability"),
         ("model_draw.tries=17", "tries must be <= 16"),
         ("model_draw.strength=2", "strength"),
+        ("model_draw.threads=0", "threads must be >= 1"),
     ],
 )
 def test_bad_model_draw_settings_are_refused_by_name(override, message):
@@ -224,3 +226,23 @@ def test_a_model_drawn_run_with_the_shipped_weights_keeps_what_the_judge_read(tm
     for record in kept:
         (text,) = record["texts"]
         assert record["meta"]["model_draw"]["region0"]["read"] == [normalize(text["text"])]
+
+
+def test_a_worker_draws_and_judges_with_its_share_of_threads(fonts, monkeypatch):
+    """One factory worker per core: each worker's model and judge take model_draw.threads."""
+    import torch
+
+    import glyphgen.eval.backends as backends
+    import glyphgen.render as render
+
+    made = {}
+    monkeypatch.setattr(backends, "create_backend", lambda name, **kw: made.update(kw) or name)
+    monkeypatch.setattr(render, "Renderer", lambda weights, fonts, judge: ("renderer", judge))
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        cfg = load_config(preset="lines", overrides=["model_draw.threads=1"]).model_draw
+        assert ModelDrawer(cfg, fonts, Counter()).renderer() == ("renderer", "combined")
+        assert made == {"threads": 1} and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

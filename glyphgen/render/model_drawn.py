@@ -70,11 +70,19 @@ class ModelDrawer:
 
     def renderer(self) -> Any:
         if self._renderer is None:
+            import torch
+
             from glyphgen.eval.backends import create_backend
             from glyphgen.render import Renderer
 
+            torch.set_num_threads(self.cfg.threads)  # this worker's share of the cores
             weights = Path(self.cfg.weights) if self.cfg.weights else None
-            judge = create_backend(self.cfg.judge)
+            try:  # the ONNX judges take a thread count; the torch reader follows torch's
+                judge = create_backend(self.cfg.judge, threads=self.cfg.threads)
+            except ValueError as exc:
+                if "does not take that option" not in str(exc):
+                    raise
+                judge = create_backend(self.cfg.judge)
             self._renderer = Renderer(weights, fonts=self.fonts, judge=judge)
         return self._renderer
 

@@ -207,6 +207,9 @@ class ModelDrawConfig:
     on_fail: Literal["font", "drop"] = "font"
     strength: float | None = None  # sampling; None: the weights' default (1: from noise)
     steps: int | None = None  # sampling; None: the weights' default
+    # torch and judge threads in each worker: the factory already runs one worker per core
+    # (--workers), and more threads than cores make every draw wait on the others
+    threads: int = 1
 
     def __post_init__(self) -> None:
         # the judge's name is checked by the drawer when the run starts (the evaluator's
@@ -214,6 +217,8 @@ class ModelDrawConfig:
         _probabilities(self, ["fraction"])
         _at_least("tries", self.tries, 1)
         lim.at_most("tries", self.tries, lim.MAX_TRIES, "each try is a full draw of the model")
+        _at_least("threads", self.threads, 1)
+        lim.at_most("threads", self.threads, lim.MAX_THREADS, "threads of one worker")
         if self.on_fail not in MODEL_DRAW_ON_FAIL:
             raise ValueError(f"on_fail: {self.on_fail!r}; use one of {list(MODEL_DRAW_ON_FAIL)}")
         rules = {"strength": cmdline.unit_interval, "steps": cmdline.positive_int}
