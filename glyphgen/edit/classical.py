@@ -21,7 +21,8 @@ photo: only B's glyph is drawn in a rectified frame and warped in):
    the restored surface (as the glyph model's draft does);
 4. draw B in A's style (``glyphgen.edit.style``, by default): the face nearest A's ink
    (given A's text), grown or thinned to A's stroke width, at A's letter spacing, mapped
-   onto the quad as the factory places a line, and painted as the factory composes one:
+   onto the quad as the factory places a line, its glyphs at the size and on the centre
+   line of A's in their cells, and painted as the factory composes one:
    A's shadow, outline ring and fill colour, as blurred and as shaded as A was. With
    ``font="off"``, B in the canonical font fitted to A's quad:
    ``glyphgen.typeset.line.window`` rectifies the quad, ``glyphgen.typeset.line.draw_line``

@@ -12,9 +12,13 @@ A's pixels (its step 1) and calls ``estimate_style``, then draws B with ``draw_s
    it, with the letter spacing that gives A's quad its length (``fit_spacing``), mapped onto
    A's quad by the same homography the factory uses (line polygon to image quad), grown or
    thinned to A's stroke width (``offset_coverage``), and compared with A's fill by IoU; the
-   best IoU wins. Without A's text the canonical face is kept, grown or thinned to A's weight;
+   best IoU wins. Then A's glyphs in their cells against that face's rendering of A
+   (``glyphgen.edit.cells``: glyph size along and across, centre line), which B's glyphs
+   take. Without A's text the canonical face is kept, grown or thinned to A's weight, and
+   B keeps the face's own place in the cells;
 4. emboldening: the chosen face's own stroke width against A's: the difference, halved, is
-   the offset (px) its outline is moved by through a signed distance field;
+   the offset (px) its outline is moved by through a signed distance field (its strokes
+   scaled with the glyphs as step 3 found: ``scaled_offset``);
 5. shadow: a copy of the fill shifted by (dx, dy), darker than the surface around it; every
    shift up to ``SHADOW_REACH`` of the size is tried, and the one whose shifted fill
    darkens the surface most (beyond the fill and its outline) is kept when it darkens it by
@@ -39,11 +43,13 @@ from typing import Any
 import cv2
 import numpy as np
 
+from glyphgen.edit import cells
+from glyphgen.edit.cells import CellFit
 from glyphgen.typeset import geometry as geo
 from glyphgen.typeset.fonts import FontLibrary
 from glyphgen.typeset.geometry import across_size, stroke_width
 from glyphgen.typeset.glyphs import GlyphCache
-from glyphgen.typeset.layout import Block, layout_block, paint
+from glyphgen.typeset.layout import Block, Line, layout_block, paint
 
 RGB = tuple[int, int, int]
 FONT_MODES = ("auto", "off")  # the face to draw in, besides a face id: A's (estimated), canonical
@@ -111,6 +117,7 @@ class TextStyle:
     shading: Shading | None = None  # the fill's colour across the region, when A's is uneven
     weight: float | None = None  # A's stroke width / size (em), when measured
     face_iou: float | None = None  # the chosen face's IoU with A's fill, when matched
+    cells: CellFit | None = None  # A's glyphs in their cells against the face's, when measured
     source: str = "estimated"  # "estimated" | "default" (canonical face, nothing measured)
     scores: dict[str, float] = field(default_factory=dict, compare=False)  # face id -> IoU
 
@@ -136,6 +143,7 @@ class TextStyle:
                 "blur_px": self.shadow.blur,
                 "colour": list(self.shadow.colour),
             },
+            "cells": None if self.cells is None else self.cells.to_json(),
             "blur_px": round(self.blur, 2),
             "shading": None
             if self.shading is None
@@ -214,20 +222,18 @@ def fit_spacing(
     return float(np.clip(spacing, *SPACING_RANGE))
 
 
-def draw_in_face(
+def line_layout(
     text: str,
     faces: list[str],
     polygon: np.ndarray,
     vertical: bool,
-    shape: tuple[int, int],
     glyphs: GlyphCache,
     spacing: float | None = None,
-) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """``text`` laid out in ``faces`` (one id per character) and mapped onto ``polygon``
-    ((4, 2) image px) by the homography from the line's polygon to the quad, as the factory
-    places a line: its coverage (uint8 (H, W) = ``shape``), the line's polygon and one quad
-    per character ((4, 2) image px). ``spacing`` (em) defaults to the
-    one that fits the quad's length (``fit_spacing``). A line whose proportions are within
+) -> tuple[Block, np.ndarray, tuple[float, float, float, float]]:
+    """``text`` laid out in ``faces`` (one id per character) as the factory lays a line out,
+    and the homography (3x3) that maps it onto ``polygon`` ((4, 2) image px), from the box
+    (x0, y0, x1, y1, layout px) it maps onto the quad. ``spacing`` (em) defaults to the one
+    that fits the quad's length (``fit_spacing``). A line whose proportions are within
     ``STRETCH`` of the quad's fills it; a longer or shorter one keeps its proportions and is
     centred in the quad."""
     p = np.asarray(polygon, np.float64)
@@ -249,10 +255,69 @@ def draw_in_face(
             x0, x1 = (x0, x1) if vertical else (x0 - pad, x1 + pad)
             y0, y1 = (y0 - pad, y1 + pad) if vertical else (y0, y1)
     src = geo.rect(x0, y0, x1, y1).astype(np.float32)
-    h = cv2.getPerspectiveTransform(src, p.astype(np.float32))
+    return block, cv2.getPerspectiveTransform(src, p.astype(np.float32)), (x0, y0, x1, y1)
+
+
+def draw_in_face(
+    text: str,
+    faces: list[str],
+    polygon: np.ndarray,
+    vertical: bool,
+    shape: tuple[int, int],
+    glyphs: GlyphCache,
+    spacing: float | None = None,
+    fit: CellFit | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """``text`` laid out by ``line_layout`` and mapped onto ``polygon``, as the factory
+    places a line: its coverage (uint8 (H, W) = ``shape``), the line's polygon and one quad
+    per character ((4, 2) image px). ``fit`` (A's glyphs against the face's, ``cells``)
+    moves the glyphs inside their cells, unless that takes ink out of the quad."""
+    block, h, box = line_layout(text, faces, polygon, vertical, glyphs, spacing)
+    if fit is not None and fit.cells:
+        placed = cells.place(block, fit, vertical)
+        block = placed if _inside(placed, box) else block
     line = block.lines[0]
     quads = [geo.apply(h, pl.quad) for pl in line.placements]
     return paint(block, h, (shape[1], shape[0])), geo.apply(h, line.polygon), quads
+
+
+def _inside(block: Block, box: tuple[float, float, float, float]) -> bool:
+    """Every glyph's bitmap of ``block`` lies within ``box`` (x0, y0, x1, y1), give or take
+    the pixel of margin a line's polygon keeps around its ink."""
+    x0, y0, x1, y1 = box
+    for p in block.lines[0].placements:
+        h, w = p.bitmap.shape
+        if p.bitmap.size:
+            bx0, by0, bx1, by1 = geo.bounds(geo.apply(p.to_layout, geo.rect(0, 0, w, h)))
+            if bx0 < x0 - 1 or by0 < y0 - 1 or bx1 > x1 + 1 or by1 > y1 + 1:
+                return False
+    return True
+
+
+def measure_cells(
+    ink: np.ndarray,
+    text: str,
+    faces: list[str],
+    polygon: np.ndarray,
+    vertical: bool,
+    glyphs: GlyphCache,
+    spacing: float | None,
+    offset: float,
+) -> CellFit:
+    """A's glyphs in their cells (``cells.measure``): A's ink (bool (H, W)) against ``text``
+    (A's) in ``faces`` as ``draw_in_face`` draws it (``spacing``, grown by ``offset`` px),
+    both taken into the line's layout frame (padded by a quarter em all round)."""
+    block, h, _ = line_layout(text, faces, polygon, vertical, glyphs, spacing)
+    pad = round(0.25 * block.size)
+    t = geo.translation(pad, pad)
+    out = (block.width + 2 * pad, block.height + 2 * pad)
+    face = offset_coverage(paint(block, t, out), offset) >= 128
+    frame = geo.warp(ink.astype(np.uint8) * 255, t @ np.linalg.inv(h), out) >= 128
+    line = block.lines[0]
+    moved = Line(
+        line.text, line.direction, [p.transformed(t) for p in line.placements], line.polygon
+    )
+    return cells.measure(frame, face, moved, block.size, vertical)
 
 
 def offset_coverage(coverage: np.ndarray, offset: float) -> np.ndarray:
@@ -528,9 +593,12 @@ def estimate_style(
         face, score, scores, (spacing, offset) = match_face(
             fill, text, polygon, vertical, fonts, glyphs, tried
         )
+        faces = text_faces(fonts, text, face)
+        fit = measure_cells(fill, text, faces, polygon, vertical, glyphs, spacing, offset)
+        offset = scaled_offset(offset, fit, target, size)
     else:  # no text, or no face asked for draws it: the asked (else canonical) face, grown
         face = candidates[0] if candidates else fonts.canonical().id
-        score, scores, spacing = None, {}, None
+        score, scores, spacing, fit = None, {}, None, None
         offset = weight_offset(face, target, size, vertical, fonts, glyphs)
     if share is not None:
         blur, core = edge_blur(share), np.nan_to_num(share, nan=0.0) >= CORE_SHARE
@@ -549,9 +617,21 @@ def estimate_style(
         shading=fill_shading(image, core),
         weight=weight,
         face_iou=score,
+        cells=fit,
         source="estimated",
         scores=scores,
     )
+
+
+def scaled_offset(offset: float, fit: CellFit, target: float, size: float) -> float:
+    """The offset (px) that keeps strokes ``target`` px wide once the glyphs are scaled by
+    ``fit``: the face's own strokes, ``target - 2 offset`` px, are scaled by the fit's mean
+    scale, and the offset makes up the difference (within ``MAX_OFFSET`` of ``size``)."""
+    if not fit.cells or not math.isfinite(target):
+        return offset
+    scale = math.sqrt(fit.scale_along * fit.scale_across)
+    limit = MAX_OFFSET * size
+    return float(np.clip(offset + (1 - scale) * (target - 2 * offset) / 2, -limit, limit))
 
 
 WEIGHT_PROBE = "国永黑"  # characters whose stroke width stands for a face's weight
@@ -587,9 +667,12 @@ def draw_styled(
 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """B's coverage (uint8 (H, W)) in the style's face, spacing and offset, in ``polygon``,
     with its line polygon and character quads (``draw_in_face``; the spacing that fits the
-    quad when the style has none)."""
+    quad when the style has none), its glyphs placed in their cells as A's were (the
+    style's ``cells``, when measured)."""
     faces = text_faces(fonts, text, style.face)
-    cover, line, quads = draw_in_face(text, faces, polygon, vertical, shape, glyphs, style.spacing)
+    cover, line, quads = draw_in_face(
+        text, faces, polygon, vertical, shape, glyphs, style.spacing, style.cells
+    )
     return offset_coverage(cover, style.offset), line, quads
 
 
