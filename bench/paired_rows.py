@@ -25,17 +25,30 @@ from typing import Any
 
 import numpy as np
 
-from glyphgen.benchmark.edit import against, discordant, interval_cell, legibility, rerun_main
+from glyphgen.benchmark.edit import (
+    against,
+    discordant,
+    interval_cell,
+    legibility,
+    load_edits,
+    rerun_main,
+    surface_figures,
+)
 from glyphgen.eval.backends import create_backend
 from glyphgen.eval.evaluate import evaluate
+from glyphgen.images import open_image
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 
 
-def read_row(labels: Path, row: str, judge: Any) -> dict[str, Any]:
-    """A row as the benchmark keeps it (``per_edit``: exact, ratio), read again from the
-    outputs it left next to the set."""
+SURFACE = {"ssim": "region SSIM", "background_psnr": "background PSNR", "halo_psnr": "halo PSNR"}
+
+
+def read_row(labels: Path, row: str, judge: Any, edits: list[Any]) -> dict[str, Any]:
+    """A row as the benchmark keeps it (``per_edit``: exact, ratio, and the surface figures
+    of ``benchmark.edit.surface_figures``), read again from the outputs it left next to the
+    set."""
     report = evaluate(labels, labels.parent.parent / row, backend=judge)
     if report.problems or len(report.regions) != len(labels.read_text().splitlines()):
         raise SystemExit(
@@ -43,7 +56,16 @@ def read_row(labels: Path, row: str, judge: Any) -> dict[str, Any]:
             f"({report.problems[:1]}...); re-run the benchmark row"
         )
     regions = sorted(report.regions, key=lambda r: r.sample)  # one region an edit
-    return {"per_edit": [legibility(r, r.covered is not False) for r in regions]}
+    folder = labels.parent.parent / row
+    return {
+        "per_edit": [
+            {
+                **legibility(r, r.covered is not False),
+                **surface_figures(open_image(folder / e.image), e),
+            }
+            for r, e in zip(regions, edits, strict=True)
+        ]
+    }
 
 
 def summary(row: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
@@ -55,6 +77,8 @@ def summary(row: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
         "ratio": float(np.nanmean(ratio)),
         "vs_base_sentence_acc": against(row, base, "exact"),
         "vs_base_ratio": against(row, base, "ratio"),
+        **{key: float(np.nanmean([p[key] for p in row["per_edit"]])) for key in SURFACE},
+        **{f"vs_base_{key}": against(row, base, key) for key in SURFACE},
         **discordant(row, base),
     }
 
@@ -63,7 +87,8 @@ def measure(labels: Path, rows: list[str]) -> dict[str, Any]:
     if len(rows) < 2:
         raise SystemExit("--rows: give a base row and at least one row to compare with it")
     judge = create_backend("rapidocr", threads=0)
-    read = {row: read_row(labels, row, judge) for row in rows}
+    edits = load_edits(labels)
+    read = {row: read_row(labels, row, judge, edits) for row in rows}
     base = read[rows[0]]
     return {
         "base": rows[0],
@@ -92,6 +117,20 @@ def markdown(result: dict[str, Any], stamp: str) -> str:
             f"| {name} | {r['judged']} | {r['sentence_acc']:.3f} | {r['ratio']:.3f} | "
             f"{cells[0]} | {cells[1]} | {r['wins']} / {r['losses']} |"
         )
+    lines += [
+        "",
+        "The scene around B (every edit; SSIM over the region, PSNR in dB: background outside "
+        "B's ink grown by 3 px, halo the ring from there out to 0.2 of the line's size):",
+        "",
+        "| row | " + " | ".join(f"{v} | vs base" for v in SURFACE.values()) + " |",
+        "|---|" + "---:|---|" * len(SURFACE),
+    ]
+    for name, r in result["rows"].items():
+        cells = [
+            f"{r[k]:.3f} | {'(base)' if name == result['base'] else interval_cell(r['vs_base_' + k])}"
+            for k in SURFACE
+        ]
+        lines.append(f"| {name} | {' | '.join(cells)} |")
     return "\n".join(lines) + "\n"
 
 

@@ -293,7 +293,9 @@ def reread(args: argparse.Namespace) -> dict[str, Any]:
     """No drawing: re-read the images a run left in ``--work`` (the items whose single and
     verified images are both there, e.g. of a run stopped early). What the run kept in
     memory is not on disk: tries and seconds are not known; a verified image equal to the
-    single one is a first try kept, one equal to the item's classical fallback a fallback."""
+    single one is a first try kept, one equal to the item's classical fallback a fallback.
+    With several ``--model`` rows, each is also paired with the first, region by region
+    (``paired``)."""
     from glyphgen.benchmark.glyph import parse_model
     from glyphgen.images import open_image
     from glyphgen.render import Renderer, Sampling
@@ -307,6 +309,7 @@ def reread(args: argparse.Namespace) -> dict[str, Any]:
         "selector": "combined (PP-OCRv4 where it can output the target, glyphgen's reader else)",
         "judges": {name: j.info() for name, j in judges.items()},
         "benchmarks": {},
+        "paired": {},
     }
     for bench in args.bench:
         work = args.work / bench
@@ -334,7 +337,9 @@ def reread(args: argparse.Namespace) -> dict[str, Any]:
                     first += 1
                     continue
                 prepared = renderer.prepare(
-                    request(it, Sampling(it.seed, None, model.strength, model.draft, model.guidance))
+                    request(
+                        it, Sampling(it.seed, None, model.strength, model.draft, model.guidance)
+                    )
                 )
                 classical, _ = renderer.classical_fallback(prepared, None)(prepared.image, 0)
                 fallback += bool(np.array_equal(classical, verified))
@@ -356,7 +361,49 @@ def reread(args: argparse.Namespace) -> dict[str, Any]:
                 "items": len(keep),
                 "rows": rows,
             }
+        if len(args.model) > 1:
+            results["paired"][bench] = paired(work, labels, items, args.model, judges)
     return results
+
+
+def paired(
+    work: Path, labels: Path, items: list[Item], specs: list[str], judges: dict[str, Recognizer]
+) -> list[dict[str, Any]]:
+    """Each model row after the first against the first, single against single and verified
+    against verified, per judge: the difference in sentence accuracy over the regions both
+    images hold and the judge can output, with its paired bootstrap 95% interval, and the
+    regions read exactly by one and not the other (wins / losses)."""
+    from glyphgen.benchmark.edit import BOOTSTRAP_SEED
+    from glyphgen.eval.edit_metrics import paired_bootstrap
+
+    names = [spec.split("=", 1)[0] for spec in specs]
+    out = []
+    for kind in ("single", "verified"):
+        folders = [work / f"{name}-{kind}" for name in names]
+        if not all((f / it.image).is_file() for f in folders for it in items):
+            continue  # a row stopped early: only whole rows are paired
+        reads = [read_row(labels, f, judges) for f in folders]
+        for name, read in zip(names[1:], reads[1:], strict=True):
+            row: dict[str, Any] = {"row": f"{name} {kind}", "base": f"{names[0]} {kind}"}
+            for judge in judges:
+                both = [
+                    (float(a), float(b))
+                    for a, b in zip(read[judge], reads[0][judge], strict=True)
+                    if a is not None and b is not None
+                ]
+                a, b = np.array(both).T
+                rng = np.random.default_rng(BOOTSTRAP_SEED)
+                interval = paired_bootstrap(a, b, rng)
+                row[judge] = {
+                    "regions": len(both),
+                    "mean_difference": interval.mean_difference,
+                    "low": interval.low,
+                    "high": interval.high,
+                    "wins": int(((a == 1) & (b == 0)).sum()),
+                    "losses": int(((a == 0) & (b == 1)).sum()),
+                }
+            out.append(row)
+    return out
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -417,6 +464,28 @@ def markdown(results: dict[str, Any]) -> str:
                 else "-"
             )
             out.append(f"| {row['name']} | {' | '.join(cells)} | {fb} | {tries} | {secs} | {dis} |")
+    from glyphgen.benchmark.edit import interval_cell
+
+    for bench, rows in results.get("paired", {}).items():
+        title = "style-edit" if bench == "edit" else "glyph"
+        out += [
+            "",
+            f"## Paired, {title} benchmark: each row against the first model's, region by region",
+            "",
+            "Sentence accuracy difference, paired bootstrap 95%, over the regions both "
+            "images hold and the judge can output (n); wins / losses: read exactly by the "
+            "row and not the base / the other way.",
+            "",
+            "| row | against | PP-OCRv4 (n) | wins / losses | PP-OCRv5 (n) | wins / losses |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        for row in rows:
+            cells = [
+                f"{interval_cell(row[j])} ({row[j]['regions']}) | {row[j]['wins']} / "
+                f"{row[j]['losses']}"
+                for j in JUDGES
+            ]
+            out.append(f"| {row['row']} | {row['base']} | {' | '.join(cells)} |")
     return "\n".join(out) + "\n"
 
 

@@ -112,8 +112,9 @@ def render_regions(
         if draft == "classical" or keep_known:
             drafted_edit = classical_draft_edit(out, req, fonts, colours)
             style = drafted_edit.style.to_json()
-        region = edit  # what the model generates; it is pasted over the whole box (outside
-        # the region its crop is the photo), so no feathering leaves A's thin strokes behind
+        region = edit  # what the model generates; a keep_known model's is pasted over the
+        # region alone (A's ink in it, grown: no feathering leaves A's thin strokes behind),
+        # so the photo outside keeps its own pixels rather than the crop's warped twice
         if keep_known:  # B's grown glyph and A's ink; the rest stays
             old_ink = _warp_in(drafted_edit.erased.astype(np.uint8) * 255, m, size)
             region = known_region(glyph, old_ink, edit, height)
@@ -139,8 +140,11 @@ def render_regions(
         assert isinstance(result, GlyphPipelineOutput)
         if changed is not None:
             out[changed] = drafted[changed]
-        _paste(out, result.images[0], edit, m, changed, drafted_crop, from_noise)
         inv = np.linalg.inv(m)
+        within = changed
+        if within is None and keep_known:  # the photo's known pixels stay at full resolution
+            within = _warp_out(region, inv, out.shape[:2]) > 0
+        _paste(out, result.images[0], edit, m, within, drafted_crop, from_noise)
         entry = line_entry(
             req.text,
             cv2.perspectiveTransform(poly[None].astype(np.float64), inv)[0],
@@ -233,6 +237,12 @@ def _warp_in(image: np.ndarray, m: np.ndarray, size: tuple[int, int]) -> np.ndar
     return cv2.warpPerspective(
         image, m, size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
     )
+
+
+def _warp_out(mask: np.ndarray, inv: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A crop's (H, W) uint8 mask in image pixels of ``shape`` (any pixel it touches)."""
+    h, w = shape
+    return cv2.warpPerspective(mask, inv, (w, h), flags=cv2.INTER_LINEAR)
 
 
 def _rgb_tensor(arr: np.ndarray) -> torch.Tensor:

@@ -13,7 +13,7 @@ from glyphgen.model.build import make_scheduler
 from glyphgen.model.config import ModelConfig
 from glyphgen.model.crops import reach_px
 from glyphgen.model.pipeline import GlyphPipeline
-from glyphgen.model.render import known_region
+from glyphgen.model.render import RegionRequest, known_region, render_regions
 from glyphgen.model.train import Trainer, read_losses
 
 
@@ -88,6 +88,14 @@ def test_a_keep_known_model_trains_and_leaves_every_known_pixel_of_the_source(tm
                    generator=torch.Generator().manual_seed(0), output_type="pt")  # fmt: skip
         assert torch.allclose(out[keep], source[keep], atol=1e-5), strength
         assert not torch.allclose(out[~keep], source[~keep]), strength
+    # rendered from noise into a photo: the box's known pixels are the photo's, byte for byte
+    rng = np.random.default_rng(0)
+    photo = (128 + rng.integers(-12, 13, (96, 320, 3))).astype(np.uint8)
+    box = np.array([[40, 30], [280, 30], [280, 66], [40, 66]], np.float64)
+    drawn, _ = render_regions(pipe, photo, [RegionRequest("一二", box)], fonts, strength=1.0)
+    inside = drawn[30:66, 40:280] == photo[30:66, 40:280]
+    assert 0.2 < inside.all(axis=2).mean() < 1  # B's glyph and its reach drawn, the rest kept
+    assert np.array_equal(drawn[:20], photo[:20])
 
 
 def test_an_edit_pairs_old_text_joins_the_training_region():
