@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from glyphgen.benchmark.edit import (
+    PSNR_CAP,
     against,
     discordant,
     interval_cell,
@@ -77,7 +78,10 @@ def summary(row: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
         "ratio": float(np.nanmean(ratio)),
         "vs_base_sentence_acc": against(row, base, "exact"),
         "vs_base_ratio": against(row, base, "ratio"),
-        **{key: float(np.nanmean([p[key] for p in row["per_edit"]])) for key in SURFACE},
+        **{
+            key: float(np.nanmean([min(p[key], PSNR_CAP) for p in row["per_edit"]]))
+            for key in SURFACE
+        },
         **{f"vs_base_{key}": against(row, base, key) for key in SURFACE},
         **discordant(row, base),
     }

@@ -187,7 +187,7 @@ def run_prepare(args: argparse.Namespace) -> None:
 def run_judge(args: argparse.Namespace) -> None:
     from paired_rows import read_row, summary
 
-    from glyphgen.benchmark.edit import run_labels
+    from glyphgen.benchmark.edit import load_edits, run_labels
     from glyphgen.benchmark.machine import machine_info
     from glyphgen.eval.backends import create_backend
 
@@ -205,8 +205,9 @@ def run_judge(args: argparse.Namespace) -> None:
         glyphgen(*cmd, *[x for r in rows for x in ("--model", r)], log=args.work / "judge.log")
     labels = run_labels(work, names)
     judge = create_backend("rapidocr", threads=1)
-    read = {n: read_row(labels, n, judge) for n in names}
     image = image_rows(labels, names)
+    edits = load_edits(labels)
+    read = {n: read_row(labels, n, judge, edits) for n in names}
     table = []
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for n in names:
