@@ -205,9 +205,9 @@ def run_judge(args: argparse.Namespace) -> None:
         glyphgen(*cmd, *[x for r in rows for x in ("--model", r)], log=args.work / "judge.log")
     labels = run_labels(work, names)
     judge = create_backend("rapidocr", threads=1)
-    image = image_rows(labels, names)
     edits = load_edits(labels)
     read = {n: read_row(labels, n, judge, edits) for n in names}
+    image = image_rows(labels, edits, read)
     table = []
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for n in names:
@@ -231,22 +231,27 @@ def run_judge(args: argparse.Namespace) -> None:
     print(args.out.with_suffix(".md").read_text())
 
 
-def image_rows(labels: Path, names: list[str]) -> dict[str, dict[str, Any]]:
-    """Each row's surface figures (``surface_figures``) per edit, from the outputs the run
-    left beside the set, and their means (PSNRs capped as the benchmark caps them)."""
-    from glyphgen.benchmark.edit import PSNR_CAP, load_edits, surface_figures
+def image_rows(
+    labels: Path, edits: list[Any], read: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Each row's surface figures (``surface_figures``) per edit, and their means (PSNRs
+    capped as the benchmark caps them): the recipes' as ``read_row`` took them from their
+    outputs (``read``), the classical edit's from the outputs it left beside the set."""
+    from glyphgen.benchmark.edit import PSNR_CAP, surface_figures
     from glyphgen.images import open_image
 
-    edits = load_edits(labels)
-    rows = {}
-    for name in [*names, "classical"]:
-        folder = labels.parent.parent / name
-        per_edit = [surface_figures(open_image(folder / e.image), e) for e in edits]
-        means = {
-            k: float(np.nanmean([min(p[k], PSNR_CAP) for p in per_edit])) for k in IMAGE_FIGURES
+    folder = labels.parent.parent / "classical"
+    classical = [surface_figures(open_image(folder / e.image), e) for e in edits]
+    per_row = {name: r["per_edit"] for name, r in read.items()} | {"classical": classical}
+    return {
+        name: {
+            "per_edit": per_edit,
+            "summary": {
+                k: float(np.nanmean([min(p[k], PSNR_CAP) for p in per_edit])) for k in IMAGE_FIGURES
+            },
         }
-        rows[name] = {"per_edit": per_edit, "summary": means}
-    return rows
+        for name, per_edit in per_row.items()
+    }
 
 
 def classical_accuracy(results: Path) -> float:

@@ -239,10 +239,11 @@ def _warp_in(image: np.ndarray, m: np.ndarray, size: tuple[int, int]) -> np.ndar
     )
 
 
-def _warp_out(mask: np.ndarray, inv: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """A crop's (H, W) uint8 mask in image pixels of ``shape`` (any pixel it touches)."""
+def _warp_out(crop: np.ndarray, inv: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A crop (or a crop's mask) in image pixels of ``shape`` (H, W), through ``inv``, the
+    inverse of ``_warp_in``'s homography."""
     h, w = shape
-    return cv2.warpPerspective(mask, inv, (w, h), flags=cv2.INTER_LINEAR)
+    return cv2.warpPerspective(crop, inv, (w, h), flags=cv2.INTER_LINEAR)
 
 
 def _rgb_tensor(arr: np.ndarray) -> torch.Tensor:
@@ -299,19 +300,19 @@ def _paste(
     ``base`` the crop goes back whole; ``from_noise`` (the model drew all of it) with its
     chroma smoothed (``smooth_chroma``), which a glyph draft's crisp ink is spared."""
     inv = np.linalg.inv(m)
-    h, w = out.shape[:2]
+    shape = out.shape[:2]
     feather = max(1, round(min(edit.shape) * 0.04))
     alpha = cv2.erode(edit, np.ones((2 * feather + 1,) * 2, np.uint8))
     alpha = cv2.GaussianBlur(alpha.astype(np.float32) / 255, (0, 0), feather)
-    a = cv2.warpPerspective(alpha, inv, (w, h), flags=cv2.INTER_LINEAR)
+    a = _warp_out(alpha, inv, shape)
     if base is None:
         crop = smooth_chroma(crop, CHROMA_SIGMA) if from_noise else crop
-        back = cv2.warpPerspective(crop, inv, (w, h), flags=cv2.INTER_LINEAR)
+        back = _warp_out(crop, inv, shape)
     else:
         change = crop.astype(np.float32) - base.astype(np.float32)
         change -= cv2.GaussianBlur(change, (0, 0), CHANGE_SIGMA)
         change = luminance_only(change)
-        back = out + cv2.warpPerspective(change, inv, (w, h), flags=cv2.INTER_LINEAR)
+        back = out + _warp_out(change, inv, shape)
     if within is not None:
         # 1 on ``within``, falling to 0 within 3 px of it
         grown = cv2.dilate(within.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
